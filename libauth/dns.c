@@ -232,8 +232,7 @@ dns_builder_add_aaaa(struct dns_answer_builder *b, uint32_t ttl, const struct in
 }
 
 int
-dns_builder_add_mx(struct dns_answer_builder *b, uint32_t ttl, uint16_t pref,
-                   const char *exchange)
+dns_builder_add_mx(struct dns_answer_builder *b, uint32_t ttl, uint16_t pref, const char *exchange)
 {
 	struct dns_rr *rr = builder_next(b, DNS_T_MX, ttl);
 
@@ -410,8 +409,8 @@ builder_layout(const struct dns_answer_builder *b, struct layout *l)
 	    l->nstrings > SIZE_MAX / 2 / sizeof(struct dns_txt_string))
 		return -1;
 	l->rrs_off = align_up(sizeof(struct answer_block), alignof(struct dns_rr));
-	l->strs_off = align_up(l->rrs_off + b->count * sizeof(struct dns_rr),
-	                       alignof(struct dns_txt_string));
+	l->strs_off =
+	    align_up(l->rrs_off + b->count * sizeof(struct dns_rr), alignof(struct dns_txt_string));
 	l->bytes_off = l->strs_off + l->nstrings * sizeof(struct dns_txt_string);
 	l->total = l->bytes_off;
 	return size_add(&l->total, bytes);

@@ -118,7 +118,8 @@ add_txt(struct dns_answer_builder *b, const ldns_rr *rr, uint32_t ttl, int spf)
 		return -1;
 	rc = txt_split(w, len, &strs, &n);
 	if (rc == 0)
-		rc = spf ? dns_builder_add_spf(b, ttl, n, strs) : dns_builder_add_txt(b, ttl, n, strs);
+		rc = spf ? dns_builder_add_spf(b, ttl, n, strs)
+		         : dns_builder_add_txt(b, ttl, n, strs);
 	free(strs);
 	free(w);
 	return rc;

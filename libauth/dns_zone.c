@@ -71,8 +71,8 @@ static int zone_query(struct dns_resolver *r, const char *name, enum dns_type ty
 static void zone_free(struct dns_resolver *r);
 
 static const struct dns_resolver_ops zone_ops = {
-	.query = zone_query,
-	.free = zone_free,
+    .query = zone_query,
+    .free = zone_free,
 };
 
 struct dns_resolver *
@@ -402,8 +402,8 @@ zone_take_rr(struct dns_zone *z, struct rr_list *l, ldns_rr *rr)
 }
 
 static int
-zone_read(struct dns_zone *z, FILE *fp, const char *what, ldns_rdf **origin,
-          struct rr_list *l, struct auth_error *err)
+zone_read(struct dns_zone *z, FILE *fp, const char *what, ldns_rdf **origin, struct rr_list *l,
+          struct auth_error *err)
 {
 	uint32_t ttl = ZONE_DEFAULT_TTL;
 	ldns_rdf *prev = NULL;
@@ -668,7 +668,8 @@ zone_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	for (i = 0; w.status == DNS_RECORDS && i < w.node->n; i++) {
 		const struct zone_rr *zr = &z->rrs.v[w.node->first + i];
 
-		if (zr->type == (uint16_t)type && dns_wire_add_rr(b, zr->rr, ldns_rr_ttl(zr->rr)) < 0)
+		if (zr->type == (uint16_t)type &&
+		    dns_wire_add_rr(b, zr->rr, ldns_rr_ttl(zr->rr)) < 0)
 			break;
 	}
 	*out = dns_builder_finish(b);

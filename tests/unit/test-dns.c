@@ -67,9 +67,9 @@ test_builder_records(void)
 {
 	struct dns_answer_builder *b = dns_builder_new(DNS_RECORDS, "example.com");
 	const struct dns_txt_string strs[3] = {
-		{(const unsigned char *)"v=spf1 ", 7},
-		{(const unsigned char *)"a\0b", 3},
-		{(const unsigned char *)"", 0},
+	    {(const unsigned char *)"v=spf1 ", 7},
+	    {(const unsigned char *)"a\0b", 3},
+	    {(const unsigned char *)"", 0},
 	};
 	const struct dns_answer *a, *again;
 	struct in_addr v4;
@@ -186,7 +186,8 @@ test_dispatch(void)
 	is_str(p.seen, "www.example.org", "backend gets the normalized name");
 	is_int(a->status, DNS_NODATA, "backend answer handed back");
 	dns_answer_release(a);
-	is_int(dns_query(&p.base, "bad..name", DNS_T_A, &a, &err), 0, "invalid name still answered");
+	is_int(dns_query(&p.base, "bad..name", DNS_T_A, &a, &err), 0,
+	       "invalid name still answered");
 	is_int(a->status, DNS_NXDOMAIN, "invalid name is NXDOMAIN");
 	is_int(p.calls, 1, "backend not asked for an invalid name");
 	dns_answer_release(a);

@@ -304,7 +304,8 @@ test_load_errors(void)
 	char path[] = "/tmp/test-dns_zone-XXXXXX";
 	int fd;
 
-	is_int(dns_zone_load_string(r, "a A 192.0.2.1\nb TXT \"ok\"\n\nbad A 1.2.3\nc A 192.0.2.3\n",
+	is_int(dns_zone_load_string(r,
+	                            "a A 192.0.2.1\nb TXT \"ok\"\n\nbad A 1.2.3\nc A 192.0.2.3\n",
 	                            "e.test", &err),
 	       -1, "syntax error fails the load");
 	is_str(err.msg, "(string):4: Syntax error, could not parse the RR's rdata",
