@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -131,6 +132,51 @@ test_cname(struct dns_resolver *r)
 	dns_answer_release(a);
 }
 
+#define NTHREADS 8
+#define NROUNDS 25
+
+static void *
+thread_run(void *arg)
+{
+	struct dns_resolver *r = arg;
+	uintptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < NROUNDS; i++) {
+		const struct dns_answer *a;
+		struct auth_error err;
+		int txt = i % 2;
+
+		if (dns_query(r, txt ? "txt.dnstest.example" : "c1.dnstest.example",
+		              txt ? DNS_T_TXT : DNS_T_A, &a, &err) < 0) {
+			bad++;
+			continue;
+		}
+		if (a->status != DNS_RECORDS || a->count != (txt ? 1u : 2u))
+			bad++;
+		dns_answer_release(a);
+	}
+	return (void *)bad;
+}
+
+/* One resolver asked from many threads at once, with no cache between. */
+static void
+test_threads(struct dns_resolver *r)
+{
+	pthread_t t[NTHREADS];
+	uintptr_t bad = 0;
+	void *ret;
+	int i;
+
+	for (i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, thread_run, r);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], &ret);
+		bad += (uintptr_t)ret;
+	}
+	is_int(bad, 0, "%d threads x %d questions all answered right", NTHREADS, NROUNDS);
+}
+
 static void
 test_cache(const char *server)
 {
@@ -238,6 +284,7 @@ main(void)
 	test_negative(r);
 	test_tcp(r);
 	test_cname(r);
+	test_threads(r);
 	dns_resolver_free(r);
 	test_cache(server);
 	test_timeout();
