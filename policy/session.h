@@ -93,8 +93,11 @@ struct session_verdict {
 	const char *from_domain; /* NULL when there is none */
 	/* The complete outcome as JSON (the authcheck --json contract). */
 	const char *json;
-	/* True when a DMARC report record was produced for this message. */
-	bool has_report_record;
+	/* The DMARC aggregate-report record for this message as one JSON
+	 * object (source IP, header_from, envelope_from, disposition, the
+	 * DKIM and SPF results and the published policy), or NULL when the
+	 * message produced none (no Author Domain, no policy, exempt client). */
+	const char *report_json;
 };
 
 struct session;
