@@ -100,9 +100,25 @@ struct session_verdict {
 	const char *report_json;
 };
 
+/*
+ * What every session of one configuration shares: the resolver (with its
+ * cache) and the engines' contexts that are costly to make (the DMARC
+ * context loads the Public Suffix List).  Made once per configuration
+ * (again on reload, since the DMARC mode is configured), thread-safe,
+ * and freed only when no session uses it.  The resolver stays the
+ * caller's: several configurations in turn may share one.
+ */
+struct session_engines;
+
+struct session_engines *session_engines_new(const struct policy_config *cfg,
+                                            struct dns_resolver *resolver,
+                                            struct auth_error *err);
+void session_engines_free(struct session_engines *e);
+
 struct session;
 
-struct session *session_new(const struct policy_config *cfg, struct dns_resolver *resolver,
+/* cfg and e must outlive the session. */
+struct session *session_new(const struct policy_config *cfg, struct session_engines *e,
                             struct auth_error *err);
 void session_free(struct session *s);
 
