@@ -80,20 +80,65 @@ put_safe_char(struct buf *b, unsigned char c, int *err)
 }
 
 static void
+put_quoted(struct buf *b, const char *v, size_t n, int *err)
+{
+	size_t i;
+
+	put_safe_char(b, '"', err);
+	for (i = 0; i < n; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			put_safe_char(b, '\\', err);
+		put_safe_char(b, (unsigned char)v[i], err);
+	}
+	put_safe_char(b, '"', err);
+}
+
+/* Whether s[0..n) is already one RFC 5322 quoted-string of printable
+ * ASCII. */
+static int
+is_quoted_string(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"')
+			return 0;
+		if (s[i] == '\\' && ++i >= n - 1)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A value bare when it can be; an address whose local-part needs quoting
+ * as quoted-string "@" domain, the form RFC 8601 §2.3's pvalue gives
+ * addresses (and the one RFC 5321 uses); anything else as a quoted-string.
+ */
+static void
 put_value(struct buf *b, const char *v, int *err)
 {
+	const char *at = strrchr(v, '@');
+
 	if (bare_ok(v)) {
 		if (buf_puts(b, v) < 0)
 			*err = -1;
 		return;
 	}
-	put_safe_char(b, '"', err);
-	for (; *v != '\0'; v++) {
-		if (*v == '"' || *v == '\\')
-			put_safe_char(b, '\\', err);
-		put_safe_char(b, (unsigned char)*v, err);
+	if (at != NULL && at > v && all_token(at + 1, strlen(at + 1))) {
+		size_t n = (size_t)(at - v);
+		if (is_quoted_string(v, n)) {
+			if (buf_append(b, v, n) < 0)
+				*err = -1;
+		} else {
+			put_quoted(b, v, n, err);
+		}
+		if (buf_puts(b, at) < 0)
+			*err = -1;
+		return;
 	}
-	put_safe_char(b, '"', err);
+	put_quoted(b, v, strlen(v), err);
 }
 
 static void

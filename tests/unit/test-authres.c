@@ -56,7 +56,21 @@ test_basic(void)
 	authres_add_spf(&w, "fail", false, "\"odd user\"@example.com", NULL, "not permitted");
 	check("spf quoted local-part and reason", &w,
 	      "mx.example.net; spf=fail reason=\"not permitted\"\r\n"
-	      "\tsmtp.mailfrom=\"\\\"odd user\\\"@example.com\"");
+	      "\tsmtp.mailfrom=\"odd user\"@example.com");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", false, "odd \"user@x.example", NULL, NULL);
+	check("spf local-part with specials gets quoted", &w,
+	      "mx.example.net; spf=pass\r\n"
+	      "\tsmtp.mailfrom=\"odd \\\"user\"@x.example");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add(&w, "x-test", "pass", NULL, NULL,
+	            &(struct authres_prop){"header", "x", "a;b c"}, 1);
+	check("a value that is no token and no address", &w,
+	      "mx.example.net; x-test=pass header.x=\"a;b c\"");
 	buf_free(&b);
 }
 
@@ -153,7 +167,7 @@ test_hostile_values(void)
 	authres_add_spf(&w, "pass", false, "\xc3\xa9l\xc3\xa8ve@exemple.fr", NULL, NULL);
 	check("UTF-8 local-part is quoted", &w,
 	      "mx.example.net; spf=pass\r\n"
-	      "\tsmtp.mailfrom=\"\xc3\xa9l\xc3\xa8ve@exemple.fr\"");
+	      "\tsmtp.mailfrom=\"\xc3\xa9l\xc3\xa8ve\"@exemple.fr");
 	buf_free(&b);
 
 	buf_init(&b, 30);
