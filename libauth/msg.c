@@ -1,7 +1,7 @@
 /*
  * msg - see msg.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdint.h>

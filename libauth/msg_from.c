@@ -8,7 +8,7 @@
  * as its unfolded form.  Only domains are kept; local parts and display
  * names are checked for syntax and dropped.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <idn2.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * test-msg - header fields over raw bytes, the streaming header parser, its
  * limits, and bare-LF conversion.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

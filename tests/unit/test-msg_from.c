@@ -2,7 +2,7 @@
  * test-msg_from - the RFC5322.From domain: every address-list form, IDNA,
  * DNS name checks, hostile input, and several From fields.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
