@@ -242,6 +242,7 @@ evaluate_domain(struct dmarc_ctx *c, const struct dmarc_auth_input *in, const ch
 		return;
 	if (!dmarc_record_usable(&o->record, o->mode)) {
 		o->have_record = false;
+		o->policy_domain[0] = '\0';
 		o->reason = "DMARC record without a valid policy";
 		return;
 	}
