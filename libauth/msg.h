@@ -14,6 +14,9 @@
  * number of fields; exceeding either is an AUTH_ELIMIT error, never
  * unbounded memory.
  *
+ * The From domain (msg_from_extract and friends) is declared in msg_from.h,
+ * included here.
+ *
  * Ownership: msg_headers owns copies of all field bytes; pointers into it
  * stay valid until msg_headers_free().  Not thread-safe: one per message.
  */
@@ -26,6 +29,7 @@
 #include "buf.h"
 #include "dns.h"
 #include "error.h"
+#include "msg_from.h"
 
 #define MSG_DEFAULT_MAX_HEADER_BYTES (1024u * 1024)
 #define MSG_DEFAULT_MAX_HEADERS 1000u
@@ -102,37 +106,5 @@ struct msg_crlf {
 
 /* Appends the converted chunk to out. */
 int msg_crlf_convert(struct msg_crlf *st, const char *in, size_t len, struct buf *out);
-
-/*
- * The RFC5322.From domain (the DMARC Author Domain).  The caller learns
- * exactly which case the From fields present.
- */
-enum msg_from_status {
-	MSG_FROM_OK,              /* one field, one mailbox: domains[0] */
-	MSG_FROM_NONE,            /* no From field */
-	MSG_FROM_MULTIPLE_FIELDS, /* more than one From field */
-	MSG_FROM_MULTIPLE,        /* one field, several mailboxes (all listed) */
-	MSG_FROM_GROUP,           /* group syntax; the group's mailboxes are listed */
-	MSG_FROM_NO_DOMAIN,       /* a field with no address, or no domain in it */
-	MSG_FROM_SYNTAX,          /* the field does not parse as an address list */
-};
-
-#define MSG_FROM_MAX_DOMAINS 16
-
-struct msg_from {
-	enum msg_from_status status;
-	size_t ndomains;
-	/* Lower-case A-label domains (U-labels converted, RFC 5890). */
-	char domains[MSG_FROM_MAX_DOMAINS][DNS_NAME_MAX + 1];
-	bool had_ulabel; /* some domain was written in U-labels */
-};
-
-/* Examines every From field of h. */
-void msg_from_extract(const struct msg_headers *h, struct msg_from *out);
-
-/* Parses the value of one From field (unfolded or not). */
-void msg_from_parse(const char *value, size_t len, struct msg_from *out);
-
-const char *msg_from_status_name(enum msg_from_status s);
 
 #endif
