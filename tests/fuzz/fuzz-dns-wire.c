@@ -6,7 +6,7 @@
  * CNAME and negative-TTL code.  Every field of the answer is read so that
  * the sanitizers see any bad pointer.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * CNAME chains inside one reply and across replies, RFC 2308 negative
  * TTLs, and bytes that are not a DNS message.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
