@@ -64,7 +64,8 @@ struct dns_rr {
 			uint16_t preference;
 			const char *exchange; /* "" for the null MX (RFC 7505) */
 		} mx;
-		const char *ptr; /* the target name of a PTR */
+		const char *ptr; /* the target name of a PTR (or of a CNAME, when
+		                  * CNAME itself is asked) */
 		struct {
 			size_t nstrings;
 			const struct dns_txt_string *strings;
@@ -139,7 +140,8 @@ int dns_builder_add_mx(struct dns_answer_builder *b, uint32_t ttl, uint16_t pref
 int dns_builder_add_ptr(struct dns_answer_builder *b, uint32_t ttl, const char *target);
 int dns_builder_add_txt(struct dns_answer_builder *b, uint32_t ttl, size_t nstrings,
                         const struct dns_txt_string *strings);
-/* Sets the TTL of a negative answer, or the reason of a temporary failure. */
+/* Sets the TTL of a negative answer (on an answer with records it caps
+ * theirs, e.g. by a CNAME's on the way), or the reason of a temporary failure. */
 void dns_builder_set_ttl(struct dns_answer_builder *b, uint32_t ttl);
 int dns_builder_set_reason(struct dns_answer_builder *b, const char *reason);
 /* Consumes b; returns NULL when out of memory (b is freed either way). */

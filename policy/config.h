@@ -1,0 +1,111 @@
+/*
+ * config - the daemon's settings: defaults, the config file, overrides.
+ *
+ * A struct policy_config is built once (config_new() gives the defaults,
+ * config_load() reads a file over them, config_set() applies a command-line
+ * override) and is then read-only, shared by every session and thread.
+ * A reload builds a new one and swaps it in; sessions keep the one they
+ * started with (the daemon reference-counts it).
+ *
+ * File format (authmilter.conf(5)): one "key value" per line; '#' starts a
+ * comment; blank lines ignored; values may be quoted with "" to keep
+ * spaces; list keys take several values separated by spaces or commas and
+ * may be repeated.  Unknown keys and bad values are errors naming
+ * file:line.  Limits: lines of at most CONFIG_LINE_MAX bytes, lists of at
+ * most CONFIG_LIST_MAX entries.
+ */
+#ifndef AUTH_CONFIG_H
+#define AUTH_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_LIST_MAX 1024
+
+enum config_dmarc_mode { CONFIG_DMARC_RFC9989, CONFIG_DMARC_RFC7489 };
+/* What to do with a message whose From cannot name one Author Domain
+ * (no From, several From fields, several addresses). */
+enum config_from_policy { CONFIG_FROM_REJECT, CONFIG_FROM_EVALUATE_ALL, CONFIG_FROM_NONE };
+enum config_quarantine { CONFIG_QUARANTINE_HOLD, CONFIG_QUARANTINE_HEADER };
+enum config_on_error { CONFIG_ACCEPT, CONFIG_TEMPFAIL };
+
+struct config_net {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;
+};
+
+struct policy_config {
+	/* Identity and headers */
+	char *authserv_id;       /* default: the host name */
+	bool add_received_spf;   /* default: no */
+
+	/* SPF */
+	unsigned spf_timeout_ms; /* default 20000 */
+	bool spf_fail_reject;    /* reject on SPF fail alone; default no */
+
+	/* DKIM */
+	unsigned dkim_max_signatures; /* default 5 */
+	bool dkim_allow_sha1;         /* default no (RFC 8301) */
+	unsigned dkim_min_rsa_bits;   /* default 1024 */
+	bool dkim_reject_partial_body; /* l= leaving content unsigned; default no */
+
+	/* DMARC and actions */
+	enum config_dmarc_mode dmarc_mode;       /* default rfc9989 */
+	enum config_from_policy from_policy;     /* default reject */
+	enum config_quarantine quarantine;       /* default hold */
+	bool report_only;                        /* never reject or quarantine; default no */
+	enum config_on_error on_dns_tempfail;    /* default accept */
+	enum config_on_error on_internal_error;  /* default accept (fail-open) */
+
+	/* Local policy */
+	struct config_net *trusted;   /* not checked at all */
+	size_t ntrusted;              /* default: 127.0.0.0/8, ::1/128 */
+	bool skip_authenticated;      /* SMTP AUTH clients not checked; default yes */
+	char **never_reject;          /* From domains never rejected or quarantined */
+	size_t nnever_reject;
+
+	/* DNS */
+	char *dns_server;             /* HOST[:PORT]; NULL: /etc/resolv.conf */
+	unsigned dns_timeout_ms;      /* default 2000 */
+	unsigned dns_retries;         /* default 1 */
+	size_t dns_cache_entries;     /* default 65536 */
+	unsigned dns_cache_max_ttl;   /* default 86400 */
+
+	/* Message limits */
+	size_t max_header_bytes;      /* default 1 MiB */
+	size_t max_headers;           /* default 1000 */
+
+	/* Daemon */
+	char *socket;                 /* default unix:/run/authmilter/authmilter.sock */
+	char *user, *group;           /* drop to these after opening the socket; NULL: stay */
+	char *pidfile;                /* default NULL */
+	char *syslog_facility;        /* default mail */
+	char *log_level;              /* default info */
+
+	/* Report store */
+	char *report_db;              /* SQLite path; default /var/lib/authmilter/reports.db */
+};
+
+struct policy_config *config_new(struct auth_error *err);
+void config_free(struct policy_config *cfg);
+/* Reads a file over cfg.  On error cfg may hold part of the file: a
+ * reload builds a fresh config and swaps it in only on success. */
+int config_load(struct policy_config *cfg, const char *path, struct auth_error *err);
+/* The same, from len bytes in memory; name is used in error messages. */
+int config_load_string(struct policy_config *cfg, const char *name, const char *data,
+                       size_t len, struct auth_error *err);
+/* One "key value" override, as a config-file line would set it. */
+int config_set(struct policy_config *cfg, const char *key, const char *value,
+               struct auth_error *err);
+
+/* Whether a client address (text) is in the trusted networks. */
+bool config_is_trusted(const struct policy_config *cfg, const char *ip);
+/* Whether a From domain (or a parent of it) is in never_reject. */
+bool config_never_reject(const struct policy_config *cfg, const char *domain);
+
+#endif
