@@ -5,7 +5,7 @@
  * memory errors it checks invariants: the split never changes what is
  * parsed, and a From value parses the same folded and unfolded.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>
