@@ -552,7 +552,7 @@ run_message(struct dns_resolver *r, const struct authcheck_opts *o)
 done:
 	if (rc != 0)
 		fprintf(stderr, "authcheck: %s\n", err.msg);
-	if (f != stdin)
+	if (f != NULL && f != stdin)
 		fclose(f);
 	session_free(s);
 	session_engines_free(e);
