@@ -7,6 +7,12 @@
  * lower-case A-label form, together with exactly which case the From
  * fields present, so that the caller can apply DMARC or refuse.
  *
+ * Within one field the status is decided in this order: MSG_FROM_SYNTAX
+ * (nothing listed), MSG_FROM_GROUP, MSG_FROM_NO_DOMAIN (some mailbox has
+ * no '@', is "<>", or has an address literal; the domains that were found
+ * are still listed), MSG_FROM_MULTIPLE, MSG_FROM_OK.  Several From fields
+ * give MSG_FROM_MULTIPLE_FIELDS with the domains of all of them.
+ *
  * Limits: at most MSG_FROM_MAX_DOMAINS distinct domains are listed
  * (truncated says more were seen); comments nest at most
  * MSG_FROM_MAX_COMMENT_DEPTH deep; the parser is iterative and linear in

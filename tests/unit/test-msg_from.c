@@ -59,6 +59,7 @@ static const struct from_case cases[] = {
     {V("J\xff <j@example.com>"), MSG_FROM_OK, {"example.com"}, false},
     {V("\"\x01\x7f\" <j@example.com>"), MSG_FROM_OK, {"example.com"}, false},
     {V("a@example.com,"), MSG_FROM_OK, {"example.com"}, false},
+    {V("@example.com"), MSG_FROM_OK, {"example.com"}, false},
     /* IDNA. */
     {V("a@B\xc3\xbc"
        "cher.example"),
