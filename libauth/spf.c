@@ -182,22 +182,24 @@ spf_eval_target(struct spf_eval *ev, const char *domain, const char *spec, size_
 	}
 }
 
-/* §6.2: the explanation of a "fail".  Any trouble (DNS, no or several
- * records, bad syntax) means no explanation; only memory is an error. */
+/* §6.2: the explanation of a "fail".  Any trouble (macros, DNS, no or
+ * several records, bad syntax) means no explanation; only memory is an
+ * error. */
 static int
-spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
+spf_explain_text(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
 {
 	char name[DNS_NAME_MAX + 1];
 	const struct dns_answer *a = NULL;
 	struct spf_macro_ctx c;
 	struct buf b;
+	enum spf_step step;
 	int rc = 0;
 
-	ev->in_exp = 1;
-	if (spf_eval_target(ev, domain, rec->exp, rec->exp_len, name) == SPF_STEP_NOMEM)
+	step = spf_eval_target(ev, domain, rec->exp, rec->exp_len, name);
+	if (step != SPF_STEP_NOMATCH || name[0] == '\0')
+		return step == SPF_STEP_NOMEM ? -1 : 0;
+	if (spf_eval_query(ev, name, DNS_T_TXT, &a) < 0)
 		return -1;
-	if (name[0] == '\0' || spf_eval_query(ev, name, DNS_T_TXT, &a) < 0)
-		return name[0] == '\0' ? 0 : -1;
 	if (a->status == DNS_RECORDS && a->count == 1 && a->rrs[0].type == DNS_T_TXT) {
 		buf_init(&b, SPF_EXPLANATION_MAX);
 		spf_eval_macro_ctx(ev, domain, &c);
@@ -211,6 +213,19 @@ spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *re
 	if (rc == SPF_MACRO_NOMEM)
 		return auth_error_set(ev->err, AUTH_ENOMEM, "out of memory");
 	return 0;
+}
+
+/* The explanation's look-ups count against no limit but the deadline (an
+ * exp= that fails leaves the result as it is). */
+static int
+spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
+{
+	int rc;
+
+	ev->in_exp = 1;
+	rc = spf_explain_text(ev, domain, rec);
+	ev->in_exp = 0;
+	return rc;
 }
 
 /* §4.3: a domain check_host() can evaluate: at most 253 characters (a

@@ -541,6 +541,30 @@ test_identities(void)
 	is_int(spf_check_mailfrom(&t.base, NULL, &q, &o, &err), -1, "no address family");
 }
 
+/* An exp= whose name expands past SPF_EXPAND_MAX gives no explanation. */
+static void
+test_exp_too_long(void)
+{
+	static const struct zrr z[] = {
+	    {"t.example", "TXT", "v=spf1 -all exp=%{S}%{S}%{S}%{S}%{S}%{S}%{S}.example", 0},
+	};
+	struct tres t = TRES(z);
+	struct spf_request q = req4("192.0.2.1", "h.example", NULL);
+	struct spf_outcome o;
+	struct auth_error err;
+	char from[420];
+
+	memset(from, '&', 400);
+	memcpy(from + 400, "@t.example", 11);
+	q.mail_from = from;
+	is_int(spf_check_mailfrom(&t.base, NULL, &q, &o, &err), 0, "long exp= name evaluated");
+	is_int(o.result, SPF_FAIL, "still fail");
+	ok(o.explanation == NULL, "no explanation");
+	is_str(o.problem, "", "no problem for a fail");
+	is_int(t.queries, 1, "no TXT query for the explanation");
+	spf_outcome_free(&o);
+}
+
 static void
 test_names(void)
 {
@@ -600,6 +624,7 @@ main(void)
 	test_name_limits();
 	test_timeout();
 	test_identities();
+	test_exp_too_long();
 	test_names();
 	test_received();
 	return done_testing();
