@@ -8,7 +8,7 @@
  * in dns_builder_finish(), so the answer handed out never changes and can
  * be shared between threads with only the atomic count to guard.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <stdalign.h>

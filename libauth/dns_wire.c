@@ -1,7 +1,7 @@
 /*
  * dns_wire - see dns_wire.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * or PTR records, or time out, follows from a hash of the name, so include
  * and redirect chains, loops and every DNS outcome are reachable.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>

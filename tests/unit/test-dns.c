@@ -2,7 +2,7 @@
  * test-dns - answers built by the builder, name normalization, the names
  * of types and statuses, and the query dispatch.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

@@ -1,0 +1,275 @@
+/*
+ * dkim_canon - see dkim_canon.h.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim_canon.h"
+
+const char *
+dkim_canon_name(enum dkim_canon c)
+{
+	return c == DKIM_CANON_RELAXED ? "relaxed" : "simple";
+}
+
+static bool
+is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* §3.4.2: lower-case name, no WSP around the colon, folding removed, WSP
+ * runs as one SP, no WSP at the end of the value. */
+static int
+canon_header_relaxed(const char *raw, size_t len, size_t colon, struct buf *out)
+{
+	size_t name_end = colon;
+	bool started = false, ws = false;
+
+	while (name_end > 0 && is_wsp((unsigned char)raw[name_end - 1]))
+		name_end--;
+	for (size_t i = 0; i < name_end; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (buf_putc(out, (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c) < 0)
+			return -1;
+	}
+	if (buf_putc(out, ':') < 0)
+		return -1;
+	for (size_t i = colon + 1; i < len; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '\r' && i + 1 < len && raw[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (is_wsp(c)) {
+			ws = started;
+			continue;
+		}
+		if (ws && buf_putc(out, ' ') < 0)
+			return -1;
+		if (buf_putc(out, c) < 0)
+			return -1;
+		started = true;
+		ws = false;
+	}
+	return 0;
+}
+
+int
+dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, bool crlf, struct buf *out)
+{
+	const char *colon = memchr(raw, ':', len);
+	size_t saved = out->len;
+	int rc;
+
+	if (colon == NULL)
+		return -1;
+	if (c == DKIM_CANON_RELAXED)
+		rc = canon_header_relaxed(raw, len, (size_t)(colon - raw), out);
+	else
+		rc = buf_append(out, raw, len);
+	if (rc == 0 && crlf)
+		rc = buf_append(out, "\r\n", 2);
+	if (rc < 0)
+		out->len = saved;
+	return rc;
+}
+
+/* ---- body ---- */
+
+#define STAGE_SIZE 4096
+
+/* Output is gathered here and handed to the sink in runs. */
+struct stage {
+	dkim_canon_sink *sink;
+	void *ctx;
+	size_t n;
+	char data[STAGE_SIZE];
+};
+
+static void
+stage_flush(struct stage *s)
+{
+	if (s->n > 0)
+		s->sink(s->ctx, s->data, s->n);
+	s->n = 0;
+}
+
+static void
+stage_put(struct stage *s, char c)
+{
+	if (s->n == STAGE_SIZE)
+		stage_flush(s);
+	s->data[s->n++] = c;
+}
+
+static void
+emit_crlfs(struct dkim_body_canon *st, struct stage *s)
+{
+	for (; st->crlfs > 0; st->crlfs--) {
+		stage_put(s, '\r');
+		stage_put(s, '\n');
+	}
+}
+
+static void
+content_byte(struct dkim_body_canon *st, struct stage *s, char c)
+{
+	if (st->canon == DKIM_CANON_RELAXED && is_wsp((unsigned char)c)) {
+		st->wsp = true;
+		return;
+	}
+	emit_crlfs(st, s);
+	if (st->wsp)
+		stage_put(s, ' ');
+	st->wsp = false;
+	stage_put(s, c);
+	st->emitted = true;
+}
+
+void
+dkim_body_canon_init(struct dkim_body_canon *st, enum dkim_canon c)
+{
+	memset(st, 0, sizeof(*st));
+	st->canon = c;
+}
+
+static void
+feed_byte(struct dkim_body_canon *st, struct stage *s, char c)
+{
+	if (st->cr) {
+		st->cr = false;
+		if (c == '\n') {
+			/* Relaxed drops the WSP that ended the line. */
+			st->wsp = false;
+			st->crlfs++;
+			return;
+		}
+		content_byte(st, s, '\r');
+	}
+	if (c == '\r')
+		st->cr = true;
+	else
+		content_byte(st, s, c);
+}
+
+void
+dkim_body_canon_feed(struct dkim_body_canon *st, const char *p, size_t n, dkim_canon_sink *sink,
+                     void *ctx)
+{
+	struct stage s;
+
+	s.sink = sink;
+	s.ctx = ctx;
+	s.n = 0;
+	for (size_t i = 0; i < n; i++)
+		feed_byte(st, &s, p[i]);
+	stage_flush(&s);
+}
+
+void
+dkim_body_canon_finish(struct dkim_body_canon *st, dkim_canon_sink *sink, void *ctx)
+{
+	struct stage s;
+
+	s.sink = sink;
+	s.ctx = ctx;
+	s.n = 0;
+	if (st->cr) {
+		st->cr = false;
+		content_byte(st, &s, '\r');
+	}
+	st->wsp = false;
+	st->crlfs = 0;
+	/*
+	 * Simple: the last line's CRLF, added when missing, or the CRLF that
+	 * is the whole of an empty body (§3.4.3).  Relaxed: the same, but an
+	 * empty body stays empty (§3.4.4).
+	 */
+	if (st->canon == DKIM_CANON_SIMPLE || st->emitted) {
+		stage_put(&s, '\r');
+		stage_put(&s, '\n');
+	}
+	stage_flush(&s);
+}
+
+/* ---- hasher ---- */
+
+struct dkim_body_hasher {
+	struct dkim_body_canon canon;
+	EVP_MD_CTX *md;
+	uint64_t limit, hashed, total;
+	bool failed;
+};
+
+struct dkim_body_hasher *
+dkim_body_hasher_new(enum dkim_canon c, const EVP_MD *md, uint64_t limit)
+{
+	struct dkim_body_hasher *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	dkim_body_canon_init(&h->canon, c);
+	h->limit = limit;
+	h->md = EVP_MD_CTX_new();
+	if (h->md == NULL || EVP_DigestInit_ex(h->md, md, NULL) != 1) {
+		dkim_body_hasher_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void
+hasher_sink(void *ctx, const char *p, size_t n)
+{
+	struct dkim_body_hasher *h = ctx;
+	uint64_t room = h->limit - h->hashed;
+	size_t take = (uint64_t)n < room ? n : (size_t)room;
+
+	h->total += n;
+	if (take == 0 || h->failed)
+		return;
+	if (EVP_DigestUpdate(h->md, p, take) != 1)
+		h->failed = true;
+	h->hashed += take;
+}
+
+void
+dkim_body_hasher_update(struct dkim_body_hasher *h, const char *p, size_t n)
+{
+	dkim_body_canon_feed(&h->canon, p, n, hasher_sink, h);
+}
+
+int
+dkim_body_hasher_final(struct dkim_body_hasher *h, unsigned char *md, unsigned *md_len)
+{
+	dkim_body_canon_finish(&h->canon, hasher_sink, h);
+	if (h->failed || EVP_DigestFinal_ex(h->md, md, md_len) != 1)
+		return -1;
+	return 0;
+}
+
+uint64_t
+dkim_body_hasher_total(const struct dkim_body_hasher *h)
+{
+	return h->total;
+}
+
+uint64_t
+dkim_body_hasher_hashed(const struct dkim_body_hasher *h)
+{
+	return h->hashed;
+}
+
+void
+dkim_body_hasher_free(struct dkim_body_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->md);
+	free(h);
+}

@@ -1,0 +1,211 @@
+/*
+ * test-dkim-canon - header and body canonicalization (RFC 6376 §3.4),
+ * chunked feeding, l= limits, and flat memory over a 100 MB body.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "dkim_canon.h"
+#include "tap.h"
+
+static void
+sink_buf(void *ctx, const char *p, size_t n)
+{
+	buf_append(ctx, p, n);
+}
+
+/* Canonicalizes body fed in chunks of size step (0: one piece). */
+static void
+canon_body(enum dkim_canon c, const char *body, size_t len, size_t step, struct buf *out)
+{
+	struct dkim_body_canon st;
+
+	buf_reset(out);
+	dkim_body_canon_init(&st, c);
+	if (step == 0)
+		step = len ? len : 1;
+	for (size_t off = 0; off < len; off += step)
+		dkim_body_canon_feed(&st, body + off, len - off < step ? len - off : step, sink_buf,
+		                     out);
+	dkim_body_canon_finish(&st, sink_buf, out);
+}
+
+static void
+header_is(enum dkim_canon c, const char *raw, const char *want, const char *name)
+{
+	struct buf out;
+
+	buf_init(&out, 4096);
+	is_int(dkim_canon_header(c, raw, strlen(raw), true, &out), 0, "%s: canonicalized", name);
+	is_mem(out.data, out.len, want, strlen(want), "%s", name);
+	buf_free(&out);
+}
+
+static void
+test_headers(void)
+{
+	struct buf out;
+
+	/* RFC 6376 §3.4.5. */
+	header_is(DKIM_CANON_RELAXED, "A: X", "a:X\r\n", "§3.4.5 relaxed A");
+	header_is(DKIM_CANON_RELAXED, "B : Y\t\r\n\tZ  ", "b:Y Z\r\n", "§3.4.5 relaxed B");
+	header_is(DKIM_CANON_SIMPLE, "A: X", "A: X\r\n", "§3.4.5 simple A");
+	header_is(DKIM_CANON_SIMPLE, "B : Y\t\r\n\tZ  ", "B : Y\t\r\n\tZ  \r\n", "§3.4.5 simple B");
+	header_is(DKIM_CANON_RELAXED, "SUBJECT:   hello \t world", "subject:hello world\r\n",
+	          "relaxed: name lower-cased, WSP runs to one SP");
+	header_is(DKIM_CANON_RELAXED, "X:\r\n  folded\r\n\tvalue\r\n ", "x:folded value\r\n",
+	          "relaxed: folding at the start and end");
+	header_is(DKIM_CANON_RELAXED, "Subject: caf\xc3\xa9 \xff", "subject:caf\xc3\xa9 \xff\r\n",
+	          "relaxed: 8-bit bytes kept");
+	header_is(DKIM_CANON_RELAXED, "Empty:", "empty:\r\n", "relaxed: empty value");
+	header_is(DKIM_CANON_RELAXED, "Empty:  \t ", "empty:\r\n", "relaxed: blank value");
+	header_is(DKIM_CANON_RELAXED, "T: a\rb", "t:a\rb\r\n", "relaxed: a lone CR is kept");
+	buf_init(&out, 8);
+	is_int(dkim_canon_header(DKIM_CANON_SIMPLE, "NoColon", 7, true, &out), -1, "no colon");
+	is_int(dkim_canon_header(DKIM_CANON_SIMPLE, "Long: value", 11, true, &out), -1,
+	       "over the buffer maximum");
+	is_int(out.len, 0, "a failed call leaves the buffer as it was");
+	is_int(dkim_canon_header(DKIM_CANON_RELAXED, "A: X", 4, false, &out), 0, "without CRLF");
+	is_mem(out.data, out.len, "a:X", 3, "no CRLF appended");
+	buf_free(&out);
+}
+
+static const struct {
+	const char *in, *simple, *relaxed;
+} bodies[] = {
+    /* RFC 6376 §3.4.5. */
+    {" C \r\nD \t E\r\n\r\n\r\n", " C \r\nD \t E\r\n", " C\r\nD E\r\n"},
+    {"", "\r\n", ""},
+    {"\r\n", "\r\n", ""},
+    {"\r\n\r\n\r\n", "\r\n", ""},
+    {"abc", "abc\r\n", "abc\r\n"},
+    {"abc\r\n", "abc\r\n", "abc\r\n"},
+    {"a \r\n \r\n\t\r\n", "a \r\n \r\n\t\r\n", "a\r\n"},
+    {"\r\n\r\nx\r\n\r\n", "\r\n\r\nx\r\n", "\r\n\r\nx\r\n"},
+    {"  lead\r\n", "  lead\r\n", " lead\r\n"},
+    {"a\rb\nc", "a\rb\nc\r\n", "a\rb\nc\r\n"},
+    {"a\r", "a\r\r\n", "a\r\r\n"},
+    {"a\r\r\n", "a\r\r\n", "a\r\r\n"},
+    {"\xc3\xa9t\xc3\xa9 \r\n", "\xc3\xa9t\xc3\xa9 \r\n", "\xc3\xa9t\xc3\xa9\r\n"},
+    {"x  \t", "x  \t\r\n", "x\r\n"},
+    {" ", " \r\n", ""},
+};
+
+static void
+test_bodies(void)
+{
+	struct buf out;
+
+	buf_init(&out, 1 << 16);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		const char *in = bodies[i].in;
+		size_t len = strlen(in);
+		int simple_ok = 1, relaxed_ok = 1;
+
+		canon_body(DKIM_CANON_SIMPLE, in, len, 0, &out);
+		is_mem(out.data, out.len, bodies[i].simple, strlen(bodies[i].simple),
+		       "body %zu simple", i);
+		canon_body(DKIM_CANON_RELAXED, in, len, 0, &out);
+		is_mem(out.data, out.len, bodies[i].relaxed, strlen(bodies[i].relaxed),
+		       "body %zu relaxed", i);
+		/* The same output whatever the chunk size. */
+		for (size_t step = 1; step <= len + 1; step++) {
+			canon_body(DKIM_CANON_SIMPLE, in, len, step, &out);
+			simple_ok &= out.len == strlen(bodies[i].simple) &&
+			             memcmp(out.data, bodies[i].simple, out.len) == 0;
+			canon_body(DKIM_CANON_RELAXED, in, len, step, &out);
+			relaxed_ok &= out.len == strlen(bodies[i].relaxed) &&
+			              memcmp(out.data, bodies[i].relaxed, out.len) == 0;
+		}
+		ok(simple_ok && relaxed_ok, "body %zu the same in chunks of every size", i);
+	}
+	buf_free(&out);
+}
+
+static void
+b64(const unsigned char *md, unsigned len, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, md, (int)len);
+}
+
+static void
+hash_is(enum dkim_canon c, const EVP_MD *md, uint64_t limit, const char *body, const char *want,
+        uint64_t want_hashed, uint64_t want_total, const char *name)
+{
+	struct dkim_body_hasher *h = dkim_body_hasher_new(c, md, limit);
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	char text[128];
+
+	dkim_body_hasher_update(h, body, strlen(body));
+	is_int(dkim_body_hasher_final(h, digest, &dlen), 0, "%s: final", name);
+	b64(digest, dlen, text);
+	is_str(text, want, "%s: hash", name);
+	is_int(dkim_body_hasher_hashed(h), want_hashed, "%s: bytes hashed", name);
+	is_int(dkim_body_hasher_total(h), want_total, "%s: canonical length", name);
+	dkim_body_hasher_free(h);
+}
+
+static void
+test_hashes(void)
+{
+	/* The well-known hashes of the empty body (RFC 6376 §3.4.3/§3.4.4). */
+	hash_is(DKIM_CANON_SIMPLE, EVP_sha256(), DKIM_BODY_NO_LIMIT, "",
+	        "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=", 2, 2, "simple empty sha256");
+	hash_is(DKIM_CANON_RELAXED, EVP_sha256(), DKIM_BODY_NO_LIMIT, "",
+	        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 0, 0, "relaxed empty sha256");
+	hash_is(DKIM_CANON_SIMPLE, EVP_sha1(), DKIM_BODY_NO_LIMIT, "\r\n\r\n",
+	        "uoq1oCgLlTqpdDX/iUbLy7J1Wic=", 2, 2, "simple empty sha1");
+	/* l=: only the first bytes are hashed, all are counted. */
+	hash_is(DKIM_CANON_SIMPLE, EVP_sha256(), 2, "hello\r\n",
+	        "Ny9+L9LQHOKh1x3Acqy7pMb9JaEIfNfxU/TsDON+Ht4=", 2, 7, "l=2 hashes \"he\"");
+	hash_is(DKIM_CANON_RELAXED, EVP_sha256(), 0, "hello\r\n",
+	        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 0, 7, "l=0 hashes nothing");
+}
+
+#define BIG_BODY (100ul * 1024 * 1024)
+#define CHUNK (64 * 1024)
+
+/* 100 MB through two hashers in 64 KiB chunks: peak RSS must not follow. */
+static void
+test_flat_memory(void)
+{
+	struct dkim_body_hasher *hs = dkim_body_hasher_new(DKIM_CANON_SIMPLE, EVP_sha256(),
+	                                                    DKIM_BODY_NO_LIMIT);
+	struct dkim_body_hasher *hr = dkim_body_hasher_new(DKIM_CANON_RELAXED, EVP_sha256(),
+	                                                    DKIM_BODY_NO_LIMIT);
+	static char chunk[CHUNK];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen;
+	struct rusage before, after;
+
+	for (size_t i = 0; i < CHUNK; i++)
+		chunk[i] = (i % 64 == 62) ? '\r' : (i % 64 == 63) ? '\n' : (i % 7 == 0) ? ' ' : 'x';
+	getrusage(RUSAGE_SELF, &before);
+	for (size_t off = 0; off < BIG_BODY; off += CHUNK) {
+		dkim_body_hasher_update(hs, chunk, CHUNK);
+		dkim_body_hasher_update(hr, chunk, CHUNK);
+	}
+	dkim_body_hasher_final(hs, digest, &dlen);
+	dkim_body_hasher_final(hr, digest, &dlen);
+	getrusage(RUSAGE_SELF, &after);
+	is_int(dkim_body_hasher_total(hs), BIG_BODY, "100 MB hashed (simple)");
+	diag("peak RSS %ld KiB before, %ld KiB after", before.ru_maxrss, after.ru_maxrss);
+	ok(after.ru_maxrss - before.ru_maxrss < 20 * 1024,
+	   "peak RSS grew by less than 20 MB over a 100 MB body");
+	dkim_body_hasher_free(hs);
+	dkim_body_hasher_free(hr);
+}
+
+int
+main(void)
+{
+	test_headers();
+	test_bodies();
+	test_hashes();
+	test_flat_memory();
+	return done_testing();
+}
