@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "spf.h"
+#include "spf_eval.h"
 #include "tap.h"
 
 /* One record of the test zone.  type "FAIL" times out every question for
@@ -29,6 +30,7 @@ struct tres {
 	size_t n;
 	unsigned long queries;
 	long delay_ns;
+	const struct spf_limits *lim; /* NULL: the RFC's defaults */
 };
 
 static int
@@ -120,7 +122,7 @@ static const struct dns_resolver_ops tres_ops = {tres_query, tres_free};
 
 #define TRES(z)                                                                                    \
 	{                                                                                          \
-		{&tres_ops}, (z), sizeof(z) / sizeof((z)[0]), 0, 0                                 \
+		{&tres_ops}, (z), sizeof(z) / sizeof((z)[0]), 0, 0, NULL                           \
 	}
 
 static struct spf_request
@@ -144,7 +146,7 @@ run(struct tres *t, const char *ip, const char *from, struct spf_outcome *out)
 	struct spf_request q = req4(ip, "helo.example.org", from);
 	struct auth_error err;
 
-	if (spf_check_mailfrom(&t->base, NULL, &q, out, &err) != 0) {
+	if (spf_check_mailfrom(&t->base, t->lim, &q, out, &err) != 0) {
 		diag("spf_check_mailfrom: %s", err.msg);
 		return (enum spf_result) - 1;
 	}
@@ -318,7 +320,7 @@ with_record(const struct zrr *fixed, size_t nfixed, char *rec, const char *ip,
             unsigned long *queries)
 {
 	struct zrr z[64];
-	struct tres t = {{&tres_ops}, z, nfixed + 1, 0, 0};
+	struct tres t = {{&tres_ops}, z, nfixed + 1, 0, 0, NULL};
 	enum spf_result r;
 
 	memcpy(z, fixed, nfixed * sizeof(*z));
@@ -407,11 +409,11 @@ test_void_limits(void)
 
 /* A chain of n includes, c0 -> c1 -> ... -> cn "+all". */
 static enum spf_result
-chain(size_t n, const char *kind)
+chain(size_t n, const char *kind, const struct spf_limits *lim)
 {
 	struct zrr z[40];
 	char names[40][40], recs[40][80];
-	struct tres t = {{&tres_ops}, z, n + 1, 0, 0};
+	struct tres t = {{&tres_ops}, z, n + 1, 0, 0, lim};
 
 	for (size_t i = 0; i <= n; i++) {
 		snprintf(names[i], sizeof(names[i]), "c%zu.example", i);
@@ -430,11 +432,22 @@ chain(size_t n, const char *kind)
 static void
 test_chains(void)
 {
-	is_int(chain(10, "include"), SPF_PASS, "10 nested includes pass");
-	is_int(chain(11, "include"), SPF_PERMERROR, "11 nested includes: permerror");
-	is_int(chain(10, "redirect"), SPF_PASS, "10 redirects pass");
-	is_int(chain(11, "redirect"), SPF_PERMERROR, "11 redirects: permerror");
-	is_int(chain(39, "include"), SPF_PERMERROR, "39 nested includes: permerror");
+	struct spf_limits many = {.max_dns_terms = 100};
+	struct spf_limits three = {.max_dns_terms = 3};
+
+	is_int(chain(10, "include", NULL), SPF_PASS, "10 nested includes pass");
+	is_int(chain(11, "include", NULL), SPF_PERMERROR, "11 nested includes: permerror");
+	is_int(chain(10, "redirect", NULL), SPF_PASS, "10 redirects pass");
+	is_int(chain(11, "redirect", NULL), SPF_PERMERROR, "11 redirects: permerror");
+	is_int(chain(39, "include", NULL), SPF_PERMERROR, "39 nested includes: permerror");
+	is_int(chain(3, "include", &three), SPF_PASS, "configured limit 3: 3 includes pass");
+	is_int(chain(4, "include", &three), SPF_PERMERROR, "configured limit 3: 4 do not");
+	is_int(chain(SPF_MAX_DEPTH, "include", &many), SPF_PASS,
+	       "nesting exactly SPF_MAX_DEPTH deep passes");
+	is_int(chain(SPF_MAX_DEPTH + 1, "include", &many), SPF_PERMERROR,
+	       "one deeper is a permerror, whatever the term limit");
+	is_int(chain(SPF_MAX_DEPTH + 1, "redirect", &many), SPF_PERMERROR,
+	       "redirects are bounded the same way");
 }
 
 /* n MX (or PTR) names, of which only the last leads to the client. */
@@ -443,7 +456,7 @@ names(size_t n, const char *type)
 {
 	struct zrr z[40];
 	char hosts[40][40], vals[40][64];
-	struct tres t = {{&tres_ops}, z, 0, 0, 0};
+	struct tres t = {{&tres_ops}, z, 0, 0, 0, NULL};
 	int mx = strcmp(type, "MX") == 0;
 
 	z[t.n++] = (struct zrr){"t.example", "TXT", mx ? "v=spf1 mx -all" : "v=spf1 ptr -all", 0};
