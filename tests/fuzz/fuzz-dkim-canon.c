@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (one.len != chunked.len || memcmp(one.data, chunked.data, one.len) != 0)
 			abort();
 		buf_reset(&hdr);
-		if (dkim_canon_header((enum dkim_canon)c, body, len, true, &hdr) == 0 && hdr.len > len + 2)
+		if (dkim_canon_header((enum dkim_canon)c, body, len, true, &hdr) == 0 &&
+		    hdr.len > len + 2)
 			abort();
 	}
 	buf_free(&one);
