@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "dkim_key.h"
@@ -71,6 +72,8 @@ rsa_from_der(const unsigned char *der, size_t len)
 	EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)len);
 	OSSL_DECODER_CTX *dctx;
 
+	/* Failed decodings leave errors on this thread's OpenSSL queue. */
+	ERR_clear_error();
 	if (pkey != NULL) {
 		if (p == der + len && EVP_PKEY_is_a(pkey, "RSA"))
 			return pkey;
@@ -88,6 +91,7 @@ rsa_from_der(const unsigned char *der, size_t len)
 		pkey = NULL;
 	}
 	OSSL_DECODER_CTX_free(dctx);
+	ERR_clear_error();
 	return pkey;
 }
 
