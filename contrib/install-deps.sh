@@ -19,5 +19,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 755 /usr/sbin/policy-rc.d
 	made_rcd=1
 fi
+# Postfix asks how to configure the system's mail service; the tests run
+# private instances only, so the system one is left unconfigured.
+if command -v debconf-set-selections >/dev/null; then
+	echo 'postfix postfix/main_mailer_type select No configuration' |
+		debconf-set-selections
+fi
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 [ -z "$made_rcd" ] || rm -f /usr/sbin/policy-rc.d

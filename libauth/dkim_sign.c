@@ -1,7 +1,7 @@
 /*
  * dkim_sign - see dkim_sign.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

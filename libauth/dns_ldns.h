@@ -11,8 +11,8 @@
  * followed; a chain not resolved in the reply is asked on, up to
  * DNS_CNAME_CHAIN_MAX.
  *
- * Thread safety: every thread gets its own ldns_resolver (ldns objects are
- * not shared without a lock); the configuration is read-only.
+ * Thread safety: no ldns object is shared between threads (each question
+ * builds and frees its own); the configuration is read-only.
  */
 #ifndef AUTH_DNS_LDNS_H
 #define AUTH_DNS_LDNS_H
@@ -26,5 +26,9 @@ struct dns_ldns_opts {
 };
 
 struct dns_resolver *dns_ldns_new(const struct dns_ldns_opts *opts, struct auth_error *err);
+
+/* Number of questions that had to be asked again over TCP because the UDP
+ * reply was truncated.  r must be a resolver made by dns_ldns_new(). */
+unsigned long dns_ldns_tcp_count(struct dns_resolver *r);
 
 #endif

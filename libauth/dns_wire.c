@@ -1,7 +1,7 @@
 /*
  * dns_wire - see dns_wire.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 static int
 name_put(char *out, size_t *n, unsigned char c)
 {
-	if (c == '.' || c == '\\' || c <= 0x20 || c == 0x7f) {
+	if (c == '.' || c == '\\' || c < 0x20 || c == 0x7f) {
 		if (*n + 4 > DNS_NAME_MAX)
 			return -1;
 		(void)snprintf(out + *n, 5, "\\%03u", c);
@@ -192,4 +192,208 @@ dns_wire_add_rr(struct dns_answer_builder *b, const ldns_rr *rr, uint32_t ttl)
 	default:
 		return 1;
 	}
+}
+
+/* ---- replies ---- */
+
+void
+dns_wire_chain_init(struct dns_wire_chain *c, const char *qname)
+{
+	(void)snprintf(c->name, sizeof(c->name), "%s", qname);
+	c->links = 0;
+	c->ttl = UINT32_MAX;
+}
+
+static int
+rr_owned_by(const ldns_rr *rr, const char *name)
+{
+	char owner[DNS_NAME_MAX + 1];
+
+	return ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+	       dns_wire_name(ldns_rr_owner(rr), owner) == 0 && strcmp(owner, name) == 0;
+}
+
+static const ldns_rr *
+section_find(const ldns_rr_list *list, const char *name, ldns_rr_type type)
+{
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(list); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(list, i);
+
+		if (ldns_rr_get_type(rr) == type && rr_owned_by(rr, name))
+			return rr;
+	}
+	return NULL;
+}
+
+/* The question must be the one asked: one entry, same name, type, class. */
+static int
+reply_matches(const ldns_pkt *pkt, enum dns_type qtype, const char *name)
+{
+	const ldns_rr_list *q = ldns_pkt_question(pkt);
+
+	return ldns_pkt_qr(pkt) && ldns_pkt_get_opcode(pkt) == LDNS_PACKET_QUERY &&
+	       ldns_rr_list_rr_count(q) == 1 &&
+	       ldns_rr_get_type(ldns_rr_list_rr(q, 0)) == (ldns_rr_type)qtype &&
+	       rr_owned_by(ldns_rr_list_rr(q, 0), name);
+}
+
+static const ldns_rr *
+reply_soa(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *auth = ldns_pkt_authority(pkt);
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(auth); i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(auth, i)) == LDNS_RR_TYPE_SOA)
+			return ldns_rr_list_rr(auth, i);
+	return NULL;
+}
+
+/* RFC 2308 §5: the negative TTL is the SOA's MINIMUM capped by its own
+ * TTL; a negative reply without an SOA is not to be cached. */
+static uint32_t
+reply_neg_ttl(const ldns_pkt *pkt)
+{
+	const ldns_rr *soa = reply_soa(pkt);
+	const ldns_rdf *min;
+	uint32_t ttl;
+
+	if (soa == NULL)
+		return 0;
+	min = ldns_rr_rdf(soa, 6);
+	ttl = ldns_rr_ttl(soa);
+	if (min != NULL && ldns_rdf_size(min) == 4 && ldns_rdf2native_int32(min) < ttl)
+		ttl = ldns_rdf2native_int32(min);
+	return ttl;
+}
+
+static int
+answer_fail(const char *name, const char *reason, const struct dns_answer **out,
+            struct auth_error *err)
+{
+	*out = dns_answer_empty(DNS_TEMPFAIL, name, 0, reason);
+	return *out != NULL ? 0 : auth_error_set(err, AUTH_ENOMEM, "out of memory");
+}
+
+/* Builds the answer from the records of type qtype owned by c->name. */
+static int
+answer_records(const ldns_pkt *pkt, enum dns_type qtype, const struct dns_wire_chain *c,
+               const struct dns_answer **out, struct auth_error *err)
+{
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	struct dns_answer_builder *b = dns_builder_new(DNS_RECORDS, c->name);
+	size_t i;
+	int rc = 0;
+
+	if (b == NULL)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	if (c->links > 0)
+		dns_builder_set_ttl(b, c->ttl);
+	for (i = 0; rc == 0 && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (ldns_rr_get_type(rr) == (ldns_rr_type)qtype && rr_owned_by(rr, c->name))
+			rc = dns_wire_add_rr(b, rr, ldns_rr_ttl(rr));
+	}
+	if (rc != 0) {
+		dns_builder_abort(b);
+		if (rc < 0)
+			return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		return answer_fail(c->name, "malformed reply", out, err);
+	}
+	*out = dns_builder_finish(b);
+	return *out != NULL ? 0 : auth_error_set(err, AUTH_ENOMEM, "out of memory");
+}
+
+static int
+answer_negative(const ldns_pkt *pkt, enum dns_status status, const struct dns_wire_chain *c,
+                const struct dns_answer **out, struct auth_error *err)
+{
+	struct dns_answer_builder *b = dns_builder_new(status, c->name);
+
+	if (b == NULL)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	if (c->links > 0)
+		dns_builder_set_ttl(b, c->ttl);
+	dns_builder_set_ttl(b, reply_neg_ttl(pkt));
+	*out = dns_builder_finish(b);
+	return *out != NULL ? 0 : auth_error_set(err, AUTH_ENOMEM, "out of memory");
+}
+
+/* Follows the CNAME at c->name, if any; 1 when followed, 0 when there is
+ * none, -1 when the chain is too long or broken. */
+static int
+chain_step(const ldns_pkt *pkt, struct dns_wire_chain *c)
+{
+	const ldns_rr *cn = section_find(ldns_pkt_answer(pkt), c->name, LDNS_RR_TYPE_CNAME);
+	char target[DNS_NAME_MAX + 1];
+
+	if (cn == NULL)
+		return 0;
+	if (c->links == DNS_CNAME_CHAIN_MAX || ldns_rr_rd_count(cn) != 1 ||
+	    dns_wire_name(ldns_rr_rdf(cn, 0), target) < 0 || target[0] == '\0')
+		return -1;
+	c->links++;
+	if (ldns_rr_ttl(cn) < c->ttl)
+		c->ttl = ldns_rr_ttl(cn);
+	memcpy(c->name, target, sizeof(target));
+	return 1;
+}
+
+static const char *
+rcode_reason(ldns_pkt_rcode rcode)
+{
+	const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+
+	return t != NULL ? t->name : "unknown RCODE";
+}
+
+int
+dns_wire_reply(const ldns_pkt *pkt, enum dns_type qtype, struct dns_wire_chain *c,
+               const struct dns_answer **out, struct auth_error *err)
+{
+	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+	unsigned links_before = c->links;
+	int step;
+
+	*out = NULL;
+	if (!reply_matches(pkt, qtype, c->name))
+		return answer_fail(c->name, "malformed reply", out, err);
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		return answer_fail(c->name, rcode_reason(rcode), out, err);
+	for (;;) {
+		if (section_find(ldns_pkt_answer(pkt), c->name, (ldns_rr_type)qtype) != NULL)
+			return answer_records(pkt, qtype, c, out, err);
+		step = qtype == DNS_T_CNAME ? 0 : chain_step(pkt, c);
+		if (step < 0)
+			return answer_fail(c->name, "CNAME chain too long", out, err);
+		if (step == 0)
+			break;
+	}
+	/* RFC 6604 §2.1: the RCODE speaks of the last name of the chain. */
+	if (rcode == LDNS_RCODE_NXDOMAIN)
+		return answer_negative(pkt, DNS_NXDOMAIN, c, out, err);
+	/* A chain leaving the server's data ends without an SOA denying the
+	 * target: ask on. */
+	if (c->links > links_before && reply_soa(pkt) == NULL)
+		return 1;
+	return answer_negative(pkt, DNS_NODATA, c, out, err);
+}
+
+int
+dns_wire_parse(const uint8_t *wire, size_t len, enum dns_type qtype, struct dns_wire_chain *c,
+               const struct dns_answer **out, struct auth_error *err)
+{
+	ldns_pkt *pkt = NULL;
+	int rc;
+
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK) {
+		*out = NULL;
+		return answer_fail(c->name, "malformed reply", out, err);
+	}
+	rc = dns_wire_reply(pkt, qtype, c, out, err);
+	ldns_pkt_free(pkt);
+	return rc;
 }

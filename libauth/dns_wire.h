@@ -37,4 +37,27 @@ int dns_wire_name(const ldns_rdf *dname, char out[DNS_NAME_MAX + 1]);
  * -1 when out of memory. */
 int dns_wire_add_rr(struct dns_answer_builder *b, const ldns_rr *rr, uint32_t ttl);
 
+/* Where a CNAME chain stands across the questions asked to resolve it. */
+struct dns_wire_chain {
+	char name[DNS_NAME_MAX + 1]; /* the name asked next */
+	unsigned links;              /* CNAMEs followed so far */
+	uint32_t ttl;                /* the smallest CNAME TTL, while links > 0 */
+};
+
+void dns_wire_chain_init(struct dns_wire_chain *c, const char *qname);
+
+/*
+ * Reads pkt, a reply to the question (c->name, qtype).  Returns 0 with the
+ * final answer in *out; 1 when the reply ends in a CNAME whose target it
+ * neither answers nor denies (c then names the target: ask again); -1 when
+ * out of memory.
+ */
+int dns_wire_reply(const ldns_pkt *pkt, enum dns_type qtype, struct dns_wire_chain *c,
+                   const struct dns_answer **out, struct auth_error *err);
+
+/* The same from the reply's wire bytes; bytes that are not a DNS message
+ * give DNS_TEMPFAIL "malformed reply". */
+int dns_wire_parse(const uint8_t *wire, size_t len, enum dns_type qtype, struct dns_wire_chain *c,
+                   const struct dns_answer **out, struct auth_error *err);
+
 #endif

@@ -93,7 +93,12 @@ struct policy_config {
 
 struct policy_config *config_new(struct auth_error *err);
 void config_free(struct policy_config *cfg);
+/* Reads a file over cfg.  On error cfg may hold part of the file: a
+ * reload builds a fresh config and swaps it in only on success. */
 int config_load(struct policy_config *cfg, const char *path, struct auth_error *err);
+/* The same, from len bytes in memory; name is used in error messages. */
+int config_load_string(struct policy_config *cfg, const char *name, const char *data,
+                       size_t len, struct auth_error *err);
 /* One "key value" override, as a config-file line would set it. */
 int config_set(struct policy_config *cfg, const char *key, const char *value,
                struct auth_error *err);

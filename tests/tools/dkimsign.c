@@ -10,7 +10,7 @@
  * them, -l add l=, -x add x= that many seconds after t=, -i add i=,
  * -t the signing time.  Exit 0 when signed, 2 otherwise.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  * "testing":..,"key_bits":..,"partial_body":..}]}.  Exit 0 when verified,
  * 2 on usage or input errors.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * every result and reason, several signatures, chunked bodies, and flat
  * memory over a 100 MB body.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/resource.h>
 

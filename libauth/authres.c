@@ -1,0 +1,444 @@
+/*
+ * authres - see authres.h.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+
+/* The largest single piece (one property, comment or reason) we write;
+ * longer text from a message is cut here rather than growing the header
+ * without bound. */
+#define AUTHRES_PIECE_MAX 1024
+/* Comment nesting the reader follows before giving up. */
+#define AUTHRES_COMMENT_DEPTH_MAX 32
+
+/* RFC 2045 token characters, which RFC 8601 §2.2 uses for values. */
+static int
+is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* RFC 5322 atext, for a bare local-part. */
+static int
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static int
+all_token(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_token_char((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
+static int
+dot_atom(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 8601 §2.2: a value may be bare when it is a token, or
+ * [local-part] "@" domain-name with a dot-atom local-part. */
+static int
+bare_ok(const char *v)
+{
+	const char *at = strrchr(v, '@');
+	size_t n = strlen(v);
+
+	if (at == NULL)
+		return all_token(v, n);
+	return (at == v || dot_atom(v, (size_t)(at - v))) && all_token(at + 1, strlen(at + 1)) &&
+	       strchr(at + 1, '@') == NULL;
+}
+
+static void
+put_safe_char(struct buf *b, unsigned char c, int *err)
+{
+	if (c < 0x20 || c == 0x7f)
+		c = '?';
+	if (buf_putc(b, c) < 0)
+		*err = -1;
+}
+
+static void
+put_quoted(struct buf *b, const char *v, size_t n, int *err)
+{
+	size_t i;
+
+	put_safe_char(b, '"', err);
+	for (i = 0; i < n; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			put_safe_char(b, '\\', err);
+		put_safe_char(b, (unsigned char)v[i], err);
+	}
+	put_safe_char(b, '"', err);
+}
+
+/* Whether s[0..n) is already one RFC 5322 quoted-string of printable
+ * ASCII. */
+static int
+is_quoted_string(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"')
+			return 0;
+		if (s[i] == '\\' && ++i >= n - 1)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A value bare when it can be; an address whose local-part needs quoting
+ * as quoted-string "@" domain, the form RFC 8601 §2.3's pvalue gives
+ * addresses (and the one RFC 5321 uses); anything else as a quoted-string.
+ */
+static void
+put_value(struct buf *b, const char *v, int *err)
+{
+	const char *at = strrchr(v, '@');
+
+	if (bare_ok(v)) {
+		if (buf_puts(b, v) < 0)
+			*err = -1;
+		return;
+	}
+	if (at != NULL && at > v && all_token(at + 1, strlen(at + 1))) {
+		size_t n = (size_t)(at - v);
+		if (is_quoted_string(v, n)) {
+			if (buf_append(b, v, n) < 0)
+				*err = -1;
+		} else {
+			put_quoted(b, v, n, err);
+		}
+		if (buf_puts(b, at) < 0)
+			*err = -1;
+		return;
+	}
+	put_quoted(b, v, strlen(v), err);
+}
+
+static void
+put_comment(struct buf *b, const char *c, int *err)
+{
+	put_safe_char(b, '(', err);
+	for (; *c != '\0'; c++) {
+		if (*c == '(' || *c == ')' || *c == '\\')
+			put_safe_char(b, '\\', err);
+		put_safe_char(b, (unsigned char)*c, err);
+	}
+	put_safe_char(b, ')', err);
+}
+
+/* Appends one piece after sep (";" between results, "" otherwise), on
+ * this line after a space or on a new folded line. */
+static void
+emit(struct authres *w, const char *sep, const struct buf *piece)
+{
+	size_t seplen = strlen(sep);
+
+	if (w->error || buf_puts(w->out, sep) < 0) {
+		w->error = -1;
+		return;
+	}
+	w->col += seplen;
+	if (w->col + 1 + piece->len > AUTHRES_FOLD_AT) {
+		if (buf_puts(w->out, "\r\n\t") < 0)
+			w->error = -1;
+		w->col = 1;
+	} else {
+		if (buf_putc(w->out, ' ') < 0)
+			w->error = -1;
+		w->col++;
+	}
+	if (buf_append(w->out, piece->data, piece->len) < 0)
+		w->error = -1;
+	w->col += piece->len;
+}
+
+void
+authres_begin(struct authres *w, struct buf *out, const char *authserv_id)
+{
+	struct buf piece;
+
+	w->out = out;
+	w->col = strlen(AUTHRES_FIELD ": ");
+	w->count = 0;
+	w->error = 0;
+	buf_init(&piece, AUTHRES_PIECE_MAX);
+	put_value(&piece, authserv_id, &w->error);
+	if (buf_append(out, piece.data, piece.len) < 0)
+		w->error = -1;
+	w->col += piece.len;
+	buf_free(&piece);
+}
+
+static void
+emit_prop(struct authres *w, const char *name, const char *value)
+{
+	struct buf piece;
+	int err = 0;
+
+	buf_init(&piece, AUTHRES_PIECE_MAX);
+	if (buf_puts(&piece, name) < 0 || buf_putc(&piece, '=') < 0)
+		err = -1;
+	put_value(&piece, value, &err);
+	if (err)
+		w->error = -1;
+	emit(w, "", &piece);
+	buf_free(&piece);
+}
+
+void
+authres_add(struct authres *w, const char *method, const char *result, const char *comment,
+            const char *reason, const struct authres_prop *props, size_t nprops)
+{
+	struct buf piece;
+	size_t i;
+
+	buf_init(&piece, AUTHRES_PIECE_MAX);
+	if (buf_printf(&piece, "%s=%s", method, result) < 0)
+		w->error = -1;
+	emit(w, ";", &piece);
+	if (comment != NULL) {
+		buf_reset(&piece);
+		put_comment(&piece, comment, &w->error);
+		emit(w, "", &piece);
+	}
+	buf_free(&piece);
+	if (reason != NULL)
+		emit_prop(w, "reason", reason);
+	for (i = 0; i < nprops; i++) {
+		char name[64];
+		int n = snprintf(name, sizeof(name), "%s.%s", props[i].ptype, props[i].property);
+		if (n < 0 || (size_t)n >= sizeof(name)) {
+			w->error = -1;
+			continue;
+		}
+		emit_prop(w, name, props[i].value);
+	}
+	w->count++;
+}
+
+void
+authres_add_spf(struct authres *w, const char *result, bool helo, const char *identity,
+                const char *comment, const char *reason)
+{
+	struct authres_prop p = {"smtp", helo ? "helo" : "mailfrom", identity};
+
+	authres_add(w, "spf", result, comment, reason, &p, identity != NULL ? 1 : 0);
+}
+
+void
+authres_add_dkim(struct authres *w, const struct authres_dkim *sig)
+{
+	struct authres_prop p[5];
+	char bpre[AUTHRES_PIECE_MAX];
+	size_t n = 0;
+
+	if (sig->d != NULL)
+		p[n++] = (struct authres_prop){"header", "d", sig->d};
+	if (sig->s != NULL)
+		p[n++] = (struct authres_prop){"header", "s", sig->s};
+	if (sig->i != NULL)
+		p[n++] = (struct authres_prop){"header", "i", sig->i};
+	if (sig->a != NULL)
+		p[n++] = (struct authres_prop){"header", "a", sig->a};
+	if (sig->b != NULL && sig->b_len > 0) {
+		size_t len = strlen(sig->b);
+		if (len > sig->b_len)
+			len = sig->b_len;
+		if (len >= sizeof(bpre))
+			len = sizeof(bpre) - 1;
+		memcpy(bpre, sig->b, len);
+		bpre[len] = '\0';
+		p[n++] = (struct authres_prop){"header", "b", bpre};
+	}
+	authres_add(w, "dkim", sig->result, sig->comment, sig->reason, p, n);
+}
+
+size_t
+authres_b_prefix_len(const char *const *b, size_t n, size_t i)
+{
+	size_t len = AUTHRES_B_MIN, want = strlen(b[i]), j;
+
+	if (n < 2)
+		return 0;
+	for (j = 0; j < n; j++) {
+		size_t common = 0;
+		if (j == i)
+			continue;
+		while (b[i][common] != '\0' && b[i][common] == b[j][common])
+			common++;
+		if (common + 1 > len)
+			len = common + 1;
+	}
+	return len < want ? len : want;
+}
+
+/*
+ * The disposition goes in a comment, "(p=reject dis=quarantine)", as
+ * OpenDMARC writes it and Gmail does in capitals ("p=REJECT ... dis=NONE");
+ * Microsoft's bare "action=" is not RFC 8601 syntax for a property.  The
+ * requested policy also goes in the registered-form property policy.dmarc
+ * so that a parser reads it without looking into comments.
+ */
+void
+authres_add_dmarc(struct authres *w, const char *result, const char *from_domain,
+                  const char *policy, const char *disposition, const char *reason)
+{
+	struct authres_prop p[2];
+	char comment[64];
+	const char *c = NULL;
+	size_t n = 0;
+
+	if (policy != NULL && disposition != NULL) {
+		int len = snprintf(comment, sizeof(comment), "p=%s dis=%s", policy, disposition);
+		if (len > 0 && (size_t)len < sizeof(comment))
+			c = comment;
+	}
+	if (from_domain != NULL && from_domain[0] != '\0')
+		p[n++] = (struct authres_prop){"header", "from", from_domain};
+	if (policy != NULL)
+		p[n++] = (struct authres_prop){"policy", "dmarc", policy};
+	authres_add(w, "dmarc", result, c, reason, p, n);
+}
+
+int
+authres_end(struct authres *w)
+{
+	if (w->count == 0) {
+		struct buf piece;
+		buf_init(&piece, 8);
+		if (buf_puts(&piece, "none") < 0)
+			w->error = -1;
+		emit(w, ";", &piece);
+		buf_free(&piece);
+	}
+	return w->error ? -1 : 0;
+}
+
+/* ---- reader ---- */
+
+struct rd {
+	const unsigned char *p;
+	size_t n, i;
+};
+
+/* Skips folding whitespace and nested comments (RFC 5322 CFWS). */
+static int
+skip_cfws(struct rd *r)
+{
+	unsigned depth = 0;
+
+	while (r->i < r->n) {
+		unsigned char c = r->p[r->i];
+		if (depth > 0 && c == '\\') {
+			r->i += 2;
+		} else if (c == '(') {
+			if (++depth > AUTHRES_COMMENT_DEPTH_MAX)
+				return -1;
+			r->i++;
+		} else if (depth > 0 && c == ')') {
+			depth--;
+			r->i++;
+		} else if (depth > 0 || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			r->i++;
+		} else {
+			break;
+		}
+	}
+	return depth == 0 && r->i <= r->n ? 0 : -1;
+}
+
+static int
+put_out(char *out, size_t outsz, size_t *len, unsigned char c)
+{
+	if (*len + 1 >= outsz)
+		return -1;
+	out[(*len)++] = (char)c;
+	return 0;
+}
+
+static int
+read_quoted(struct rd *r, char *out, size_t outsz, size_t *len)
+{
+	r->i++;
+	while (r->i < r->n) {
+		unsigned char c = r->p[r->i++];
+		if (c == '"')
+			return 0;
+		if (c == '\r' || c == '\n')
+			continue; /* folding inside the quoted-string */
+		if (c == '\\') {
+			if (r->i >= r->n)
+				return -1;
+			c = r->p[r->i++];
+		}
+		if (put_out(out, outsz, len, c) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int
+authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
+{
+	struct rd r = {(const unsigned char *)value, len, 0};
+	size_t n = 0;
+
+	if (outsz == 0)
+		return -1;
+	if (skip_cfws(&r) < 0 || r.i >= r.n)
+		return -1;
+	if (r.p[r.i] == '"') {
+		if (read_quoted(&r, out, outsz, &n) < 0 || n == 0)
+			return -1;
+	} else {
+		while (r.i < r.n && is_token_char(r.p[r.i]))
+			if (put_out(out, outsz, &n, r.p[r.i++]) < 0)
+				return -1;
+		if (n == 0)
+			return -1;
+	}
+	out[n] = '\0';
+	if (skip_cfws(&r) < 0)
+		return -1;
+	while (r.i < r.n && r.p[r.i] >= '0' && r.p[r.i] <= '9')
+		r.i++;
+	if (skip_cfws(&r) < 0 || r.i >= r.n || r.p[r.i] != ';')
+		return -1;
+	return 0;
+}
+
+bool
+authres_claims(const char *value, size_t len, const char *authserv_id)
+{
+	char id[AUTHRES_PIECE_MAX];
+
+	return authres_authserv_id(value, len, id, sizeof(id)) == 0 &&
+	       strcasecmp(id, authserv_id) == 0;
+}

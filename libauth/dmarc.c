@@ -1,0 +1,454 @@
+/*
+ * dmarc - see dmarc.h.  Record parsing is in dmarc_record.c, record
+ * discovery and Organizational Domains in dmarc_orgdomain.c.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmarc_int.h"
+
+struct dmarc_ctx *
+dmarc_ctx_new(struct dns_resolver *r, const struct dmarc_opts *opts, struct auth_error *err)
+{
+	struct dmarc_ctx *c;
+
+	if (r == NULL || opts == NULL) {
+		auth_error_set(err, AUTH_EINVAL, "dmarc: resolver and options are required");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		auth_error_set(err, AUTH_ENOMEM, "dmarc: out of memory");
+		return NULL;
+	}
+	c->resolver = r;
+	c->opts = *opts;
+	c->opts.psl_file = NULL; /* not kept: the caller's string */
+	if (opts->mode == DMARC_MODE_RFC7489) {
+		const char *file = opts->psl_file != NULL ? opts->psl_file : DMARC_PSL_FILE;
+		if ((c->psl = psl_load_file(file)) == NULL) {
+			auth_error_set(err, AUTH_EIO,
+			               "dmarc: cannot load the Public Suffix List %s", file);
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void
+dmarc_ctx_free(struct dmarc_ctx *c)
+{
+	if (c == NULL)
+		return;
+	psl_free(c->psl);
+	free(c);
+}
+
+/* Organizational Domains already found during one evaluation, so that a
+ * domain seen in several identifiers is walked once. */
+#define ORG_MEMO_MAX 8
+
+struct org_memo {
+	size_t n;
+	struct {
+		char domain[DNS_NAME_MAX + 1];
+		char org[DNS_NAME_MAX + 1];
+		int status;
+	} e[ORG_MEMO_MAX];
+};
+
+static int
+org_lookup(struct dmarc_ctx *c, struct org_memo *m, const char *domain, char out[DNS_NAME_MAX + 1])
+{
+	size_t i;
+	int st;
+
+	for (i = 0; i < m->n; i++) {
+		if (strcmp(m->e[i].domain, domain) == 0) {
+			memcpy(out, m->e[i].org, DNS_NAME_MAX + 1);
+			return m->e[i].status;
+		}
+	}
+	st = dmarc_org_domain(c, domain, out);
+	if (m->n < ORG_MEMO_MAX) {
+		memcpy(m->e[m->n].domain, domain, strlen(domain) + 1);
+		memcpy(m->e[m->n].org, out, DNS_NAME_MAX + 1);
+		m->e[m->n].status = st;
+		m->n++;
+	}
+	return st;
+}
+
+enum align {
+	ALIGN_NO = 0,
+	ALIGN_YES,
+	ALIGN_TEMPFAIL,
+};
+
+/*
+ * Identifier alignment (RFC 9989 §4.4, RFC 7489 §3.1): strict needs the
+ * same name; relaxed the same Organizational Domain.  from_org is the
+ * Author Domain's ("" when a temporary failure left it unknown).
+ */
+static enum align
+aligned(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, const char *ident,
+        char mode)
+{
+	char name[DNS_NAME_MAX + 1], org[DNS_NAME_MAX + 1];
+
+	if (ident == NULL || dns_name_normalize(ident, name) < 0)
+		return ALIGN_NO;
+	if (strcmp(name, o->from_domain) == 0)
+		return ALIGN_YES;
+	if (mode == 's')
+		return ALIGN_NO;
+	if (o->org_domain[0] == '\0' || org_lookup(c, m, name, org) < 0)
+		return ALIGN_TEMPFAIL;
+	return strcmp(org, o->org_domain) == 0 ? ALIGN_YES : ALIGN_NO;
+}
+
+static void
+check_alignment(struct dmarc_ctx *c, const struct dmarc_auth_input *in, struct dmarc_outcome *o)
+{
+	struct org_memo memo = {0};
+	bool temp = false;
+	enum align a;
+	size_t i;
+
+	if (in->spf_pass) {
+		a = aligned(c, &memo, o, in->spf_domain, o->record.aspf);
+		o->spf_aligned = a == ALIGN_YES;
+		temp = a == ALIGN_TEMPFAIL;
+	}
+	for (i = 0; i < in->ndkim && !o->dkim_aligned; i++) {
+		if (!in->dkim[i].pass)
+			continue;
+		a = aligned(c, &memo, o, in->dkim[i].d, o->record.adkim);
+		o->dkim_aligned = a == ALIGN_YES;
+		temp = temp || a == ALIGN_TEMPFAIL;
+	}
+	if (o->spf_aligned || o->dkim_aligned) {
+		o->result = DMARC_RESULT_PASS;
+	} else if (temp) {
+		o->result = DMARC_RESULT_TEMPERROR;
+		o->reason = "temporary DNS failure finding an Organizational Domain";
+	} else {
+		o->result = DMARC_RESULT_FAIL;
+	}
+}
+
+static void
+set_name(char out[DNS_NAME_MAX + 1], const char *d)
+{
+	size_t n = strlen(d);
+
+	memcpy(out, d, n > DNS_NAME_MAX ? DNS_NAME_MAX : n);
+	out[n > DNS_NAME_MAX ? DNS_NAME_MAX : n] = '\0';
+}
+
+/* RFC 9989: the first record the Tree Walk finds is the policy record;
+ * the walk also gives the Author Domain's Organizational Domain. */
+static void
+discover_9989(struct dmarc_ctx *c, struct dmarc_outcome *o)
+{
+	struct dmarc_walk w;
+
+	dmarc_tree_walk(c, o->from_domain, &w);
+	if (w.policy_level < 0) {
+		o->result = w.tempfail ? DMARC_RESULT_TEMPERROR : DMARC_RESULT_NONE;
+		o->reason = w.tempfail ? "temporary DNS failure" : "no DMARC record";
+		return;
+	}
+	o->have_record = true;
+	o->record = w.policy;
+	set_name(o->policy_domain, w.level[w.policy_level].domain);
+	if (dmarc_walk_org_domain(&w, o->org_domain) < 0)
+		o->org_domain[0] = '\0';
+}
+
+/* RFC 7489 §6.6.3: the Author Domain, then its Organizational Domain. */
+static void
+discover_7489(struct dmarc_ctx *c, struct dmarc_outcome *o)
+{
+	enum dmarc_fetch f;
+
+	dmarc_psl_org_domain(c, o->from_domain, o->org_domain);
+	f = dmarc_fetch_record(c, o->from_domain, &o->record);
+	if (f == DMARC_FETCH_NONE && strcmp(o->org_domain, o->from_domain) != 0) {
+		f = dmarc_fetch_record(c, o->org_domain, &o->record);
+		if (f == DMARC_FETCH_ONE)
+			set_name(o->policy_domain, o->org_domain);
+	} else if (f == DMARC_FETCH_ONE) {
+		set_name(o->policy_domain, o->from_domain);
+	}
+	switch (f) {
+	case DMARC_FETCH_ONE:
+		o->have_record = true;
+		break;
+	case DMARC_FETCH_MULTIPLE:
+		o->reason = "multiple DMARC records";
+		break;
+	case DMARC_FETCH_TEMPFAIL:
+		o->result = DMARC_RESULT_TEMPERROR;
+		o->reason = "temporary DNS failure";
+		break;
+	case DMARC_FETCH_NONE:
+		o->reason = "no DMARC record";
+		break;
+	}
+}
+
+/*
+ * The requested policy: p= at the policy domain itself; below it np= for a
+ * non-existent Author Domain (RFC 9989 only, asked only when it could
+ * matter), else sp=, else p=.  A record RFC 7489 §6.6.3 step 6 lets through
+ * without a valid p= or sp= counts as p=none.
+ */
+static void
+requested_policy(struct dmarc_ctx *c, struct dmarc_outcome *o)
+{
+	const struct dmarc_record *r = &o->record;
+
+	o->policy = r->p;
+	o->policy_tag = DMARC_TAG_P;
+	if (o->mode == DMARC_MODE_RFC7489 && !(r->p_valid && r->sp_valid)) {
+		o->policy = DMARC_DISP_NONE;
+		return;
+	}
+	if (strcmp(o->policy_domain, o->from_domain) == 0)
+		return;
+	if (o->mode == DMARC_MODE_RFC9989 && r->has_np && o->result == DMARC_RESULT_FAIL &&
+	    dmarc_domain_nonexistent(c, o->from_domain)) {
+		o->policy = r->np;
+		o->policy_tag = DMARC_TAG_NP;
+	} else if (r->has_sp) {
+		o->policy = r->sp;
+		o->policy_tag = DMARC_TAG_SP;
+	}
+}
+
+static void
+evaluate_domain(struct dmarc_ctx *c, const struct dmarc_auth_input *in, const char *domain,
+                struct dmarc_outcome *o)
+{
+	set_name(o->from_domain, domain);
+	if (c->opts.mode == DMARC_MODE_RFC9989)
+		discover_9989(c, o);
+	else
+		discover_7489(c, o);
+	if (!o->have_record)
+		return;
+	if (!dmarc_record_usable(&o->record, o->mode)) {
+		o->have_record = false;
+		o->policy_domain[0] = '\0';
+		o->reason = "DMARC record without a valid policy";
+		return;
+	}
+	check_alignment(c, in, o);
+	requested_policy(c, o);
+}
+
+static void
+outcome_init(struct dmarc_outcome *o, enum dmarc_mode mode)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = mode;
+	o->result = DMARC_RESULT_NONE;
+}
+
+/* How severe a result is, to pick the strictest of several. */
+static int
+severity(const struct dmarc_outcome *o)
+{
+	static const int rank[] = {
+	    [DMARC_RESULT_PASS] = 0,      [DMARC_RESULT_NONE] = 1, [DMARC_RESULT_PERMERROR] = 2,
+	    [DMARC_RESULT_TEMPERROR] = 3, [DMARC_RESULT_FAIL] = 4,
+	};
+
+	return (int)o->disposition * 8 + rank[o->result];
+}
+
+/* Distinct domains of the From fields, in order. */
+static size_t
+distinct_domains(const struct msg_from *f, const char *out[MSG_FROM_MAX_DOMAINS])
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < f->ndomains && i < MSG_FROM_MAX_DOMAINS; i++) {
+		for (j = 0; j < n && strcmp(out[j], f->domains[i]) != 0; j++)
+			;
+		if (j == n && f->domains[i][0] != '\0')
+			out[n++] = f->domains[i];
+	}
+	return n;
+}
+
+/* The From fields name no single Author Domain: apply the configured rule
+ * (enum dmarc_from_rule in dmarc.h says why the default is what it is). */
+static int
+evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
+                   const struct dmarc_local_policy *lp, const char **domains, size_t n,
+                   struct dmarc_outcome *out)
+{
+	struct dmarc_outcome *one;
+	size_t i;
+
+	if (c->opts.from_rule == DMARC_FROM_IGNORE) {
+		out->reason = "no single Author Domain";
+		return 0;
+	}
+	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0) {
+		out->result = DMARC_RESULT_PERMERROR;
+		out->reason = n == 0 ? "no Author Domain" : "several Author Domains";
+		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT;
+		if (n > 0)
+			set_name(out->from_domain, domains[0]);
+		dmarc_apply_policy(out, lp);
+		return 0;
+	}
+	if ((one = malloc(sizeof(*one))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		outcome_init(one, c->opts.mode);
+		evaluate_domain(c, in, domains[i], one);
+		dmarc_apply_policy(one, lp);
+		if (i == 0 || severity(one) > severity(out))
+			*out = *one;
+	}
+	free(one);
+	return 0;
+}
+
+int
+dmarc_evaluate(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
+               const struct dmarc_local_policy *lp, struct dmarc_outcome *out,
+               struct auth_error *err)
+{
+	const char *domains[MSG_FROM_MAX_DOMAINS];
+	size_t n;
+
+	outcome_init(out, c->opts.mode);
+	n = in->from != NULL ? distinct_domains(in->from, domains) : 0;
+	/* A single field whose mailboxes all share one domain is evaluated
+	 * for that domain (RFC 7489 §6.6.1). */
+	if (in->from != NULL && n == 1 &&
+	    (in->from->status == MSG_FROM_OK || in->from->status == MSG_FROM_MULTIPLE)) {
+		evaluate_domain(c, in, domains[0], out);
+		dmarc_apply_policy(out, lp);
+		return 0;
+	}
+	if (evaluate_irregular(c, in, lp, domains, n, out) < 0)
+		return auth_error_set(err, AUTH_ENOMEM, "dmarc: out of memory");
+	return 0;
+}
+
+static unsigned
+default_random100(void *ctx)
+{
+	(void)ctx;
+	return arc4random_uniform(100);
+}
+
+/* One step less: RFC 7489 §6.6.4's "next less intensive policy", which
+ * RFC 9989 keeps for t=y (the successor of pct=0). */
+static enum dmarc_disp
+one_step_lower(enum dmarc_disp d)
+{
+	return d == DMARC_DISP_REJECT ? DMARC_DISP_QUARANTINE : DMARC_DISP_NONE;
+}
+
+void
+dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
+{
+	enum dmarc_disp d = DMARC_DISP_NONE;
+	enum dmarc_override why = DMARC_OVERRIDE_NONE;
+
+	if (o->from_rejected) {
+		o->disposition = DMARC_DISP_REJECT;
+		o->override = DMARC_OVERRIDE_LOCAL_POLICY;
+		return;
+	}
+	if (o->result == DMARC_RESULT_FAIL)
+		d = o->policy;
+	if (d != DMARC_DISP_NONE && o->mode == DMARC_MODE_RFC9989 && o->record.testing) {
+		d = one_step_lower(d);
+		why = DMARC_OVERRIDE_TESTING;
+	} else if (d != DMARC_DISP_NONE && o->mode == DMARC_MODE_RFC7489 && o->record.pct >= 0 &&
+	           o->record.pct < 100) {
+		unsigned r = lp != NULL && lp->random100 != NULL ? lp->random100(lp->random_ctx)
+		                                                 : default_random100(NULL);
+		if (r >= (unsigned)o->record.pct) {
+			d = one_step_lower(d);
+			why = DMARC_OVERRIDE_SAMPLED_OUT;
+		}
+	}
+	if (lp != NULL && lp->trusted_forwarder && d != DMARC_DISP_NONE) {
+		d = DMARC_DISP_NONE;
+		why = DMARC_OVERRIDE_TRUSTED_FORWARDER;
+	}
+	if (lp != NULL && lp->cap_set && d > lp->cap) {
+		d = lp->cap;
+		why = DMARC_OVERRIDE_LOCAL_POLICY;
+	}
+	o->disposition = d;
+	o->override = why;
+}
+
+const char *
+dmarc_result_name(enum dmarc_result r)
+{
+	switch (r) {
+	case DMARC_RESULT_PASS:
+		return "pass";
+	case DMARC_RESULT_FAIL:
+		return "fail";
+	case DMARC_RESULT_TEMPERROR:
+		return "temperror";
+	case DMARC_RESULT_PERMERROR:
+		return "permerror";
+	case DMARC_RESULT_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *
+dmarc_disp_name(enum dmarc_disp d)
+{
+	switch (d) {
+	case DMARC_DISP_QUARANTINE:
+		return "quarantine";
+	case DMARC_DISP_REJECT:
+		return "reject";
+	case DMARC_DISP_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* Words of RFC 7489 §7.2 / RFC 9990's PolicyOverrideType where they exist. */
+const char *
+dmarc_override_name(enum dmarc_override o)
+{
+	switch (o) {
+	case DMARC_OVERRIDE_LOCAL_POLICY:
+		return "local_policy";
+	case DMARC_OVERRIDE_TESTING:
+		return "policy_test_mode";
+	case DMARC_OVERRIDE_SAMPLED_OUT:
+		return "sampled_out";
+	case DMARC_OVERRIDE_TRUSTED_FORWARDER:
+		return "trusted_forwarder";
+	case DMARC_OVERRIDE_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *
+dmarc_mode_name(enum dmarc_mode m)
+{
+	return m == DMARC_MODE_RFC7489 ? "rfc7489" : "rfc9989";
+}

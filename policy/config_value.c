@@ -1,0 +1,442 @@
+/*
+ * config_value - see config_value.h.
+ */
+/* The quote form finds policy/config.h, beside this file, before the
+ * build's own config.h. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "config_value.h"
+
+/* Values are quoted in messages up to this many bytes. */
+#define QUOTE_MAX 64
+
+static char *
+skip_space(char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static void
+trim_right(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+static int
+split_quoted(char *p, char **value, char *msg, size_t msglen)
+{
+	char *end = strchr(p + 1, '"');
+	char *rest;
+
+	if (end == NULL) {
+		snprintf(msg, msglen, "unterminated quoted value");
+		return -1;
+	}
+	*end = '\0';
+	rest = skip_space(end + 1);
+	if (*rest != '\0' && *rest != '#') {
+		snprintf(msg, msglen, "text after the quoted value");
+		return -1;
+	}
+	*value = p + 1;
+	return 0;
+}
+
+int
+config_split_line(char *line, char **key, char **value, char *msg, size_t msglen)
+{
+	char *p = skip_space(line), *k;
+
+	*key = NULL;
+	*value = NULL;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	k = p;
+	while (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')
+		p++;
+	if (p == k || (*p != '\0' && *p != ' ' && *p != '\t')) {
+		snprintf(msg, msglen, "expected \"key value\"");
+		return -1;
+	}
+	if (*p != '\0')
+		*p++ = '\0';
+	*key = k;
+	p = skip_space(p);
+	if (*p == '"')
+		return split_quoted(p, value, msg, msglen);
+	*value = p;
+	p[strcspn(p, "#")] = '\0';
+	trim_right(p);
+	return 0;
+}
+
+int
+config_parse_bool(const char *v, bool *out, char *msg, size_t msglen)
+{
+	static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false", "off"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(msg, msglen, "\"%.*s\" is not yes/no/true/false/on/off", QUOTE_MAX, v);
+	return -1;
+}
+
+/* Leading digits into *out; returns the rest, or NULL on no digits or overflow. */
+static const char *
+parse_digits(const char *v, unsigned long long *out)
+{
+	unsigned long long n = 0;
+	const char *p = v;
+
+	while (isdigit((unsigned char)*p)) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (n > (999999999999ULL - d) / 10)
+			return NULL;
+		n = n * 10 + d;
+		p++;
+	}
+	if (p == v)
+		return NULL;
+	*out = n;
+	return p;
+}
+
+int
+config_parse_uint(const char *v, unsigned long long *out, char *msg, size_t msglen)
+{
+	const char *rest = parse_digits(v, out);
+
+	if (rest == NULL || *rest != '\0') {
+		snprintf(msg, msglen, "\"%.*s\" is not a number", QUOTE_MAX, v);
+		return -1;
+	}
+	return 0;
+}
+
+struct unit {
+	const char *suffix;
+	unsigned long long mult;
+};
+
+static int
+parse_with_units(const char *v, const struct unit *units, unsigned long long *out,
+                 const char *what, char *msg, size_t msglen)
+{
+	unsigned long long n;
+	const char *rest = parse_digits(v, &n);
+	size_t i;
+
+	if (rest != NULL)
+		for (i = 0; units[i].suffix != NULL; i++)
+			if (strcasecmp(rest, units[i].suffix) == 0) {
+				*out = n * units[i].mult;
+				return 0;
+			}
+	snprintf(msg, msglen, "\"%.*s\" is not %s", QUOTE_MAX, v, what);
+	return -1;
+}
+
+int
+config_parse_duration(const char *v, bool ms_base, unsigned long long *out, char *msg,
+                      size_t msglen)
+{
+	static const struct unit ms_units[] = {
+	    {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {NULL, 0}};
+	static const struct unit s_units[] = {
+	    {"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {NULL, 0}};
+
+	return parse_with_units(v, ms_base ? ms_units : s_units, out,
+	                        ms_base ? "a duration (ms, s, m)" : "a duration (s, m, h, d)",
+	                        msg, msglen);
+}
+
+int
+config_parse_size(const char *v, unsigned long long *out, char *msg, size_t msglen)
+{
+	static const struct unit units[] = {{"", 1}, {"k", 1024}, {"m", 1024 * 1024}, {NULL, 0}};
+
+	return parse_with_units(v, units, out, "a size (bytes, k, m)", msg, msglen);
+}
+
+/* ---- networks ---- */
+
+static void
+net_from_mapped(struct config_net *n)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (n->family != AF_INET6 || memcmp(n->addr, mapped, 12) != 0 || n->prefix < 96)
+		return;
+	memmove(n->addr, n->addr + 12, 4);
+	memset(n->addr + 4, 0, 12);
+	n->family = AF_INET;
+	n->prefix -= 96;
+}
+
+int
+config_parse_addr(const char *ip, struct config_net *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, ip, out->addr) == 1) {
+		out->family = AF_INET;
+		out->prefix = 32;
+	} else if (inet_pton(AF_INET6, ip, out->addr) == 1) {
+		out->family = AF_INET6;
+		out->prefix = 128;
+	} else {
+		return -1;
+	}
+	net_from_mapped(out);
+	return 0;
+}
+
+static bool
+bits_equal(const unsigned char *a, const unsigned char *b, unsigned prefix)
+{
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+bool
+config_net_contains(const struct config_net *net, const struct config_net *addr)
+{
+	return net->family == addr->family && bits_equal(net->addr, addr->addr, net->prefix);
+}
+
+static bool
+host_bits_clear(const struct config_net *n)
+{
+	unsigned len = n->family == AF_INET ? 4 : 16, i;
+
+	for (i = 0; i < len * 8; i++)
+		if (i >= n->prefix && (n->addr[i / 8] & (0x80 >> (i % 8))))
+			return false;
+	return true;
+}
+
+int
+config_parse_net(const char *v, struct config_net *out, char *msg, size_t msglen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(v, '/');
+	size_t alen = slash != NULL ? (size_t)(slash - v) : strlen(v);
+	unsigned long long prefix;
+	unsigned maxp;
+
+	if (alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, v, alen);
+	addr[alen] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, addr, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		goto bad;
+	maxp = out->family == AF_INET ? 32 : 128;
+	prefix = maxp;
+	if (slash != NULL && (config_parse_uint(slash + 1, &prefix, NULL, 0) < 0 || prefix > maxp))
+		goto bad;
+	out->prefix = (unsigned)prefix;
+	if (!host_bits_clear(out)) {
+		snprintf(msg, msglen, "\"%.*s\" has bits set past the prefix length", QUOTE_MAX, v);
+		return -1;
+	}
+	net_from_mapped(out);
+	return 0;
+bad:
+	snprintf(msg, msglen, "\"%.*s\" is not an address or ADDRESS/PREFIX", QUOTE_MAX, v);
+	return -1;
+}
+
+/* ---- names ---- */
+
+int
+config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *msg, size_t msglen)
+{
+	size_t len = strlen(v), i, label = 0;
+
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	if (len == 0 || len > CONFIG_DOMAIN_MAX)
+		goto bad;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c == '.') {
+			if (label == 0)
+				goto bad;
+			label = 0;
+		} else if (isalnum(c) || c == '-' || c == '_') {
+			if (++label > 63)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		out[i] = (char)tolower(c);
+	}
+	out[len] = '\0';
+	return 0;
+bad:
+	snprintf(msg, msglen, "\"%.*s\" is not a domain name", QUOTE_MAX, v);
+	return -1;
+}
+
+/* RFC 8601 §2.2: authserv-id is a "value" (RFC 2045); we take the token
+ * form only, so the header never needs quoting. */
+int
+config_check_authserv_id(const char *v, char *msg, size_t msglen)
+{
+	size_t i, len = strlen(v);
+
+	for (i = 0; i < len && len <= 255; i++)
+		if (v[i] <= ' ' || v[i] >= 0x7f || strchr("()<>@,;:\\\"/[]?=", v[i]) != NULL)
+			break;
+	if (len == 0 || len > 255 || i < len) {
+		snprintf(msg, msglen, "authserv_id must be a host-name-like token of 1 to 255 "
+		                      "characters");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_dns_server(const char *v, char *msg, size_t msglen)
+{
+	size_t len = strlen(v);
+
+	if (len > 300 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                           "0123456789.-_:[]") != len) {
+		snprintf(msg, msglen, "dns_server takes HOST, HOST:PORT or [IPv6]:PORT");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_port_at_host(const char *v, char *msg, size_t msglen)
+{
+	unsigned long long port;
+	const char *rest = parse_digits(v, &port);
+
+	if (rest == NULL || port == 0 || port > 65535 || (*rest != '\0' && *rest != '@') ||
+	    (*rest == '@' && rest[1] == '\0')) {
+		snprintf(msg, msglen, "inet sockets are inet:PORT@HOST or inet6:PORT@HOST");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_socket(const char *v, char *msg, size_t msglen)
+{
+	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
+		const char *path = strchr(v, ':') + 1;
+
+		if (path[0] != '/' || strlen(path) >= 108) {
+			snprintf(msg, msglen, "unix socket needs an absolute path under 108 bytes");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(v, "inet:", 5) == 0)
+		return check_port_at_host(v + 5, msg, msglen);
+	if (strncmp(v, "inet6:", 6) == 0)
+		return check_port_at_host(v + 6, msg, msglen);
+	snprintf(msg, msglen, "socket is unix:PATH, inet:PORT@HOST or inet6:PORT@HOST");
+	return -1;
+}
+
+int
+config_check_name(const char *v, char *msg, size_t msglen)
+{
+	size_t len = strlen(v);
+
+	if (len > 32 || v[0] == '-' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len) {
+		snprintf(msg, msglen, "\"%.*s\" is not a user or group name", QUOTE_MAX, v);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_path(const char *v, char *msg, size_t msglen)
+{
+	if (v[0] != '/') {
+		snprintf(msg, msglen, "\"%.*s\" is not an absolute path", QUOTE_MAX, v);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_facility(const char *v, char *msg, size_t msglen)
+{
+	static const char *const names[] = {"mail",   "daemon", "user",   "auth",   "authpriv",
+	                                    "local0", "local1", "local2", "local3", "local4",
+	                                    "local5", "local6", "local7", NULL};
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0)
+			return 0;
+	snprintf(msg, msglen, "\"%.*s\" is not a syslog facility (mail, daemon, local0...)",
+	         QUOTE_MAX, v);
+	return -1;
+}
+
+int
+config_check_log_level(const char *v, char *msg, size_t msglen)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug", NULL};
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0)
+			return 0;
+	snprintf(msg, msglen, "log_level takes error, warning, notice, info or debug");
+	return -1;
+}
+
+int
+config_check_report_db(const char *v, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] < ' ' || v[i] == 0x7f) {
+			snprintf(msg, msglen, "report_db has a control character");
+			return -1;
+		}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * config_value - the value syntaxes of the config file, for config.c.
+ *
+ * Each parser reads one NUL-terminated value (a config line has no NUL
+ * byte) and either fills its output or writes why not into msg (bounded by
+ * msglen) and returns -1.  Messages quote at most a short prefix of the
+ * value, and never for report_db (it may be a connection string).
+ *
+ * Thread safety: no state; safe anywhere.
+ */
+#ifndef AUTH_CONFIG_VALUE_H
+#define AUTH_CONFIG_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+#define CONFIG_DOMAIN_MAX 253
+
+typedef int (*config_check_fn)(const char *v, char *msg, size_t msglen);
+
+/* Splits a line in place into key and value (the value unquoted, comments
+ * removed); *key is NULL for a blank or comment line. */
+int config_split_line(char *line, char **key, char **value, char *msg, size_t msglen);
+
+int config_parse_bool(const char *v, bool *out, char *msg, size_t msglen);
+int config_parse_uint(const char *v, unsigned long long *out, char *msg, size_t msglen);
+/* A duration: in milliseconds (ms_base: bare numbers are ms; suffixes ms,
+ * s, m) or in seconds (bare numbers are s; suffixes s, m, h, d). */
+int config_parse_duration(const char *v, bool ms_base, unsigned long long *out, char *msg,
+                          size_t msglen);
+/* Bytes: a bare number, or with k or m (KiB, MiB). */
+int config_parse_size(const char *v, unsigned long long *out, char *msg, size_t msglen);
+
+/* ADDR or ADDR/PREFIX, IPv4 or IPv6; an IPv4-mapped IPv6 network
+ * (::ffff:a.b.c.d/n, n >= 96) becomes the IPv4 network.  Bits set past the
+ * prefix are an error. */
+int config_parse_net(const char *v, struct config_net *out, char *msg, size_t msglen);
+/* One address, as a full-length network; IPv4-mapped IPv6 becomes IPv4. */
+int config_parse_addr(const char *ip, struct config_net *out);
+bool config_net_contains(const struct config_net *net, const struct config_net *addr);
+/* A domain name, lower-cased into out without a final dot. */
+int config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *msg,
+                        size_t msglen);
+
+int config_check_authserv_id(const char *v, char *msg, size_t msglen);
+int config_check_dns_server(const char *v, char *msg, size_t msglen);
+int config_check_socket(const char *v, char *msg, size_t msglen);
+int config_check_name(const char *v, char *msg, size_t msglen);
+int config_check_path(const char *v, char *msg, size_t msglen);
+int config_check_facility(const char *v, char *msg, size_t msglen);
+int config_check_log_level(const char *v, char *msg, size_t msglen);
+int config_check_report_db(const char *v, char *msg, size_t msglen);
+
+#endif

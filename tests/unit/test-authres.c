@@ -1,0 +1,235 @@
+/*
+ * test-authres - the Authentication-Results writer and authserv-id reader.
+ *
+ * With a file name argument it also writes every sample header it checks
+ * to that file, one per record separated by a line "--", for
+ * tests/conformance/authres-parse.py to read back with python3-authres.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "tap.h"
+
+static FILE *samples;
+
+static void
+check(const char *name, struct authres *w, const char *want)
+{
+	int rc = authres_end(w);
+
+	is_int(rc, 0, "%s: written", name);
+	is_str(w->out->data, want, "%s: exact value", name);
+	if (samples != NULL)
+		fprintf(samples, "%s\n%s: %s\n--\n", name, AUTHRES_FIELD, w->out->data);
+}
+
+static void
+test_basic(void)
+{
+	struct buf b;
+	struct authres w;
+
+	buf_init(&b, 4096);
+	authres_begin(&w, &b, "mx.example.net");
+	check("no results", &w, "mx.example.net; none");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", false, "alice@example.com", NULL, NULL);
+	check("spf mailfrom", &w,
+	      "mx.example.net; spf=pass\r\n"
+	      "\tsmtp.mailfrom=alice@example.com");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "none", true, "mail.example.org", "no SPF record", NULL);
+	check("spf helo with comment", &w,
+	      "mx.example.net; spf=none (no SPF record)\r\n"
+	      "\tsmtp.helo=mail.example.org");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "fail", false, "\"odd user\"@example.com", NULL, "not permitted");
+	check("spf quoted local-part and reason", &w,
+	      "mx.example.net; spf=fail reason=\"not permitted\"\r\n"
+	      "\tsmtp.mailfrom=\"odd user\"@example.com");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", false, "odd \"user@x.example", NULL, NULL);
+	check("spf local-part with specials gets quoted", &w,
+	      "mx.example.net; spf=pass\r\n"
+	      "\tsmtp.mailfrom=\"odd \\\"user\"@x.example");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add(&w, "x-test", "pass", NULL, NULL,
+	            &(struct authres_prop){"header", "x", "a;b c"}, 1);
+	check("a value that is no token and no address", &w,
+	      "mx.example.net; x-test=pass header.x=\"a;b c\"");
+	buf_free(&b);
+}
+
+static void
+test_dkim(void)
+{
+	const char *bv[] = {"abcdefghIJKLmnop", "abcdefghIJKxyz12", "zzzzzzzzzzzzzzzz"};
+	struct authres_dkim sig = {.result = "pass",
+	                           .d = "example.com",
+	                           .s = "sel1",
+	                           .i = "@example.com",
+	                           .a = "rsa-sha256"};
+	struct buf b;
+	struct authres w;
+
+	is_int(authres_b_prefix_len(bv, 1, 0), 0, "one signature: no header.b");
+	is_int(authres_b_prefix_len(bv, 3, 0), 12, "shared prefix of 11: 12 characters");
+	is_int(authres_b_prefix_len(bv, 3, 2), AUTHRES_B_MIN, "distinct: the minimum");
+
+	buf_init(&b, 4096);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_dkim(&w, &sig);
+	check("dkim one signature", &w,
+	      "mx.example.net; dkim=pass header.d=example.com\r\n"
+	      "\theader.s=sel1 header.i=@example.com header.a=rsa-sha256");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	sig.i = NULL;
+	sig.a = NULL;
+	sig.b = "ab/d+f=hijk";
+	sig.b_len = 8;
+	sig.comment = "2048-bit key";
+	authres_add_dkim(&w, &sig);
+	sig.result = "fail";
+	sig.b = "Zb0d1f2hijk";
+	sig.comment = NULL;
+	sig.reason = "signature did not verify";
+	authres_add_dkim(&w, &sig);
+	check("dkim two signatures with header.b", &w,
+	      "mx.example.net; dkim=pass (2048-bit key)\r\n"
+	      "\theader.d=example.com header.s=sel1 header.b=\"ab/d+f=h\"; dkim=fail\r\n"
+	      "\treason=\"signature did not verify\" header.d=example.com header.s=sel1\r\n"
+	      "\theader.b=Zb0d1f2h");
+	buf_free(&b);
+}
+
+static void
+test_dmarc(void)
+{
+	struct buf b;
+	struct authres w;
+
+	buf_init(&b, 4096);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_dmarc(&w, "fail", "example.com", "reject", "quarantine", NULL);
+	check("dmarc fail", &w,
+	      "mx.example.net; dmarc=fail (p=reject dis=quarantine)\r\n"
+	      "\theader.from=example.com policy.dmarc=reject");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_dmarc(&w, "none", "example.org", NULL, NULL, "no DMARC record");
+	check("dmarc none", &w,
+	      "mx.example.net; dmarc=none reason=\"no DMARC record\"\r\n"
+	      "\theader.from=example.org");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", false, "bounces@mail.example.com", NULL, NULL);
+	authres_add_dmarc(&w, "pass", "example.com", "none", "none", NULL);
+	check("spf and dmarc", &w,
+	      "mx.example.net; spf=pass\r\n"
+	      "\tsmtp.mailfrom=bounces@mail.example.com; dmarc=pass (p=none dis=none)\r\n"
+	      "\theader.from=example.com policy.dmarc=none");
+	buf_free(&b);
+}
+
+static void
+test_hostile_values(void)
+{
+	struct buf b;
+	struct authres w;
+
+	buf_init(&b, 4096);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", true, "evil\r\nX-Injected: 1", "a (nested) comment\n", NULL);
+	check("control characters cannot break the field", &w,
+	      "mx.example.net; spf=pass (a \\(nested\\) comment?)\r\n"
+	      "\tsmtp.helo=\"evil??X-Injected: 1\"");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_spf(&w, "pass", false, "\xc3\xa9l\xc3\xa8ve@exemple.fr", NULL, NULL);
+	check("UTF-8 local-part is quoted", &w,
+	      "mx.example.net; spf=pass\r\n"
+	      "\tsmtp.mailfrom=\"\xc3\xa9l\xc3\xa8ve\"@exemple.fr");
+	buf_free(&b);
+
+	buf_init(&b, 30);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_dmarc(&w, "pass", "example.com", "none", "none", NULL);
+	is_int(authres_end(&w), -1, "a full buffer is reported");
+	buf_free(&b);
+}
+
+static void
+test_reader(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *id;
+	} t[] = {
+	    {" mx.example.net; spf=pass", 0, "mx.example.net"},
+	    {"mx.example.net;none", 0, "mx.example.net"},
+	    {" (comment (nested)) mx.example.net (x) 1 (y) ; dkim=pass", 0, "mx.example.net"},
+	    {"\r\n\tmx.example.net\r\n\t1;", 0, "mx.example.net"},
+	    {" \"quoted\\\"id\"; none", 0, "quoted\"id"},
+	    {" MX.Example.NET ; none", 0, "MX.Example.NET"},
+	    {" mx.example.net", -1, NULL},
+	    {" ; spf=pass", -1, NULL},
+	    {" mx.example.net spf=pass;", -1, NULL},
+	    {" (unterminated comment mx.example.net;", -1, NULL},
+	    {" \"unterminated; none", -1, NULL},
+	    {" \"\"; none", -1, NULL},
+	    {" (((((((((((((((((((((((((((((((((deep))))))))))))))))))))))))))))))))) a;", -1,
+	     NULL},
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int rc = authres_authserv_id(t[i].in, strlen(t[i].in), out, sizeof(out));
+		is_int(rc, t[i].rc, "reader %zu: status", i);
+		if (t[i].rc == 0)
+			is_str(out, t[i].id, "reader %zu: authserv-id", i);
+	}
+	is_int(authres_authserv_id(" mx.example.net;", 16, out, 8), -1, "id longer than out");
+	is_int(authres_authserv_id("a\0b;", 4, out, sizeof(out)), -1, "NUL ends the token");
+	ok(authres_claims(" MX.example.net 1; none", 23, "mx.example.net"),
+	   "claims: case-insensitive with version");
+	ok(!authres_claims(" mx.example.net.evil; none", 26, "mx.example.net"),
+	   "claims: another id");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && (samples = fopen(argv[1], "w")) == NULL) {
+		perror(argv[1]);
+		return 2;
+	}
+	test_basic();
+	test_dkim();
+	test_dmarc();
+	test_hostile_values();
+	test_reader();
+	if (samples != NULL)
+		fclose(samples);
+	return done_testing();
+}

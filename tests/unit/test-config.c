@@ -1,0 +1,383 @@
+/*
+ * test-config - defaults, every key, file:line errors, limits, trusted
+ * networks and never_reject matching.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "policy/config.h"
+#include "tap.h"
+
+static struct policy_config *
+fresh(void)
+{
+	struct auth_error err;
+	struct policy_config *cfg = config_new(&err);
+
+	if (cfg == NULL) {
+		diag("config_new: %s", err.msg);
+		exit(1);
+	}
+	return cfg;
+}
+
+/* Loads text; returns the status and leaves the message in err. */
+static int
+load(struct policy_config *cfg, const char *text, struct auth_error *err)
+{
+	auth_error_clear(err);
+	return config_load_string(cfg, "test.conf", text, strlen(text), err);
+}
+
+static void
+test_defaults(void)
+{
+	struct policy_config *cfg = fresh();
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	is_str(cfg->authserv_id, host[0] ? host : "localhost", "authserv_id is the host name");
+	ok(!cfg->add_received_spf, "add_received_spf no");
+	is_int(cfg->spf_timeout_ms, 20000, "spf_timeout 20 s");
+	ok(!cfg->spf_fail_reject, "spf_fail_reject no");
+	is_int(cfg->dkim_max_signatures, 5, "dkim_max_signatures 5");
+	ok(!cfg->dkim_allow_sha1, "dkim_allow_sha1 no");
+	is_int(cfg->dkim_min_rsa_bits, 1024, "dkim_min_rsa_bits 1024");
+	ok(!cfg->dkim_reject_partial_body, "dkim_reject_partial_body no");
+	is_int(cfg->dmarc_mode, CONFIG_DMARC_RFC9989, "dmarc_mode rfc9989");
+	is_int(cfg->from_policy, CONFIG_FROM_REJECT, "from_policy reject");
+	is_int(cfg->quarantine, CONFIG_QUARANTINE_HOLD, "quarantine hold");
+	ok(!cfg->report_only, "report_only no");
+	is_int(cfg->on_dns_tempfail, CONFIG_ACCEPT, "on_dns_tempfail accept");
+	is_int(cfg->on_internal_error, CONFIG_ACCEPT, "on_internal_error accept");
+	is_int(cfg->ntrusted, 2, "two default trusted networks");
+	ok(config_is_trusted(cfg, "127.0.0.1") && config_is_trusted(cfg, "127.255.0.9"),
+	   "127.0.0.0/8 trusted by default");
+	ok(config_is_trusted(cfg, "::1"), "::1 trusted by default");
+	ok(!config_is_trusted(cfg, "192.0.2.1"), "other addresses not trusted by default");
+	ok(cfg->skip_authenticated, "skip_authenticated yes");
+	is_int(cfg->nnever_reject, 0, "never_reject empty");
+	ok(cfg->dns_server == NULL, "dns_server unset");
+	is_int(cfg->dns_timeout_ms, 2000, "dns_timeout 2 s");
+	is_int(cfg->dns_retries, 1, "dns_retries 1");
+	is_int(cfg->dns_cache_entries, 65536, "dns_cache_entries 65536");
+	is_int(cfg->dns_cache_max_ttl, 86400, "dns_cache_max_ttl 1 day");
+	is_int(cfg->max_header_bytes, 1048576, "max_header_bytes 1 MiB");
+	is_int(cfg->max_headers, 1000, "max_headers 1000");
+	is_str(cfg->socket, "unix:/run/authmilter/authmilter.sock", "socket default");
+	ok(cfg->user == NULL && cfg->group == NULL && cfg->pidfile == NULL,
+	   "user, group, pidfile unset");
+	is_str(cfg->syslog_facility, "mail", "syslog_facility mail");
+	is_str(cfg->log_level, "info", "log_level info");
+	is_str(cfg->report_db, "/var/lib/authmilter/reports.db", "report_db default");
+	config_free(cfg);
+}
+
+static const char every_key[] =
+    "# every key, with values that differ from the defaults\n"
+    "authserv_id mx.example.net\n"
+    "add_received_spf yes\n"
+    "spf_timeout 5s\n"
+    "spf_fail_reject TRUE\n"
+    "dkim_max_signatures 7\n"
+    "dkim_allow_sha1 on\n"
+    "dkim_min_rsa_bits 2048\n"
+    "dkim_reject_partial_body true\n"
+    "dmarc_mode rfc7489\n"
+    "from_policy evaluate-all\n"
+    "quarantine header\n"
+    "report_only yes\n"
+    "on_dns_tempfail tempfail\n"
+    "on_internal_error tempfail   # fail closed\n"
+    "trusted_networks 10.0.0.0/8, 2001:db8::/32\n"
+    "trusted_networks 192.0.2.7\n"
+    "skip_authenticated off\n"
+    "never_reject_domains Example.COM. lists.example.org\n"
+    "dns_server 127.0.0.1:5353\n"
+    "dns_timeout 1500ms\n"
+    "dns_retries 3\n"
+    "dns_cache_entries 1000\n"
+    "dns_cache_max_ttl 2h\n"
+    "max_header_bytes 64k\n"
+    "max_headers 200\n"
+    "\t socket  \"inet:8891@127.0.0.1\"\n"
+    "user authmilter\n"
+    "group mail\n"
+    "pidfile /run/authmilter/authmilter.pid\r\n"
+    "syslog_facility local3\n"
+    "log_level debug\n"
+    "report_db /tmp/reports.db";
+
+static void
+test_every_key(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg, every_key, &err), 0, "every key loads");
+	if (err.msg[0])
+		diag("%s", err.msg);
+	is_str(cfg->authserv_id, "mx.example.net", "authserv_id");
+	ok(cfg->add_received_spf, "add_received_spf");
+	is_int(cfg->spf_timeout_ms, 5000, "spf_timeout in seconds");
+	ok(cfg->spf_fail_reject, "spf_fail_reject (TRUE)");
+	is_int(cfg->dkim_max_signatures, 7, "dkim_max_signatures");
+	ok(cfg->dkim_allow_sha1, "dkim_allow_sha1 (on)");
+	is_int(cfg->dkim_min_rsa_bits, 2048, "dkim_min_rsa_bits");
+	ok(cfg->dkim_reject_partial_body, "dkim_reject_partial_body");
+	is_int(cfg->dmarc_mode, CONFIG_DMARC_RFC7489, "dmarc_mode");
+	is_int(cfg->from_policy, CONFIG_FROM_EVALUATE_ALL, "from_policy");
+	is_int(cfg->quarantine, CONFIG_QUARANTINE_HEADER, "quarantine");
+	ok(cfg->report_only, "report_only");
+	is_int(cfg->on_dns_tempfail, CONFIG_TEMPFAIL, "on_dns_tempfail");
+	is_int(cfg->on_internal_error, CONFIG_TEMPFAIL, "on_internal_error, comment stripped");
+	is_int(cfg->ntrusted, 3, "trusted_networks replaced the defaults, then added");
+	ok(!config_is_trusted(cfg, "127.0.0.1"), "default loopback no longer trusted");
+	ok(config_is_trusted(cfg, "192.0.2.7") && !config_is_trusted(cfg, "192.0.2.8"),
+	   "bare address is a /32");
+	ok(!cfg->skip_authenticated, "skip_authenticated");
+	is_int(cfg->nnever_reject, 2, "never_reject_domains");
+	is_str(cfg->never_reject[0], "example.com", "domain lower-cased, final dot dropped");
+	is_str(cfg->dns_server, "127.0.0.1:5353", "dns_server");
+	is_int(cfg->dns_timeout_ms, 1500, "dns_timeout in ms");
+	is_int(cfg->dns_retries, 3, "dns_retries");
+	is_int(cfg->dns_cache_entries, 1000, "dns_cache_entries");
+	is_int(cfg->dns_cache_max_ttl, 7200, "dns_cache_max_ttl in hours");
+	is_int(cfg->max_header_bytes, 65536, "max_header_bytes in KiB");
+	is_int(cfg->max_headers, 200, "max_headers");
+	is_str(cfg->socket, "inet:8891@127.0.0.1", "socket, quoted and indented");
+	is_str(cfg->user, "authmilter", "user");
+	is_str(cfg->group, "mail", "group");
+	is_str(cfg->pidfile, "/run/authmilter/authmilter.pid", "pidfile, CRLF line end");
+	is_str(cfg->syslog_facility, "local3", "syslog_facility");
+	is_str(cfg->log_level, "debug", "log_level");
+	is_str(cfg->report_db, "/tmp/reports.db", "report_db, last line without newline");
+	config_free(cfg);
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg, text, &err), -1, "rejected: %s", want);
+	is_str(err.msg, want, "exact message, with file:line");
+	config_free(cfg);
+}
+
+static void
+test_errors(void)
+{
+	expect_error("# ok\n\nbogus_key 1\n", "test.conf:3: unknown key \"bogus_key\"");
+	expect_error("spf_timeout 10x\n", "test.conf:1: \"10x\" is not a duration (ms, s, m)");
+	expect_error("dns_timeout 61s\n", "test.conf:1: dns_timeout must be between 1 and 60000");
+	expect_error("dns_cache_max_ttl 5ms\n",
+	             "test.conf:1: \"5ms\" is not a duration (s, m, h, d)");
+	expect_error("dns_retries -1\n", "test.conf:1: \"-1\" is not a number");
+	expect_error("dns_retries 11\n", "test.conf:1: dns_retries must be between 0 and 10");
+	expect_error("max_headers 99999999999999999999\n",
+	             "test.conf:1: \"99999999999999999999\" is not a number");
+	expect_error("max_header_bytes 1g\n", "test.conf:1: \"1g\" is not a size (bytes, k, m)");
+	expect_error("report_only maybe\n",
+	             "test.conf:1: \"maybe\" is not yes/no/true/false/on/off");
+	expect_error("report_only\n", "test.conf:1: \"\" is not yes/no/true/false/on/off");
+	expect_error("dmarc_mode rfc4408\n", "test.conf:1: dmarc_mode takes rfc9989 or rfc7489");
+	expect_error("from_policy all\n",
+	             "test.conf:1: from_policy takes reject or evaluate-all or none");
+	expect_error("trusted_networks 10.0.0.1/8\n",
+	             "test.conf:1: \"10.0.0.1/8\" has bits set past the prefix length");
+	expect_error("trusted_networks 10.0.0.0/33\n",
+	             "test.conf:1: \"10.0.0.0/33\" is not an address or ADDRESS/PREFIX");
+	expect_error("trusted_networks ::/129\n",
+	             "test.conf:1: \"::/129\" is not an address or ADDRESS/PREFIX");
+	expect_error("trusted_networks example.com\n",
+	             "test.conf:1: \"example.com\" is not an address or ADDRESS/PREFIX");
+	expect_error("never_reject_domains a..b\n", "test.conf:1: \"a..b\" is not a domain name");
+	expect_error("never_reject_domains a/b\n", "test.conf:1: \"a/b\" is not a domain name");
+	expect_error("authserv_id \"mx example\"\n",
+	             "test.conf:1: authserv_id must be a host-name-like token of 1 to 255 "
+	             "characters");
+	expect_error("authserv_id\n", "test.conf:1: authserv_id needs a value");
+	expect_error("socket /tmp/s\n",
+	             "test.conf:1: socket is unix:PATH, inet:PORT@HOST or inet6:PORT@HOST");
+	expect_error("socket unix:relative\n",
+	             "test.conf:1: unix socket needs an absolute path under 108 bytes");
+	expect_error("socket inet:0@localhost\n",
+	             "test.conf:1: inet sockets are inet:PORT@HOST or inet6:PORT@HOST");
+	expect_error("user -root\n", "test.conf:1: \"-root\" is not a user or group name");
+	expect_error("pidfile run/x.pid\n", "test.conf:1: \"run/x.pid\" is not an absolute path");
+	expect_error("syslog_facility kern\n",
+	             "test.conf:1: \"kern\" is not a syslog facility (mail, daemon, local0...)");
+	expect_error("log_level trace\n",
+	             "test.conf:1: log_level takes error, warning, notice, info or debug");
+	expect_error("socket \"unix:/x\n", "test.conf:1: unterminated quoted value");
+	expect_error("socket \"unix:/x\" y\n", "test.conf:1: text after the quoted value");
+	expect_error("Socket unix:/x\n", "test.conf:1: expected \"key value\"");
+	expect_error("socket=unix:/x\n", "test.conf:1: expected \"key value\"");
+	expect_error("dns_server 1.2.3.4;rm\n",
+	             "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT");
+	expect_error("report_db \"a\tb\"\n", "test.conf:1: report_db has a control character");
+}
+
+static void
+test_nul_in_line(void)
+{
+	static const char text[] = "log_level info\nlog_level\0debug\n";
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(config_load_string(cfg, "n.conf", text, sizeof(text) - 1, &err), -1,
+	       "a NUL byte inside a line is an error");
+	is_str(err.msg, "n.conf:2: NUL byte in line", "NUL error names the line");
+	config_free(cfg);
+}
+
+static void
+test_limits(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	size_t n = CONFIG_LINE_MAX + 64, i;
+	char *text = malloc(n + 1);
+	char *list = malloc((CONFIG_LIST_MAX + 1) * 48);
+	size_t len;
+
+	memset(text, ' ', n);
+	memcpy(text, "log_level debug", 15);
+	text[n] = '\0';
+	is_int(load(cfg, text, &err), -1, "a line over CONFIG_LINE_MAX is refused");
+	is_str(err.msg, "test.conf:1: line longer than 4096 bytes", "line-length message");
+	text[CONFIG_LINE_MAX] = '\0';
+	is_int(load(cfg, text, &err), 0, "a line of exactly CONFIG_LINE_MAX bytes is read");
+	is_str(cfg->log_level, "debug", "its value applies");
+
+	/* A list may be repeated over lines, up to CONFIG_LIST_MAX entries. */
+	len = 0;
+	for (i = 0; i < CONFIG_LIST_MAX; i++)
+		len += (size_t)snprintf(list + len, 48, "never_reject_domains d%zu.example\n", i);
+	is_int(load(cfg, list, &err), 0, "CONFIG_LIST_MAX domains over many lines");
+	is_int(cfg->nnever_reject, CONFIG_LIST_MAX, "all of them kept");
+	is_str(cfg->never_reject[CONFIG_LIST_MAX - 1], "d1023.example", "the last one");
+	snprintf(list + len, 48, "never_reject_domains z.example\n");
+	is_int(load(cfg, list, &err), -1, "one more than CONFIG_LIST_MAX refused");
+	is_str(err.msg, "test.conf:1025: never_reject_domains has more than 1024 entries",
+	       "list-size message");
+	is_int(config_set(cfg, "never_reject_domains", "x.example y.example", &err), 0,
+	       "config_set a list");
+	is_int(cfg->nnever_reject, 2, "config_set replaces the list");
+	is_int(load(cfg, "trusted_networks \"\"\n", &err), 0, "empty list value");
+	is_int(cfg->ntrusted, 0, "empties trusted_networks");
+	ok(!config_is_trusted(cfg, "127.0.0.1"), "nothing trusted then");
+	free(text);
+	free(list);
+	config_free(cfg);
+}
+
+static void
+test_set_and_files(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	char dir[] = "/tmp/test-config-XXXXXX", path[64];
+	FILE *f;
+
+	is_int(config_set(cfg, "max_headers", "50", &err), 0, "config_set a number");
+	is_int(cfg->max_headers, 50, "set");
+	is_int(config_set(cfg, "nope", "1", &err), -1, "config_set unknown key");
+	is_str(err.msg, "unknown key \"nope\"", "config_set message has no file:line");
+	is_int(config_set(cfg, "pidfile", "", &err), 0, "empty pidfile");
+	ok(cfg->pidfile == NULL, "clears it");
+	is_int(config_set(cfg, "dns_server", "[::1]:53", &err), 0, "dns_server IPv6 form");
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		config_free(cfg);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	f = fopen(path, "w");
+	fputs("log_level notice\n\nmax_headers 5\n", f);
+	fclose(f);
+	is_int(config_load(cfg, path, &err), -1, "config_load from a file");
+	ok(strstr(err.msg, "/a.conf:3: max_headers must be between 10 and 100000") != NULL,
+	   "file error names path and line (%s)", err.msg);
+	is_str(cfg->log_level, "notice", "lines before the error applied");
+	unlink(path);
+	is_int(config_load(cfg, path, &err), -1, "missing file");
+	ok(strstr(err.msg, "No such file or directory") != NULL, "says why (%s)", err.msg);
+	rmdir(dir);
+	config_free(cfg);
+}
+
+static void
+test_trusted(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg,
+	            "trusted_networks 192.0.2.0/24 198.51.100.128/25 2001:db8:1::/48\n"
+	            "trusted_networks ::ffff:203.0.113.0/120, 0.0.0.0/0\n",
+	            &err),
+	       0, "networks load");
+	ok(config_is_trusted(cfg, "192.0.2.255"), "v4 inside /24");
+	ok(config_is_trusted(cfg, "198.51.100.200"), "v4 inside /25");
+	ok(config_is_trusted(cfg, "8.8.8.8"), "0.0.0.0/0 matches every IPv4");
+	ok(config_is_trusted(cfg, "2001:db8:1:ffff::1"), "v6 inside /48");
+	ok(!config_is_trusted(cfg, "2001:db8:2::1"), "v6 outside /48");
+	ok(config_is_trusted(cfg, "::ffff:192.0.2.9"), "mapped v6 client matches v4 net");
+	ok(!config_is_trusted(cfg, "::1"), "v4 /0 does not cover IPv6");
+	ok(!config_is_trusted(cfg, "not-an-ip") && !config_is_trusted(cfg, NULL),
+	   "unparsable or unknown client never trusted");
+	is_int(load(cfg, "trusted_networks ::ffff:203.0.113.0/120\n", &err), 0,
+	       "mapped network alone");
+	ok(config_is_trusted(cfg, "203.0.113.77"), "mapped network is the IPv4 /24");
+	ok(!config_is_trusted(cfg, "203.0.114.1"), "outside it");
+	is_int(load(cfg, "trusted_networks 198.51.100.128/25\n", &err), 0, "a /25");
+	ok(!config_is_trusted(cfg, "198.51.100.127"), "just below the /25");
+	ok(config_is_trusted(cfg, "198.51.100.128"), "first address of the /25");
+	is_int(load(cfg, "trusted_networks ::/0\n", &err), 0, "v6 /0");
+	ok(config_is_trusted(cfg, "2001:db8::5") && !config_is_trusted(cfg, "10.0.0.1"),
+	   "::/0 covers IPv6 only");
+	config_free(cfg);
+}
+
+static void
+test_never_reject(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg, "never_reject_domains example.com, Lists.Example.ORG\n", &err), 0,
+	       "domains load");
+	ok(config_never_reject(cfg, "example.com"), "exact match");
+	ok(config_never_reject(cfg, "EXAMPLE.com."), "case and final dot ignored");
+	ok(config_never_reject(cfg, "mail.sub.example.com"), "parent domain matches");
+	ok(!config_never_reject(cfg, "badexample.com"), "suffix that is not a label boundary");
+	ok(!config_never_reject(cfg, "example.org"), "other domain");
+	ok(config_never_reject(cfg, "a.lists.example.org"), "second entry, parent match");
+	ok(!config_never_reject(cfg, "example.org") && !config_never_reject(cfg, "org"),
+	   "the entry's parent does not match");
+	ok(!config_never_reject(cfg, NULL) && !config_never_reject(cfg, ""), "no domain");
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_every_key();
+	test_errors();
+	test_nul_in_line();
+	test_limits();
+	test_set_and_files();
+	test_trusted();
+	test_never_reject();
+	return done_testing();
+}
