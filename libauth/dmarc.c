@@ -233,7 +233,12 @@ static void
 evaluate_domain(struct dmarc_ctx *c, const struct dmarc_auth_input *in, const char *domain,
                 struct dmarc_outcome *o)
 {
-	set_name(o->from_domain, domain);
+	if (dns_name_normalize(domain, o->from_domain) < 0) {
+		set_name(o->from_domain, domain);
+		o->result = DMARC_RESULT_PERMERROR;
+		o->reason = "the Author Domain is not a domain name";
+		return;
+	}
 	if (c->opts.mode == DMARC_MODE_RFC9989)
 		discover_9989(c, o);
 	else

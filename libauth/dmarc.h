@@ -74,9 +74,10 @@ enum dmarc_override {
 /*
  * What to do when the From fields do not name exactly one Author Domain
  * (several From fields, several mailboxes with different domains, group
- * syntax, no From, no domain).  RFC 7489 §6.6.1 and RFC 9989 §5.7 (Author
- * Domain) leave such messages to local policy, saying only that a single
- * field whose addresses all share one domain is evaluated for that domain.
+ * syntax, no From, no domain).  RFC 7489 §6.6.1 and RFC 9989 (the
+ * receiver's "extract the Author Domain" step) leave such messages to local
+ * policy, saying only that a single field whose addresses all share one
+ * domain is evaluated for that domain.
  */
 enum dmarc_from_rule {
 	/* Default.  Evaluate every distinct domain and keep the strictest
