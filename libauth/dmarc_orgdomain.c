@@ -45,8 +45,8 @@ last_labels(const char *d, unsigned n)
 	return d;
 }
 
-static void
-copy_name(char out[DNS_NAME_MAX + 1], const char *d)
+void
+dmarc_copy_name(char out[DNS_NAME_MAX + 1], const char *d)
 {
 	size_t n = strlen(d);
 
@@ -110,14 +110,14 @@ dmarc_tree_walk(struct dmarc_ctx *c, const char *domain, struct dmarc_walk *w)
 	const char *target = domain;
 	struct dmarc_record rec;
 
-	copy_name(w->start, domain);
+	dmarc_copy_name(w->start, domain);
 	w->nlevels = 0;
 	w->tempfail = false;
 	w->policy_level = -1;
 	while (w->nlevels < DMARC_TREE_WALK_MAX) {
 		struct dmarc_walk_level *lv = &w->level[w->nlevels];
 
-		copy_name(lv->domain, target);
+		dmarc_copy_name(lv->domain, target);
 		lv->labels = count_labels(target);
 		lv->fetch = dmarc_fetch_record(c, target, &rec);
 		lv->psd = lv->fetch == DMARC_FETCH_ONE ? rec.psd : DMARC_PSD_U;
@@ -156,11 +156,11 @@ dmarc_walk_org_domain(const struct dmarc_walk *w, char out[DNS_NAME_MAX + 1])
 		if (lv->fetch != DMARC_FETCH_ONE)
 			continue;
 		if (lv->psd == DMARC_PSD_N) {
-			copy_name(out, lv->domain);
+			dmarc_copy_name(out, lv->domain);
 			return 0;
 		}
 		if (lv->psd == DMARC_PSD_Y && i > 0) {
-			copy_name(out, last_labels(w->start, lv->labels + 1));
+			dmarc_copy_name(out, last_labels(w->start, lv->labels + 1));
 			return 0;
 		}
 		fewest = lv;
@@ -169,7 +169,7 @@ dmarc_walk_org_domain(const struct dmarc_walk *w, char out[DNS_NAME_MAX + 1])
 		out[0] = '\0';
 		return -1;
 	}
-	copy_name(out, fewest != NULL ? fewest->domain : w->start);
+	dmarc_copy_name(out, fewest != NULL ? fewest->domain : w->start);
 	return 0;
 }
 
@@ -180,7 +180,7 @@ dmarc_psl_org_domain(const struct dmarc_ctx *c, const char *domain, char out[DNS
 
 	/* A public suffix itself (or a name the list cannot place) has no
 	 * registrable part; it stands as its own Organizational Domain. */
-	copy_name(out, reg != NULL ? reg : domain);
+	dmarc_copy_name(out, reg != NULL ? reg : domain);
 }
 
 int
