@@ -89,8 +89,8 @@ enum align {
 
 /*
  * Identifier alignment (RFC 9989 §4.4, RFC 7489 §3.1): strict needs the
- * same name; relaxed the same Organizational Domain.  from_org is the
- * Author Domain's ("" when a temporary failure left it unknown).
+ * same name; relaxed the same Organizational Domain.  o->org_domain is
+ * the Author Domain's ("" when a temporary failure left it unknown).
  */
 static enum align
 aligned(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, const char *ident,
