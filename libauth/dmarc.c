@@ -2,7 +2,7 @@
  * dmarc - see dmarc.h.  Record parsing is in dmarc_record.c, record
  * discovery and Organizational Domains in dmarc_orgdomain.c.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

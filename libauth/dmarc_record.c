@@ -13,7 +13,7 @@
  * on NUL-terminated strings, while TXT data may hold NUL bytes.  This parser
  * works on a (pointer, length) view and never allocates.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 

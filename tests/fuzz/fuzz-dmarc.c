@@ -4,7 +4,7 @@
  * authserv-id reader (message headers) and the From-domain extraction the
  * engine starts from.  The first byte picks the parser; the rest is input.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * Several --from are several From fields.  --random fixes the pct= draw.
  * Exit 0 when evaluated, 2 on usage or set-up errors.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * parser, the disposition function, the query bound of the Tree Walk, and
  * agreement with libopendmarc's RFC 7489 logic where it follows the RFC.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
