@@ -21,10 +21,11 @@
  * and no libopendmarc function runs inside libauth (dmarc_record.c says why:
  * it mis-parses valid records).  Its thread safety decided the rest: a
  * policy context is per message, but opendmarc_policy_library_init() and
- * opendmarc_tld_read_file() fill process-wide tables that its relaxed
- * alignment (opendmarc_get_tld()) reads without a lock, and its rua/ruf
- * fetch functions make DNS queries past our resolver.  Using it would have
- * meant one lock around every evaluation; not using it needs none.  The
+ * opendmarc_tld_read_file() fill process-wide state that every caller's
+ * relaxed alignment (opendmarc_get_tld()) depends on, one list per process
+ * whatever the context, and its rua/ruf fetch functions make DNS queries
+ * past our resolver.  Using it would have meant serializing set-up and
+ * reloads against every evaluation; not using it needs no lock at all.  The
  * unit test checks that our RFC 7489 mode agrees with libopendmarc where
  * libopendmarc follows the RFC.
  *
