@@ -6,8 +6,9 @@
  * opendmarc_tld_read_file()/opendmarc_get_tld(): libopendmarc keeps the
  * list in one process-wide table, so every user in the process shares one
  * list and its reloads, while a libpsl context belongs to its dmarc_ctx, is
- * read-only once loaded and safe to share between threads; libpsl applies the list's wildcard and exception rules, and
- * (built with libidn2, as Debian's is) matches the list's UTF-8 entries
+ * read-only once loaded and safe to share between threads.  libpsl also
+ * applies the list's wildcard and exception rules and (built with
+ * libidn2, as Debian's is) matches the list's UTF-8 entries
  * against the A-label domains we hold.  The whole list is used, ICANN and
  * private sections alike: RFC 7489 §3.2 draws no line between them, and a
  * private entry such as github.io or blogspot.com marks exactly the kind of
