@@ -6,7 +6,7 @@
  * the first block only, so a steady stream of small messages allocates
  * nothing after the first.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdalign.h>
 #include <stdint.h>

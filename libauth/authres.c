@@ -1,7 +1,7 @@
 /*
  * authres - see authres.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

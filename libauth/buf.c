@@ -1,7 +1,7 @@
 /*
  * buf - see buf.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdarg.h>

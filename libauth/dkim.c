@@ -1,7 +1,7 @@
 /*
  * dkim - see dkim.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,8 +38,8 @@
  *              key", "signature field too long", "signed headers too large".
  *
  * Ownership: the verifier owns everything it returns; result pointers stay
- * valid until dkim_verifier_free().  The resolver is the caller's and must
- * outlive the verifier.  Not thread-safe: one verifier per message (the
+ * valid until dkim_verifier_free().  The resolver is the caller's; it is
+ * used only during dkim_verifier_headers().  Not thread-safe: one verifier per message (the
  * resolver may be shared).
  */
 #ifndef AUTH_DKIM_H

@@ -1,7 +1,7 @@
 /*
  * dkim_canon - see dkim_canon.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * dkim_key - see dkim_key.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 #include <strings.h>

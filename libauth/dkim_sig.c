@@ -1,7 +1,7 @@
 /*
  * dkim_sig - see dkim_sig.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /*
  * dkim_sign - see dkim_sign.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 #include "dkim_sign.h"
 
 #define FOLD_WIDTH 76
-#define B64_CHUNK 64
 #define FIELD_MAX (64u * 1024)
 
 struct dkim_signer {
@@ -131,7 +130,7 @@ sign_names(const struct dkim_signer *s, const struct msg_headers *h, struct dkim
 	while (*p != '\0') {
 		size_t len = strcspn(p, ":"), times;
 
-		if (len == 0 || len > 997 || strpbrk(p, " \t;=") - p < (long)len)
+		if (len == 0 || len > 997 || strcspn(p, " \t\r\n;=") < len)
 			return auth_error_set(err, AUTH_EINVAL, "bad header list");
 		from |= len == 4 && strncasecmp(p, "from", 4) == 0;
 		times = count_fields(h, p, len) + (s->o.oversign ? 1 : 0);
@@ -155,21 +154,28 @@ struct fold {
 	size_t col;
 };
 
-/* Adds a token after a space, or on a new folded line when it would not fit. */
+/* Adds a token after a space (or directly, when space is false), or on a
+ * new folded line when it would not fit. */
 static int
-fold_add(struct fold *f, const char *text, size_t len)
+fold_put(struct fold *f, const char *text, size_t len, bool space)
 {
-	int rc;
+	int rc = 0;
 
-	if (f->col + 1 + len > FOLD_WIDTH) {
+	if (f->col + space + len > FOLD_WIDTH) {
 		rc = buf_append(&f->b, "\r\n\t", 3);
 		f->col = 8;
-	} else {
+	} else if (space) {
 		rc = buf_putc(&f->b, ' ');
 		f->col++;
 	}
 	f->col += len;
 	return rc < 0 ? -1 : buf_append(&f->b, text, len);
+}
+
+static int
+fold_add(struct fold *f, const char *text, size_t len)
+{
+	return fold_put(f, text, len, true);
 }
 
 /* Adds "name=value;" (value a string, or the number n when NULL). */
@@ -194,7 +200,9 @@ fold_h(struct fold *f, const struct dkim_name_view *names, size_t n)
 		int len = snprintf(tok, sizeof(tok), "%s%.*s%s", i == 0 ? "h=" : "", (int)names[i].len,
 		                   names[i].p, i + 1 == n ? ";" : ":");
 
-		if (len < 0 || (size_t)len >= sizeof(tok) || fold_add(f, tok, (size_t)len) < 0)
+		/* FWS is allowed around the colons of h= (§3.5), so a long list
+		 * folds between names. */
+		if (len < 0 || (size_t)len >= sizeof(tok) || fold_put(f, tok, (size_t)len, i == 0) < 0)
 			return -1;
 	}
 	return 0;
@@ -259,14 +267,20 @@ append_b(struct fold *f, const unsigned char *sig, size_t len)
 	if (len > DKIM_SIG_MAX_B)
 		return -1;
 	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, sig, (int)len);
-	for (size_t off = 0; off < n; off += B64_CHUNK) {
-		size_t k = n - off < B64_CHUNK ? n - off : B64_CHUNK;
+	/* Base64 may be folded anywhere (§3.5 b=): fill each line. */
+	for (size_t off = 0, k; off < n; off += k) {
+		size_t room = f->col < FOLD_WIDTH ? FOLD_WIDTH - f->col : 0;
 
-		/* The first piece goes right after "b=". */
-		if (off == 0 ? buf_append(&f->b, b64, k) < 0 : fold_add(f, b64 + off, k) < 0)
+		if (room < 8) {
+			if (buf_append(&f->b, "\r\n\t", 3) < 0)
+				return -1;
+			f->col = 8;
+			room = FOLD_WIDTH - 8;
+		}
+		k = n - off < room ? n - off : room;
+		if (buf_append(&f->b, b64 + off, k) < 0)
 			return -1;
-		if (off == 0)
-			f->col += k;
+		f->col += k;
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * dkim_tag - see dkim_tag.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 

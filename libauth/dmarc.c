@@ -2,7 +2,7 @@
  * dmarc - see dmarc.h.  Record parsing is in dmarc_record.c, record
  * discovery and Organizational Domains in dmarc_orgdomain.c.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +242,7 @@ evaluate_domain(struct dmarc_ctx *c, const struct dmarc_auth_input *in, const ch
 		return;
 	if (!dmarc_record_usable(&o->record, o->mode)) {
 		o->have_record = false;
+		o->policy_domain[0] = '\0';
 		o->reason = "DMARC record without a valid policy";
 		return;
 	}

@@ -14,7 +14,7 @@
  * registry whose subdomains belong to unrelated owners (OpenDMARC and
  * Mail::DMARC read it the same way).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,14 +5,15 @@
  * any prefix of a keyword ("p=r", "p=" never reaches it, "adkim=" prefix
  * matching), so it evaluates records the RFC calls invalid; an out-of-range
  * pct= throws the whole record away where RFC 7489 §6.3 says to use the
- * default; rf=iodef sets a bit in aspf instead of rf, which turns an absent
+ * default, while pct=abc silently becomes pct=0 (every failing message
+ * sampled out); rf=iodef sets a bit in aspf instead of rf, which turns an absent
  * aspf into an unknown mode that aligns only exact matches; it knows nothing
  * of np=, psd= or t=; it silently truncates at BUFSIZ and 512-byte values;
  * and its rua/ruf fetch functions make DNS queries of their own.  It works
  * on NUL-terminated strings, while TXT data may hold NUL bytes.  This parser
  * works on a (pointer, length) view and never allocates.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * in dns_builder_finish(), so the answer handed out never changes and can
  * be shared between threads with only the atomic count to guard.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <stdalign.h>
@@ -125,8 +125,12 @@ dns_status_name(enum dns_status status)
 /*
  * Presentation-form escapes (\. and \DDD) are not accepted: the engines
  * build names from protocol text, where a backslash is never part of a
- * domain, and a name with spaces or control bytes cannot be one a careful
- * receiver asks for (RFC 7208 §4.3 treats such names as malformed).
+ * domain, and a name with control bytes cannot be one a careful receiver
+ * asks for.  A space is an octet like any other in a label: SPF macros
+ * (RFC 7208 §7.3, "%_") build such names on purpose, and the record's
+ * owner asked for exactly that name (the openspf suite's
+ * macro-mania-in-domain case); the validity of an identity's domain
+ * (§4.3) is SPF's to judge.
  */
 int
 dns_name_normalize(const char *name, char out[DNS_NAME_MAX + 1])
@@ -144,7 +148,7 @@ dns_name_normalize(const char *name, char out[DNS_NAME_MAX + 1])
 			if (label == 0)
 				return -1;
 			label = 0;
-		} else if (c <= 0x20 || c == 0x7f || c == '\\') {
+		} else if (c < 0x20 || c == 0x7f || c == '\\') {
 			return -1;
 		} else if (++label > 63) {
 			return -1;

@@ -13,7 +13,7 @@
  * called without any lock held.  A flight is freed by whichever of its
  * owner and waiters leaves last.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdlib.h>

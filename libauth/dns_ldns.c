@@ -9,7 +9,7 @@
  * an ldns_resolver also lets us choose the query ID, check it, and see (and
  * count) the switch to TCP when a reply comes back truncated.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <netdb.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /*
  * dns_wire - see dns_wire.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 static int
 name_put(char *out, size_t *n, unsigned char c)
 {
-	if (c == '.' || c == '\\' || c <= 0x20 || c == 0x7f) {
+	if (c == '.' || c == '\\' || c < 0x20 || c == 0x7f) {
 		if (*n + 4 > DNS_NAME_MAX)
 			return -1;
 		(void)snprintf(out + *n, 5, "\\%03u", c);

@@ -8,7 +8,7 @@
  * counts those as existing, so they answer NODATA and block wildcards).
  * Queries only read that index, which is why they may run in parallel.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /*
  * error - see error.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

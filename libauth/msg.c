@@ -1,7 +1,7 @@
 /*
  * msg - see msg.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -79,6 +79,9 @@ msg_headers_new(const struct msg_limits *limits)
 		h->lim.max_header_bytes = limits->max_header_bytes;
 	if (limits != NULL && limits->max_headers != 0)
 		h->lim.max_headers = limits->max_headers;
+	/* Leaves room for the parser's one extra byte and for sums of sizes. */
+	if (h->lim.max_header_bytes > SIZE_MAX / 4)
+		h->lim.max_header_bytes = SIZE_MAX / 4;
 	return h;
 }
 
@@ -172,7 +175,7 @@ msg_append_folded(struct buf *b, const char *p, size_t n, struct auth_error *err
 	const char *nl;
 	size_t seg;
 
-	while ((nl = memchr(p, '\n', n)) != NULL) {
+	while (n > 0 && (nl = memchr(p, '\n', n)) != NULL) {
 		seg = (size_t)(nl - p);
 		if (seg + 1 == n || !msg_is_wsp((unsigned char)nl[1]))
 			return auth_error_set(
@@ -457,6 +460,8 @@ msg_crlf_convert(struct msg_crlf *st, const char *in, size_t len, struct buf *ou
 	size_t old = out->len;
 	bool cr_before;
 
+	if (len == 0)
+		return 0;
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		cr_before = nl > in ? nl[-1] == '\r' : st->last_cr;
 		if (buf_append(out, p, (size_t)(nl - p)) < 0 ||
@@ -466,7 +471,6 @@ msg_crlf_convert(struct msg_crlf *st, const char *in, size_t len, struct buf *ou
 	}
 	if (buf_append(out, p, (size_t)(end - p)) < 0)
 		return msg_buf_rollback(out, old);
-	if (len > 0)
-		st->last_cr = in[len - 1] == '\r';
+	st->last_cr = in[len - 1] == '\r';
 	return 0;
 }

@@ -8,7 +8,7 @@
  * as its unfolded form.  Only domains are kept; local parts and display
  * names are checked for syntax and dropped.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <idn2.h>
 #include <stdint.h>
@@ -304,8 +304,8 @@ from_mailbox_domain(struct from_parse *ps)
 		return -1;
 	ps->nmailboxes++;
 	/* An address literal names a host, not a domain: there is no DNS
-	 * name under which a DMARC policy could be published (RFC 7489 §3.1,
-	 * the Author Domain is a DNS domain), so it counts as no domain. */
+	 * name under which a DMARC policy could be published (the Author
+	 * Domain of RFC 7489 §3 is a domain name), so it counts as none. */
 	if (r == 0) {
 		ps->no_domain = true;
 		return 0;
@@ -413,11 +413,7 @@ from_group(struct from_parse *ps, size_t words)
 		else if (ps->tok == FT_SEMI) {
 			from_next(ps);
 			return 0;
-		} else if (ps->tok == FT_END)
-			/* The ';' is left off by some MUAs ("undisclosed-
-			 * recipients:"); nothing is hidden by accepting it. */
-			return 0;
-		else
+		} else
 			return -1;
 	}
 }

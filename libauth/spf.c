@@ -1,7 +1,7 @@
 /*
  * spf - check_host() and the identities of RFC 7208 (see spf.h).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * spf_macro - see spf_macro.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

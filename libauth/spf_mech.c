@@ -1,7 +1,7 @@
 /*
  * spf_mech - evaluating the mechanisms of RFC 7208 §5 (see spf_eval.h).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * dot-atom only when it is one, else as a quoted-string; control bytes are
  * replaced, so nothing from outside can break the header apart.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <string.h>

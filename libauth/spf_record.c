@@ -1,7 +1,7 @@
 /*
  * spf_record - see spf_record.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -11,9 +11,10 @@
  * Exit status: 0 when evaluated (whatever the verdicts), 2 on usage or I/O
  * error.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,10 +22,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy/config.h"
 #include "dns.h"
 #include "dns_cache.h"
 #include "dns_ldns.h"
 #include "dns_zone.h"
+#include "json.h"
+#include "msg.h"
+#include "session.h"
+#include "spf.h"
 
 #define AUTHCHECK_MAX_LIST 64
 
@@ -52,6 +58,7 @@ usage(FILE *f)
 	      "  --dns-fail NAME[/TYPE]  queries for NAME (of TYPE) time out (repeatable)\n"
 	      "  --dns-server HOST[:PORT] resolver to query instead of /etc/resolv.conf\n"
 	      "  --authserv-id ID        authserv-id for the Authentication-Results header\n"
+	      "                          (also our host name for SPF's %{r} macro)\n"
 	      "  --spf-only              evaluate SPF only; no message is read\n"
 	      "  --dmarc-mode rfc9989|rfc7489  DMARC discovery rules (default rfc9989)\n"
 	      "  --json                  print the result as JSON\n"
@@ -275,23 +282,282 @@ run_dns_query(struct dns_resolver *r, const struct authcheck_opts *o)
 	return 0;
 }
 
+/* The envelope sender as SPF wants it: "" or "<>" is the null sender,
+ * and surrounding angle brackets go. */
+static const char *
+spf_sender(const char *from, char *buf, size_t size)
+{
+	size_t n;
+
+	if (from == NULL || strcmp(from, "<>") == 0)
+		return "";
+	n = strlen(from);
+	if (n >= 2 && from[0] == '<' && from[n - 1] == '>' && n - 2 < size) {
+		memcpy(buf, from + 1, n - 2);
+		buf[n - 2] = '\0';
+		return buf;
+	}
+	return from;
+}
+
+static int
+spf_client(const char *ip, struct spf_request *q)
+{
+	if (ip != NULL && inet_pton(AF_INET, ip, &q->ip.v4) == 1)
+		q->family = AF_INET;
+	else if (ip != NULL && inet_pton(AF_INET6, ip, &q->ip.v6) == 1)
+		q->family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+print_spf(const struct spf_outcome *out, bool as_json)
+{
+	struct buf b;
+	struct json j;
+	int rc = 0;
+
+	if (!as_json) {
+		printf("spf=%s domain=%s scope=%s identity=%s%s%s%s%s\n",
+		       spf_result_name(out->result), out->domain,
+		       out->scope == SPF_SCOPE_HELO ? "helo" : "mfrom", out->sender,
+		       out->problem[0] ? " problem: " : "", out->problem,
+		       out->explanation ? " explanation: " : "",
+		       out->explanation ? out->explanation : "");
+		return 0;
+	}
+	buf_init(&b, 64 * 1024);
+	json_init(&j, &b);
+	json_object_begin(&j);
+	json_key(&j, "spf");
+	json_object_begin(&j);
+	json_key(&j, "result");
+	json_string(&j, spf_result_name(out->result));
+	json_key(&j, "domain");
+	json_string(&j, out->domain);
+	json_key(&j, "scope");
+	json_string(&j, out->scope == SPF_SCOPE_HELO ? "helo" : "mfrom");
+	if (out->result == SPF_FAIL && out->explanation != NULL) {
+		json_key(&j, "explanation");
+		json_string(&j, out->explanation);
+	}
+	json_object_end(&j);
+	json_object_end(&j);
+	if (json_ok(&j))
+		printf("%s\n", b.data);
+	else
+		rc = -1;
+	buf_free(&b);
+	return rc;
+}
+
+/* --spf-only: check_host() for the envelope, nothing else.  The
+ * authserv-id, when given, is our host name for %{r}. */
 static int
 run_spf_only(struct dns_resolver *r, const struct authcheck_opts *o)
 {
-	(void)r;
-	(void)o;
-	fprintf(stderr, "authcheck: SPF evaluation is not built into this version\n");
-	return 2;
+	struct spf_request q = {.helo = o->helo, .receiver = o->authserv_id};
+	struct spf_outcome out;
+	struct auth_error err;
+	char from[1024];
+	int rc;
+
+	if (spf_client(o->ip, &q) < 0) {
+		fprintf(stderr, "authcheck: --spf-only needs --ip with an IPv4 or IPv6 address\n");
+		return 2;
+	}
+	q.mail_from = spf_sender(o->mail_from, from, sizeof(from));
+	if (spf_check_mailfrom(r, NULL, &q, &out, &err) < 0) {
+		fprintf(stderr, "authcheck: %s\n", err.msg);
+		return 2;
+	}
+	rc = print_spf(&out, o->json);
+	spf_outcome_free(&out);
+	if (rc < 0) {
+		fprintf(stderr, "authcheck: output too large\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Message files usually have Unix line ends; the engines see the message
+ * as it would be on the wire, with CRLF. */
+#define AUTHCHECK_CHUNK 65536
+#define AUTHCHECK_MAX_CRLF (2 * AUTHCHECK_CHUNK)
+
+/* Hands every parsed field to the session, then ends the headers. */
+static int
+feed_headers(struct session *s, const struct msg_headers *h, struct auth_error *err)
+{
+	size_t i, n = msg_headers_count(h);
+
+	for (i = 0; i < n; i++) {
+		const struct msg_field *f = msg_headers_get(h, i);
+
+		if (session_header(s, f->raw, f->name_len, f->raw + f->value_off,
+		                   f->raw_len - f->value_off, err) < 0)
+			return -1;
+	}
+	return session_eoh(s, err);
+}
+
+struct reader {
+	struct msg_headers *h;
+	struct msg_parser *p;
+	struct msg_crlf crlf;
+	struct buf wire;
+	bool in_body;
+};
+
+/* One chunk of the file: header bytes to the parser until the blank line,
+ * body bytes to the session. */
+static int
+feed_chunk(struct reader *rd, struct session *s, const char *data, size_t len,
+           struct auth_error *err)
+{
+	size_t body_off = 0;
+	int rc;
+
+	buf_reset(&rd->wire);
+	if (msg_crlf_convert(&rd->crlf, data, len, &rd->wire) < 0)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	if (rd->in_body)
+		return session_body(s, rd->wire.data, rd->wire.len, err);
+	if ((rc = msg_parser_feed(rd->p, rd->wire.data, rd->wire.len, &body_off, err)) <= 0)
+		return rc;
+	rd->in_body = true;
+	if (feed_headers(s, rd->h, err) < 0)
+		return -1;
+	return session_body(s, rd->wire.data + body_off, rd->wire.len - body_off, err);
+}
+
+static int
+read_message(FILE *f, struct session *s, const struct policy_config *cfg, struct auth_error *err)
+{
+	struct msg_limits lim = {cfg->max_header_bytes, cfg->max_headers};
+	struct reader rd = {0};
+	char chunk[AUTHCHECK_CHUNK];
+	size_t n;
+	int rc = -1;
+
+	buf_init(&rd.wire, AUTHCHECK_MAX_CRLF);
+	if ((rd.h = msg_headers_new(&lim)) == NULL || (rd.p = msg_parser_new(rd.h)) == NULL) {
+		auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		goto done;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (feed_chunk(&rd, s, chunk, n, err) < 0)
+			goto done;
+	if (ferror(f)) {
+		auth_error_set(err, AUTH_EIO, "read error: %s", strerror(errno));
+		goto done;
+	}
+	if (!rd.in_body && (msg_parser_finish(rd.p, err) < 0 || feed_headers(s, rd.h, err) < 0))
+		goto done;
+	rc = 0;
+done:
+	msg_parser_free(rd.p);
+	msg_headers_free(rd.h);
+	buf_free(&rd.wire);
+	return rc;
+}
+
+/* The settings authcheck evaluates with: the daemon's defaults, the
+ * options given, and no trusted networks (the address given is checked). */
+static struct policy_config *
+make_config(const struct authcheck_opts *o, struct auth_error *err)
+{
+	struct policy_config *cfg;
+
+	if ((cfg = config_new(err)) == NULL)
+		return NULL;
+	if (config_set(cfg, "trusted_networks", "", err) < 0 ||
+	    config_set(cfg, "dmarc_mode", o->dmarc_mode == MODE_RFC7489 ? "rfc7489" : "rfc9989",
+	               err) < 0 ||
+	    (o->authserv_id != NULL && config_set(cfg, "authserv_id", o->authserv_id, err) < 0)) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static int
+start_envelope(struct session *s, const struct authcheck_opts *o, struct auth_error *err)
+{
+	if (session_connect(s, o->ip, NULL, err) < 0 ||
+	    (o->helo != NULL && session_helo(s, o->helo, err) < 0))
+		return -1;
+	return o->mail_from != NULL ? session_mail_from(s, o->mail_from, err) : 0;
+}
+
+static void
+print_verdict(const struct session_verdict *v, bool json)
+{
+	size_t i;
+
+	if (json) {
+		printf("%s\n", v->json);
+		return;
+	}
+	for (i = 0; i < v->nadd; i++)
+		printf("%s:%s\n", v->add[i].name, v->add[i].value);
+	printf("spf: %s\ndkim: %s\ndmarc: %s (from %s, disposition %s)\n", v->spf_result,
+	       v->dkim_summary, v->dmarc_result, v->from_domain ? v->from_domain : "-",
+	       v->dmarc_disposition);
+	switch (v->action) {
+	case SESSION_ACCEPT: printf("action: accept\n"); break;
+	case SESSION_QUARANTINE: printf("action: quarantine (%s)\n", v->text); break;
+	case SESSION_REJECT:
+	case SESSION_TEMPFAIL:
+		printf("action: %s %d %s %s\n", v->action == SESSION_REJECT ? "reject" : "tempfail",
+		       v->smtp_code, v->dsn, v->text);
+		break;
+	}
+}
+
+static int
+evaluate(struct session *s, const struct authcheck_opts *o, const struct policy_config *cfg,
+         FILE *f, struct auth_error *err)
+{
+	const struct session_verdict *v;
+
+	if (start_envelope(s, o, err) < 0 || read_message(f, s, cfg, err) < 0 ||
+	    session_eom(s, &v, err) < 0)
+		return -1;
+	print_verdict(v, o->json);
+	return 0;
 }
 
 static int
 run_message(struct dns_resolver *r, const struct authcheck_opts *o)
 {
-	(void)r;
-	(void)o;
-	fprintf(stderr, "authcheck: message evaluation (DKIM, DMARC) is not built into this "
-	                "version; --spf-only and --dns-query are\n");
-	return 2;
+	struct session_engines *e = NULL;
+	struct policy_config *cfg;
+	struct session *s = NULL;
+	struct auth_error err;
+	FILE *f = stdin;
+	int rc = 2;
+
+	if ((cfg = make_config(o, &err)) == NULL || (e = session_engines_new(cfg, r, &err)) == NULL ||
+	    (s = session_new(cfg, e, &err)) == NULL)
+		goto done;
+	if (strcmp(o->message, "-") != 0 && (f = fopen(o->message, "rb")) == NULL) {
+		auth_error_set(&err, AUTH_EIO, "%s: %s", o->message, strerror(errno));
+		goto done;
+	}
+	if (evaluate(s, o, cfg, f, &err) == 0)
+		rc = 0;
+done:
+	if (rc != 0)
+		fprintf(stderr, "authcheck: %s\n", err.msg);
+	if (f != NULL && f != stdin)
+		fclose(f);
+	session_free(s);
+	session_engines_free(e);
+	config_free(cfg);
+	return rc;
 }
 
 int

@@ -12,7 +12,7 @@
  */
 /* The quote form finds policy/config.h, beside this file, before the
  * build's own config.h. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

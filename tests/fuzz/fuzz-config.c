@@ -4,7 +4,7 @@
  * Every input must either load or fail with a message; whatever loads must
  * answer the per-message questions without trouble.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stddef.h>
 #include <stdint.h>

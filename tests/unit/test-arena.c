@@ -1,7 +1,7 @@
 /*
  * test-arena - allocations are aligned, bounded, and reset in one go.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdalign.h>
 #include <stdint.h>

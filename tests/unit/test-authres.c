@@ -5,7 +5,7 @@
  * to that file, one per record separated by a line "--", for
  * tests/conformance/authres-parse.py to read back with python3-authres.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

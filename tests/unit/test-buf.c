@@ -1,7 +1,7 @@
 /*
  * test-buf - the bounded buffer never grows past its maximum.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdlib.h>

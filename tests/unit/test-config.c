@@ -2,7 +2,7 @@
  * test-config - defaults, every key, file:line errors, limits, trusted
  * networks and never_reject matching.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * test-dkim-canon - header and body canonicalization (RFC 6376 §3.4),
  * chunked feeding, l= limits, and flat memory over a 100 MB body.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * test-dkim-key - DKIM key records (RFC 6376 §3.6.1, RFC 8463 §4.2): every
  * tag, the key forms, and each reason dkim_key_check() gives.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

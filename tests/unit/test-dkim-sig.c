@@ -2,7 +2,7 @@
  * test-dkim-sig - DKIM-Signature parsing and validation (RFC 6376 §3.5),
  * one case per reason.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * test-dkim-tag - tag=value lists (RFC 6376 §3.2) and base64 with
  * whitespace, including hostile input.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * test-dns - answers built by the builder, name normalization, the names
  * of types and statuses, and the query dispatch.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -26,7 +26,9 @@ test_normalize(void)
 	is_int(dns_name_normalize(".", out), -1, "root alone rejected");
 	is_int(dns_name_normalize("a..b", out), -1, "empty label rejected");
 	is_int(dns_name_normalize(".a", out), -1, "leading dot rejected");
-	is_int(dns_name_normalize("a b.com", out), -1, "space rejected");
+	is_int(dns_name_normalize("a b.com", out), 0, "space inside a label accepted");
+	is_str(out, "a b.com", "space kept");
+	is_int(dns_name_normalize("a\tb.com", out), -1, "control byte rejected");
 	is_int(dns_name_normalize("a\\.b.com", out), -1, "backslash rejected");
 	memset(long_label, 'a', 63);
 	long_label[63] = '\0';

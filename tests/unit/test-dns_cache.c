@@ -3,7 +3,7 @@
  * negative answers, forgets failures unless told, evicts the least
  * recently used entry, and coalesces concurrent identical questions.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -5,7 +5,7 @@
  * nsd and passes its address in DNS_TEST_SERVER (HOST:PORT).  Without it
  * the whole test is skipped.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * files hold: records, NODATA, NXDOMAIN, CNAMEs, wildcards (RFC 4592),
  * negative TTLs, injected failures and load errors.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * test-json - the JSON writer's output is exact and always valid.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include "json.h"
 #include "tap.h"

@@ -2,8 +2,9 @@
  * test-msg - header fields over raw bytes, the streaming header parser, its
  * limits, and bare-LF conversion.
  */
-#include "config.h"
+#include "autoconf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,8 +73,10 @@ test_add_milter_style(void)
 	is_field(h, 2, S("X-Bin: a\0b\xff\rc"), 5, 6, "NUL, 8-bit and bare CR kept");
 	is_int(msg_headers_add(h, S("Empty"), S(""), &err), 0, "add empty value");
 	is_field(h, 3, S("Empty:"), 5, 6, "empty value");
-	is_int(msg_headers_count(h), 4, "four fields");
-	ok(msg_headers_get(h, 4) == NULL, "get past the end is NULL");
+	is_int(msg_headers_add(h, S("Null"), NULL, 0, &err), 0, "add NULL empty value");
+	is_field(h, 4, S("Null:"), 4, 5, "NULL empty value");
+	is_int(msg_headers_count(h), 5, "five fields");
+	ok(msg_headers_get(h, 5) == NULL, "get past the end is NULL");
 	msg_headers_free(h);
 }
 
@@ -417,6 +420,20 @@ test_byte_limit(void)
 	msg_headers_free(h);
 }
 
+/* The largest limit a caller can ask for still leaves the parser working. */
+static void
+test_huge_limit(void)
+{
+	struct msg_limits lim = {SIZE_MAX, SIZE_MAX};
+	struct msg_headers *h = msg_headers_new(&lim);
+	struct auth_error err;
+	size_t body;
+
+	is_int(parse(h, S("A: b\r\n\r\n"), 1, &body, &err), 1, "SIZE_MAX limits: parsed");
+	is_int(msg_headers_count(h), 1, "SIZE_MAX limits: one field");
+	msg_headers_free(h);
+}
+
 /* A 2 MB field is refused while it streams in, before it is all held. */
 static void
 test_byte_limit_streaming(void)
@@ -450,6 +467,8 @@ test_crlf_convert(void)
 	is_int(msg_crlf_convert(&st, S("a\nb\r\nc\n"), &out), 0, "convert");
 	is_mem(out.data, out.len, "a\r\nb\r\nc\r\n", 9, "bare LF made CRLF, CRLF kept");
 	buf_reset(&out);
+	is_int(msg_crlf_convert(&st, NULL, 0, &out), 0, "convert nothing");
+	is_int(out.len, 0, "nothing converted");
 	msg_crlf_convert(&st, S("x\r"), &out);
 	msg_crlf_convert(&st, S(""), &out);
 	msg_crlf_convert(&st, S("\ny\n"), &out);
@@ -486,6 +505,7 @@ main(void)
 	test_parse_syntax_errors();
 	test_field_count_limit();
 	test_byte_limit();
+	test_huge_limit();
 	test_byte_limit_streaming();
 	test_crlf_convert();
 	return done_testing();

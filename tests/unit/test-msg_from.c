@@ -2,7 +2,7 @@
  * test-msg_from - the RFC5322.From domain: every address-list form, IDNA,
  * DNS name checks, hostile input, and several From fields.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,7 @@ static const struct from_case cases[] = {
     {V("john..doe@example.com"), MSG_FROM_OK, {"example.com"}, false},
     {V(".john.@example.com"), MSG_FROM_OK, {"example.com"}, false},
     {V("john @ example . com"), MSG_FROM_OK, {"example.com"}, false},
+    {V("a@x.example (c)\r\n (d) .example"), MSG_FROM_OK, {"x.example.example"}, false},
     {V("john@example.com."), MSG_FROM_OK, {"example.com"}, false},
     {V("<john@example.com.>"), MSG_FROM_OK, {"example.com"}, false},
     {V("<@relay.example,@r2.example:user@real.example>"), MSG_FROM_OK, {"real.example"}, false},
@@ -95,7 +96,6 @@ static const struct from_case cases[] = {
     /* Groups. */
     {V("team: a@x.example, b@y.example;"), MSG_FROM_GROUP, {"x.example", "y.example"}, false},
     {V("undisclosed-recipients:;"), MSG_FROM_GROUP, {NULL}, false},
-    {V("undisclosed-recipients:"), MSG_FROM_GROUP, {NULL}, false},
     {V("\"the team\" (c): <a@x.example> ; , b@y.example"),
      MSG_FROM_GROUP,
      {"x.example", "y.example"},
@@ -156,6 +156,9 @@ static const struct from_case cases[] = {
     {V("<@:user@real.example>"), MSG_FROM_SYNTAX, {NULL}, false},
     {V("<@relay.example>"), MSG_FROM_SYNTAX, {NULL}, false},
     {V("a@x.example, b@"), MSG_FROM_SYNTAX, {NULL}, false},
+    {V("undisclosed-recipients:"), MSG_FROM_SYNTAX, {NULL}, false},
+    {V("Re: subject <a@x.example>"), MSG_FROM_SYNTAX, {NULL}, false},
+    {V("<a@x.example> <b@y.example>"), MSG_FROM_SYNTAX, {NULL}, false},
 };
 
 static void

@@ -2,7 +2,7 @@
  * test-spf-macro - the SPF macro language (RFC 7208 §7): the RFC's own
  * examples (§7.4), the escapes, URL-escaping, and hostile input.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

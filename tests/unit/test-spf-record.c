@@ -2,7 +2,7 @@
  * test-spf-record - the SPF record grammar (RFC 7208 §4.5, §4.6, §5, §6,
  * §12): what parses, into which terms, and what is a permerror.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

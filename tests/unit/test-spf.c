@@ -3,7 +3,7 @@
  * in-memory resolver: results, include/redirect semantics, exp=, limits
  * exactly at and one past their bounds, hostile records, Received-SPF.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

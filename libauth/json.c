@@ -1,7 +1,7 @@
 /*
  * json - see json.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""authcheck's command-line contract: options, exit codes, JSON and text output.
+
+Runs the built authcheck on the sample message and zone in contrib/sample and
+on variants of it made here (altered body, Unix line ends, standard input).
+"""
+import json
+import os
+import subprocess
+import sys
+
+top_srcdir = os.environ.get("top_srcdir", ".")
+top_builddir = os.environ.get("top_builddir", ".")
+authcheck = os.path.join(top_builddir, "milter", "authcheck")
+zone = os.path.join(top_srcdir, "contrib", "sample", "example.org.zone")
+sample = os.path.join(top_srcdir, "contrib", "sample", "message.eml")
+envelope = ["--ip", "192.0.2.25", "--helo", "mail.example.org",
+            "--mail-from", "alice@example.org", "--authserv-id", "mx.example.net"]
+n = 0
+failed = 0
+
+
+def ok(cond, name, detail=""):
+    global n, failed
+    n += 1
+    print(("ok" if cond else "not ok"), n, "-", name)
+    if not cond:
+        failed += 1
+        for line in str(detail).splitlines()[:20]:
+            print("#", line)
+
+
+def run(args, stdin=None):
+    p = subprocess.run([authcheck] + args, input=stdin, capture_output=True)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def check_json(args, stdin=None):
+    rc, out, err = run(["--json", "--dns-zone", zone] + args, stdin)
+    try:
+        return rc, json.loads(out), err
+    except ValueError as e:
+        return rc, {"unparsable": str(e), "out": out}, err
+
+
+with open(sample, "rb") as f:
+    message = f.read()
+
+rc, out, _ = run(["--help"])
+ok(rc == 0 and "--dns-zone" in out, "--help prints the options and exits 0", out)
+rc, _, err = run(["--no-such-option"])
+ok(rc == 2, "an unknown option exits 2", err)
+rc, _, err = run(["--dmarc-mode", "rfc1234", sample])
+ok(rc == 2 and "rfc9989 or rfc7489" in err, "a bad --dmarc-mode names the choices", err)
+rc, _, err = run(["--dns-zone", zone, "/nonexistent/message"])
+ok(rc == 2 and "/nonexistent/message" in err, "a missing message file exits 2 naming it", err)
+rc, _, err = run(["--dns-server", "127.0.0.1", "--dns-zone", zone, sample])
+ok(rc == 2, "--dns-server with --dns-zone is a usage error", err)
+rc, _, err = run(["--dns-zone", "/nonexistent/zone", sample])
+ok(rc == 2 and "/nonexistent/zone" in err, "a missing zone file exits 2 naming it", err)
+
+rc, j, err = check_json(envelope + [sample])
+ok(rc == 0, "the sample message is evaluated", err)
+ok(j.get("spf") == {"result": "pass", "domain": "example.org", "scope": "mfrom"},
+   "spf object", j)
+dk = j.get("dkim", [{}])
+ok(len(dk) == 1 and dk[0].get("result") == "pass" and dk[0].get("d") == "example.org"
+   and dk[0].get("s") == "mail2026" and dk[0].get("a") == "rsa-sha256", "dkim array", j)
+dm = j.get("dmarc", {})
+ok(dm.get("result") == "pass" and dm.get("from_domain") == "example.org"
+   and dm.get("policy") == "reject" and dm.get("disposition") == "none"
+   and dm.get("spf_aligned") is True and dm.get("dkim_aligned") is True, "dmarc object", j)
+ok(j.get("authentication_results", "").startswith(
+    "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=alice@example.org; "
+    "dkim=pass header.d=example.org"), "authentication_results on one line", j)
+
+altered = message.replace(b"noon", b"one")
+rc, j, err = check_json(["--ip", "203.0.113.7", "--mail-from", "x@forger.example", "-"],
+                        altered)
+ok(rc == 0 and j["dkim"][0]["result"] == "fail"
+   and j["dkim"][0]["reason"] == "body hash mismatch", "altered body: dkim fail, reason", j)
+ok(j["spf"]["result"] == "none" and j["spf"]["domain"] == "forger.example",
+   "forger's domain has no SPF record", j)
+ok(j["dmarc"]["result"] == "fail" and j["dmarc"]["disposition"] == "reject"
+   and j.get("action") == "reject", "altered body from elsewhere: dmarc fail, reject", j)
+
+rc, j2, err = check_json(envelope + ["-"], message.replace(b"\r\n", b"\n"))
+ok(rc == 0 and j2["dkim"][0]["result"] == "pass",
+   "Unix line ends are read as CRLF: still passes", j2)
+
+for mode in ("rfc9989", "rfc7489"):
+    rc, j, err = check_json(envelope + ["--dmarc-mode", mode, sample])
+    ok(rc == 0 and j["dmarc"]["result"] == "pass" and j["dmarc"]["mode"] == mode,
+       "dmarc pass in %s mode" % mode, j)
+    rc, j, err = check_json(envelope + ["--dmarc-mode", mode, "--dns-fail",
+                                        "_dmarc.example.org/TXT", sample])
+    ok(rc == 0 and j["dmarc"]["result"] == "temperror",
+       "a DMARC record look-up that times out is temperror (%s)" % mode, j)
+
+rc, j, err = check_json(["--spf-only", "--ip", "198.51.100.1", "--helo", "mail.example.org",
+                         "--mail-from", "alice@example.org"])
+ok(rc == 0 and j.get("spf", {}).get("result") == "fail" and "dkim" not in j,
+   "--spf-only gives only the spf object", j)
+rc, j, err = check_json(["--spf-only", "--ip", "192.0.2.25", "--helo", "example.org",
+                         "--mail-from", ""])
+ok(rc == 0 and j["spf"] == {"result": "pass", "domain": "example.org", "scope": "helo"}
+   if "spf" in j else False, "--spf-only with the null sender checks the HELO name", j)
+
+rc, out, err = run(["--dns-zone", zone, "--dns-query", "example.org", "MX"])
+ok(rc == 0 and out == "example.org MX: records\nMX 3600 10 mail.example.org.\n",
+   "--dns-query prints the records", out + err)
+rc, out, err = run(["--dns-zone", zone, "--dns-fail", "example.org/TXT",
+                    "--dns-query", "example.org", "TXT"])
+ok(rc == 0 and out.startswith("example.org TXT: temporary failure"),
+   "--dns-fail makes that name and type time out", out + err)
+rc, out, err = run(["--dns-zone", zone, "--dns-query", "example.org", "BOGUS"])
+ok(rc == 2, "--dns-query with an unknown type exits 2", out + err)
+
+rc, out, err = run(["--dns-zone", zone] + envelope + [sample])
+ok(rc == 0 and out.startswith("Authentication-Results: mx.example.net; spf=pass")
+   and "\naction: accept\n" in out, "the readable output: the header, then a line per check",
+   out + err)
+rc, out, err = run(["--dns-zone", zone] + envelope + ["-"], b"Subject x\r\n\r\nbody\r\n")
+ok(rc == 2 and "authcheck:" in err, "a header block that does not parse exits 2", out + err)
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)

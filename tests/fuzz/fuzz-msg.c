@@ -1,0 +1,147 @@
+/*
+ * fuzz-msg - the header parser, unfolding and the From domain on arbitrary
+ * bytes.  The first input byte chooses where the rest is split into two
+ * chunks, so line ends split across chunks are exercised too.  Besides
+ * memory errors it checks invariants: the split never changes what is
+ * parsed, and a From value parses the same folded and unfolded.
+ */
+#include "autoconf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+
+static const struct msg_limits fuzz_limits = {1 << 16, 200};
+
+/* Feeds msg as chunks [0, split) and [split, len); returns the parser's
+ * last answer and the absolute body offset in *body (len when none). */
+static int
+fuzz_parse(struct msg_headers *h, const char *msg, size_t len, size_t split, size_t *body)
+{
+	struct msg_parser *p = msg_parser_new(h);
+	size_t off = 0;
+	int r;
+
+	if (p == NULL)
+		abort();
+	*body = len;
+	r = msg_parser_feed(p, msg, split, &off, NULL);
+	if (r == 1)
+		*body = off;
+	if (r == 0) {
+		r = msg_parser_feed(p, msg + split, len - split, &off, NULL);
+		if (r == 1)
+			*body = split + off;
+	}
+	if (r == 0)
+		r = msg_parser_finish(p, NULL);
+	if (*body > len)
+		abort();
+	msg_parser_free(p);
+	return r;
+}
+
+static void
+fuzz_same_headers(const struct msg_headers *a, const struct msg_headers *b)
+{
+	const struct msg_field *fa, *fb;
+	size_t i;
+
+	if (msg_headers_count(a) != msg_headers_count(b))
+		abort();
+	for (i = 0; i < msg_headers_count(a); i++) {
+		fa = msg_headers_get(a, i);
+		fb = msg_headers_get(b, i);
+		if (fa->raw_len != fb->raw_len || memcmp(fa->raw, fb->raw, fa->raw_len) != 0 ||
+		    fa->name_len != fb->name_len || fa->value_off != fb->value_off)
+			abort();
+	}
+}
+
+/* Checks what every From result must satisfy, whatever the input. */
+static void
+fuzz_check_from(const struct msg_from *f)
+{
+	size_t i, len;
+
+	if (f->ndomains > MSG_FROM_MAX_DOMAINS)
+		abort();
+	for (i = 0; i < f->ndomains; i++) {
+		len = strlen(f->domains[i]);
+		if (len == 0 || len > DNS_NAME_MAX)
+			abort();
+	}
+	if (f->status == MSG_FROM_SYNTAX && f->ndomains != 0)
+		abort();
+}
+
+static void
+fuzz_same_from(const struct msg_from *a, const struct msg_from *b)
+{
+	size_t i;
+
+	if (a->status != b->status || a->ndomains != b->ndomains ||
+	    a->had_ulabel != b->had_ulabel || a->truncated != b->truncated)
+		abort();
+	for (i = 0; i < a->ndomains; i++)
+		if (strcmp(a->domains[i], b->domains[i]) != 0)
+			abort();
+}
+
+static void
+fuzz_fields(const struct msg_headers *h)
+{
+	struct msg_from folded, unfolded;
+	struct buf out;
+	const struct msg_field *f;
+	const char *v;
+	size_t i, len;
+
+	buf_init(&out, 1 << 21);
+	for (i = 0; i < msg_headers_count(h); i++) {
+		f = msg_headers_get(h, i);
+		v = msg_field_value(f, &len);
+		buf_reset(&out);
+		if (msg_field_unfold(f, &out) < 0 || out.len > len)
+			abort();
+		msg_from_parse(v, len, &folded);
+		fuzz_check_from(&folded);
+		msg_from_parse(out.data, out.len, &unfolded);
+		fuzz_same_from(&folded, &unfolded);
+	}
+	buf_free(&out);
+	msg_from_extract(h, &folded);
+	fuzz_check_from(&folded);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct msg_headers *split_h, *whole_h;
+	const char *msg = (const char *)data + 1;
+	size_t len, split, split_body, whole_body;
+	int split_r, whole_r;
+
+	if (size == 0)
+		return 0;
+	len = size - 1;
+	split = data[0] % (len + 1);
+	split_h = msg_headers_new(&fuzz_limits);
+	whole_h = msg_headers_new(&fuzz_limits);
+	if (split_h == NULL || whole_h == NULL)
+		abort();
+	split_r = fuzz_parse(split_h, msg, len, split, &split_body);
+	whole_r = fuzz_parse(whole_h, msg, len, len, &whole_body);
+	if (split_r != whole_r || split_body != whole_body)
+		abort();
+	fuzz_same_headers(split_h, whole_h);
+	fuzz_fields(split_h);
+	msg_headers_free(split_h);
+	msg_headers_free(whole_h);
+	return 0;
+}

@@ -1,0 +1,431 @@
+/*
+ * test-session - one session per message, from envelope to verdict.
+ *
+ * Messages are signed here with a fresh Ed25519 key whose public half is
+ * published in an in-memory zone, so every verdict below follows from the
+ * DNS data and the message alone.
+ */
+#include "autoconf.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "dkim_sign.h"
+#include "dns_zone.h"
+#include "msg.h"
+#include "policy/config.h"
+#include "session.h"
+#include "tap.h"
+
+static char *key_pem;   /* the signing key, PEM */
+static char key_b64[64]; /* its public half for the p= tag */
+
+static const char zone_fmt[] =
+    "$ORIGIN example.\n$TTL 300\n"
+    "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
+    "good IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc.good IN TXT \"v=DMARC1; p=reject\"\n"
+    "sel._domainkey.good IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n"
+    "quar IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
+    "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
+    "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+
+static void
+make_key(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	unsigned char raw[32];
+	size_t rawlen = sizeof(raw);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL);
+	n = BIO_get_mem_data(bio, &p);
+	key_pem = strndup(p, (size_t)n);
+	EVP_PKEY_get_raw_public_key(pk, raw, &rawlen);
+	EVP_EncodeBlock((unsigned char *)key_b64, raw, (int)rawlen);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+}
+
+static struct dns_resolver *
+make_zone(void)
+{
+	struct dns_resolver *r = dns_zone_new(NULL);
+	char text[2048];
+
+	snprintf(text, sizeof(text), zone_fmt, key_b64);
+	if (dns_zone_load_string(r, text, NULL, NULL) < 0 ||
+	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0)
+		abort();
+	return r;
+}
+
+/* headers (LF-separated "Name: value" lines) and body, signed by d=good.example
+ * when sign is set; returns the wire form with CRLF. */
+static char *
+make_message(const char *headers, const char *body, int sign)
+{
+	struct buf out;
+	struct msg_headers *h = msg_headers_new(NULL);
+	struct msg_parser *p = msg_parser_new(h);
+	struct msg_crlf st = {0};
+	struct dkim_sign_opts o = {.domain = "good.example", .selector = "sel",
+	                           .hcanon = DKIM_CANON_RELAXED, .bcanon = DKIM_CANON_RELAXED};
+	struct buf wire;
+	size_t off;
+	char *field = NULL;
+
+	buf_init(&wire, 1 << 20);
+	buf_init(&out, 1 << 20);
+	msg_crlf_convert(&st, headers, strlen(headers), &wire);
+	buf_puts(&wire, "\r\n");
+	msg_crlf_convert(&st, body, strlen(body), &wire);
+	if (sign) {
+		struct auth_error err = {0};
+		struct dkim_signer *s = dkim_signer_new(key_pem, strlen(key_pem), &o, &err);
+
+		if (s == NULL || msg_parser_feed(p, wire.data, wire.len, &off, &err) != 1) {
+			diag("cannot sign: %s", err.msg);
+			abort();
+		}
+		dkim_signer_body(s, wire.data + off, wire.len - off);
+		if (dkim_signer_finish(s, h, &field, &err) < 0) {
+			diag("cannot sign: %s", err.msg);
+			abort();
+		}
+		buf_printf(&out, "%s\r\n", field);
+		free(field);
+		dkim_signer_free(s);
+	}
+	buf_append(&out, wire.data, wire.len);
+	msg_parser_free(p);
+	msg_headers_free(h);
+	buf_free(&wire);
+	return buf_steal(&out);
+}
+
+struct env {
+	struct policy_config *cfg;
+	struct dns_resolver *r;
+	struct session_engines *e;
+	struct session *s;
+};
+
+static void
+env_open(struct env *v, const char *const *settings)
+{
+	v->cfg = config_new(NULL);
+	config_set(v->cfg, "authserv_id", "mx.test", NULL);
+	config_set(v->cfg, "trusted_networks", "", NULL);
+	for (; settings != NULL && *settings != NULL; settings += 2)
+		if (config_set(v->cfg, settings[0], settings[1], NULL) < 0)
+			abort();
+	v->r = make_zone();
+	v->e = session_engines_new(v->cfg, v->r, NULL);
+	v->s = session_new(v->cfg, v->e, NULL);
+	if (v->s == NULL)
+		abort();
+}
+
+static void
+env_close(struct env *v)
+{
+	session_free(v->s);
+	session_engines_free(v->e);
+	dns_resolver_free(v->r);
+	config_free(v->cfg);
+}
+
+/* Feeds one transaction the way a front end does: fields one by one,
+ * then the body in small chunks. */
+static const struct session_verdict *
+deliver(struct env *v, const char *ip, const char *mail_from, const char *wire)
+{
+	struct msg_headers *h = msg_headers_new(NULL);
+	struct msg_parser *p = msg_parser_new(h);
+	const struct session_verdict *out = NULL;
+	size_t i, off, len = strlen(wire);
+
+	if (session_connect(v->s, ip, NULL, NULL) < 0 || session_helo(v->s, "mta.test", NULL) < 0 ||
+	    session_mail_from(v->s, mail_from, NULL) < 0 ||
+	    session_rcpt(v->s, "<rcpt@mx.test>", NULL) < 0)
+		abort();
+	if (msg_parser_feed(p, wire, len, &off, NULL) != 1)
+		abort();
+	for (i = 0; i < msg_headers_count(h); i++) {
+		const struct msg_field *f = msg_headers_get(h, i);
+
+		if (session_header(v->s, f->raw, f->name_len, f->raw + f->value_off,
+		                   f->raw_len - f->value_off, NULL) < 0)
+			abort();
+	}
+	if (session_eoh(v->s, NULL) < 0)
+		abort();
+	for (i = off; i < len; i += 7)
+		session_body(v->s, wire + i, len - i < 7 ? len - i : 7, NULL);
+	if (session_eom(v->s, &out, NULL) < 0)
+		out = NULL;
+	msg_parser_free(p);
+	msg_headers_free(h);
+	return out;
+}
+
+static bool
+has(const char *s, const char *needle)
+{
+	return s != NULL && strstr(s, needle) != NULL;
+}
+
+static const char good_hdrs[] = "From: Alice <alice@good.example>\nTo: bob@mx.test\n"
+                                "Subject: hello\nDate: Wed, 25 Nov 2026 10:00:00 +0000\n";
+
+static void
+test_signed_message_passes(void)
+{
+	struct env v;
+	char *m = make_message(good_hdrs, "Hi Bob.\n", 1);
+	const struct session_verdict *r;
+
+	env_open(&v, NULL);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->action, SESSION_ACCEPT, "signed, SPF-passing message is accepted");
+	is_str(r->spf_result, "pass", "spf pass");
+	is_str(r->dkim_summary, "pass(good.example)", "dkim pass for good.example");
+	is_str(r->dmarc_result, "pass", "dmarc pass");
+	is_int(r->nadd, 1, "one header added");
+	is_str(r->add[0].name, "Authentication-Results", "the header is A-R");
+	ok(has(r->add[0].value, " mx.test; spf=pass smtp.mailfrom=alice@good.example"),
+	   "A-R begins with our authserv-id and spf");
+	ok(has(r->add[0].value, "dkim=pass header.d=good.example header.s=sel"), "A-R dkim");
+	ok(has(r->add[0].value, "dmarc=pass"), "A-R dmarc");
+	ok(has(r->json, "\"dmarc\":{\"result\":\"pass\",\"from_domain\":\"good.example\","
+	                "\"policy\":\"reject\",\"disposition\":\"none\",\"spf_aligned\":true,"
+	                "\"dkim_aligned\":true"),
+	   "JSON dmarc object");
+	ok(has(r->report_json, "\"source_ip\":\"192.0.2.10\",\"header_from\":\"good.example\""),
+	   "report record for the message");
+	env_close(&v);
+	free(m);
+}
+
+static void
+test_forgery_rejected_and_next_message_clean(void)
+{
+	struct env v;
+	char *m = make_message(good_hdrs, "Hi Bob.\n", 1);
+	char *forged;
+	const struct session_verdict *r;
+
+	forged = strdup(m);
+	*strstr(forged, "Hi Bob") = 'X';
+	env_open(&v, NULL);
+	r = deliver(&v, "203.0.113.5", "<x@elsewhere.test>", forged);
+	is_int(r->action, SESSION_REJECT, "altered body from a stranger is rejected (p=reject)");
+	is_int(r->smtp_code, 550, "550");
+	is_str(r->dsn, "5.7.1", "5.7.1");
+	is_str(r->text, "Rejected by DMARC policy for good.example", "reply names the domain");
+	is_int(r->reason, SESSION_R_DMARC_POLICY, "reason is the DMARC policy");
+	ok(has(r->add[0].value, "reason=\"body hash mismatch\""), "A-R says why DKIM failed");
+	session_reset(v.s);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->action, SESSION_ACCEPT, "the next message on the connection is judged alone");
+	env_close(&v);
+	free(m);
+	free(forged);
+}
+
+static const struct session_verdict *
+deliver_unsigned(struct env *v, const char *from_domain, const char *ip)
+{
+	char hdrs[256], mf[128];
+	const struct session_verdict *r;
+	char *m;
+
+	snprintf(hdrs, sizeof(hdrs), "From: someone@%s\nSubject: x\n", from_domain);
+	snprintf(mf, sizeof(mf), "<someone@%s>", from_domain);
+	m = make_message(hdrs, "body\n", 0);
+	r = deliver(v, ip, mf, m);
+	free(m);
+	return r;
+}
+
+static void
+test_quarantine_hold_and_header_only(void)
+{
+	static const char *const header_mode[] = {"quarantine", "header", NULL};
+	const struct session_verdict *r;
+	struct env v;
+
+	env_open(&v, NULL);
+	r = deliver_unsigned(&v, "quar.example", "203.0.113.5");
+	is_int(r->action, SESSION_QUARANTINE, "p=quarantine failure goes to the hold queue");
+	is_str(r->text, "DMARC policy for quar.example", "quarantine reason");
+	env_close(&v);
+	env_open(&v, header_mode);
+	r = deliver_unsigned(&v, "quar.example", "203.0.113.5");
+	is_int(r->action, SESSION_ACCEPT, "header-only quarantine accepts");
+	is_int(r->reason, SESSION_R_DMARC_POLICY, "but says the policy asked for it");
+	ok(has(r->add[0].value, "dis=quarantine"), "A-R records the disposition");
+	env_close(&v);
+}
+
+static void
+test_local_policy_lowers_reject(void)
+{
+	static const char *const report_only[] = {"report_only", "yes", NULL};
+	static const char *const override[] = {"never_reject_domains", "good.example", NULL};
+	const struct session_verdict *r;
+	struct env v;
+
+	env_open(&v, report_only);
+	r = deliver_unsigned(&v, "good.example", "203.0.113.5");
+	is_int(r->action, SESSION_ACCEPT, "report-only never rejects");
+	is_int(r->reason, SESSION_R_REPORT_ONLY, "reason report-only");
+	is_str(r->dmarc_result, "fail", "the result stays fail");
+	ok(r->report_json != NULL, "a report record is still made");
+	env_close(&v);
+	env_open(&v, override);
+	r = deliver_unsigned(&v, "good.example", "203.0.113.5");
+	is_int(r->action, SESSION_ACCEPT, "a never-reject domain is accepted");
+	is_int(r->reason, SESSION_R_OVERRIDE, "reason override");
+	env_close(&v);
+}
+
+static void
+test_spf_fail_and_tempfail_rules(void)
+{
+	static const char *const spf_reject[] = {"spf_fail_reject", "yes", NULL};
+	static const char *const tempfail[] = {"on_dns_tempfail", "tempfail", NULL};
+	const struct session_verdict *r;
+	struct env v;
+
+	env_open(&v, NULL);
+	r = deliver_unsigned(&v, "open.example", "203.0.113.5");
+	is_int(r->action, SESSION_ACCEPT, "SPF fail alone does not reject by default");
+	is_str(r->spf_result, "fail", "spf fail");
+	r = deliver_unsigned(&v, "slow.example", "192.0.2.1");
+	is_int(r->action, SESSION_ACCEPT, "DNS trouble accepts by default");
+	is_str(r->dmarc_result, "temperror", "dmarc temperror");
+	env_close(&v);
+	env_open(&v, spf_reject);
+	r = deliver_unsigned(&v, "open.example", "203.0.113.5");
+	is_int(r->action, SESSION_REJECT, "SPF fail rejects when configured");
+	is_str(r->dsn, "5.7.23", "RFC 7372 SPF code");
+	is_str(r->text, "SPF validation failed for open.example", "reply text");
+	env_close(&v);
+	env_open(&v, tempfail);
+	r = deliver_unsigned(&v, "slow.example", "192.0.2.1");
+	is_int(r->action, SESSION_TEMPFAIL, "DNS trouble tempfails when configured");
+	is_int(r->smtp_code, 451, "451");
+	is_str(r->dsn, "4.7.1", "4.7.1");
+	env_close(&v);
+}
+
+static const char ar_hdrs[] = "Authentication-Results: mx.test; dkim=pass header.d=bank.example\n"
+                              "From: Alice <alice@good.example>\n"
+                              "Authentication-Results: other.example; spf=pass\n"
+                              "Authentication-Results: MX.TEST (forged); dmarc=pass\n"
+                              "Subject: x\n";
+
+static void
+test_forged_authres_deleted_bottom_up(void)
+{
+	const struct session_verdict *r;
+	struct env v;
+	char *m = make_message(ar_hdrs, "x\n", 1);
+
+	env_open(&v, NULL);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->ndel, 2, "two fields claim our authserv-id");
+	is_int(r->del_index[0], 3, "the third A-R first");
+	is_int(r->del_index[1], 1, "then the first");
+	env_close(&v);
+	free(m);
+}
+
+static void
+test_trusted_and_authenticated_clients(void)
+{
+	static const char *const trusted[] = {"trusted_networks", "192.0.2.0/24", NULL};
+	const struct session_verdict *r;
+	struct env v;
+	char *m = make_message(ar_hdrs, "x\n", 0);
+
+	env_open(&v, trusted);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->action, SESSION_ACCEPT, "trusted client accepted");
+	is_int(r->reason, SESSION_R_TRUSTED, "reason trusted");
+	is_int(r->nadd, 0, "no header added for a trusted client");
+	is_int(r->ndel, 0, "our own hosts' A-R fields are kept (RFC 8601 §5)");
+	env_close(&v);
+	env_open(&v, NULL);
+	session_set_authenticated(v.s, "alice");
+	r = deliver(&v, "203.0.113.5", "<alice@good.example>", m);
+	is_int(r->reason, SESSION_R_TRUSTED, "authenticated client not checked");
+	is_int(r->ndel, 2, "but A-R fields it forged are deleted");
+	env_close(&v);
+	free(m);
+}
+
+static void
+test_from_policy_and_received_spf(void)
+{
+	static const char *const settings[] = {"from_policy", "reject", "add_received_spf", "yes",
+	                                       NULL};
+	const struct session_verdict *r;
+	struct env v;
+	char *m = make_message("Subject: no author\n", "x\n", 0);
+
+	env_open(&v, settings);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->action, SESSION_REJECT, "no From field is rejected under from_policy reject");
+	is_int(r->reason, SESSION_R_MALFORMED, "reason malformed");
+	is_int(r->nadd, 2, "A-R and Received-SPF");
+	is_str(r->add[1].name, "Received-SPF", "Received-SPF added when configured");
+	ok(has(r->add[1].value, " pass "), "Received-SPF starts with the result");
+	env_close(&v);
+	free(m);
+}
+
+static void
+test_error_verdicts(void)
+{
+	static const char *const closed[] = {"on_internal_error", "tempfail", NULL};
+	const struct session_verdict *r;
+	struct env v;
+
+	env_open(&v, NULL);
+	r = session_error_verdict(v.s);
+	is_int(r->action, SESSION_ACCEPT, "internal errors fail open by default");
+	is_int(r->reason, SESSION_R_INTERNAL, "reason internal");
+	env_close(&v);
+	env_open(&v, closed);
+	r = session_error_verdict(v.s);
+	is_int(r->action, SESSION_TEMPFAIL, "fail-closed tempfails");
+	is_int(r->smtp_code, 451, "451");
+	env_close(&v);
+}
+
+int
+main(void)
+{
+	make_key();
+	test_signed_message_passes();
+	test_forgery_rejected_and_next_message_clean();
+	test_quarantine_hold_and_header_only();
+	test_local_policy_lowers_reject();
+	test_spf_fail_and_tempfail_rules();
+	test_forged_authres_deleted_bottom_up();
+	test_trusted_and_authenticated_clients();
+	test_from_policy_and_received_spf();
+	test_error_verdicts();
+	free(key_pem);
+	return done_testing();
+}
