@@ -390,8 +390,8 @@ def test_header_limit(d, name, want_tempfail):
     acts = m.message(HEADERS + big, queue_id=b"QBIG")
     cmd, data = final(acts)
     if want_tempfail:
-        ok(cmd == SMFIR_REPLYCODE and data.startswith(b"451 4.7.1 "),
-           "%s: headers over max_header_bytes: 451 4.7.1 (%r)" % (name, data[:40]))
+        ok(cmd == SMFIR_REPLYCODE and data.startswith(b"451 4."),
+           "%s: headers over max_header_bytes: 451 4.x.x (%r)" % (name, data[:40]))
     else:
         ok(cmd in (SMFIR_CONTINUE, SMFIR_ACCEPT),
            "%s: headers over max_header_bytes: accepted (%r)" % (name, cmd))
