@@ -5,7 +5,7 @@
  *
  * The first input byte chooses the chunk size; the rest is the body.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * fuzz-dkim-key - the DKIM key record parser on arbitrary TXT data, and
  * the checks of a parsed key against each kind of signature.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdio.h>

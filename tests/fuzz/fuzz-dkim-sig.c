@@ -2,7 +2,7 @@
  * fuzz-dkim-sig - the DKIM-Signature parser (and the tag-list parser under
  * it) on arbitrary field values.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * test-dkim-sign - the signer: the exact field it makes, its folding, its
  * options, and what it refuses.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include "dkim-util.h"
 #include "tap.h"
