@@ -19,7 +19,7 @@
  * Exit status: 0 after a clean stop or a good -t check; 1 when the config
  * is wrong or the daemon cannot start; 2 on a usage error.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <libmilter/mfapi.h>
 #include <pthread.h>

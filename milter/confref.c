@@ -1,7 +1,7 @@
 /*
  * confref - see confref.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdbool.h>

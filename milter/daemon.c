@@ -1,7 +1,7 @@
 /*
  * daemon - see daemon.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>

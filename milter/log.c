@@ -1,7 +1,7 @@
 /*
  * log - see log.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

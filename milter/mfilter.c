@@ -1,7 +1,7 @@
 /*
  * mfilter - see mfilter.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
