@@ -17,9 +17,9 @@ struct vsig {
 	struct dkim_sig_result *res;
 	struct dkim_sig sig;
 	struct dkim_key key;
-	bool active;          /* still waiting for its body hash */
+	bool active; /* still waiting for its body hash */
 	size_t hasher;
-	const char *verdict;  /* signature check outcome: NULL = good */
+	const char *verdict; /* signature check outcome: NULL = good */
 };
 
 struct hasher {
@@ -282,9 +282,9 @@ check_headers(struct vsig *vs, const struct msg_headers *h, const struct msg_fie
 	bool built;
 
 	buf_init(&data, DKIM_MAX_HEADER_DATA);
-	built = dkim_header_data(h, vs->sig.hcanon, vs->sig.headers, vs->sig.nheaders, f->raw,
-	                         f->raw_len, vs->sig.b_region_off, vs->sig.b_region_len,
-	                         &data) == 0;
+	built =
+	    dkim_header_data(h, vs->sig.hcanon, vs->sig.headers, vs->sig.nheaders, f->raw,
+	                     f->raw_len, vs->sig.b_region_off, vs->sig.b_region_len, &data) == 0;
 	if (built)
 		vs->verdict = verify_signature(&vs->sig, vs->key.pkey, &data);
 	else

@@ -19,6 +19,7 @@
  * compares the body hashes and settles every result.
  *
  * Results, in RFC 8601 §2.7.1's words, with a reason (static text):
+ *   none       not settled yet (dkim_verifier_finish() was not called);
  *   pass       the signature verified;
  *   fail       "body hash mismatch", "signature mismatch", "key revoked",
  *              "signature expired";
@@ -70,7 +71,7 @@ enum dkim_result {
 /* The canonical header data one signature covers. */
 #define DKIM_MAX_HEADER_DATA (4u * 1024 * 1024)
 
-struct dkim_verify_opts {      /* zero = default */
+struct dkim_verify_opts {            /* zero = default */
 	unsigned max_signatures;     /* DKIM_DEFAULT_MAX_SIGNATURES */
 	int allow_sha1;              /* 0: rsa-sha1 is result policy */
 	unsigned min_rsa_bits;       /* DKIM_DEFAULT_MIN_RSA_BITS */
@@ -82,15 +83,15 @@ struct dkim_verify_opts {      /* zero = default */
 
 struct dkim_sig_result {
 	enum dkim_result result;
-	char d[DNS_NAME_MAX + 1];      /* "" when unreadable */
+	char d[DNS_NAME_MAX + 1]; /* "" when unreadable */
 	char s[DNS_NAME_MAX + 1];
 	char i[DKIM_SIG_MAX_AUID + 1];
-	char a[DKIM_SIG_A_MAX];        /* "rsa-sha256", as written */
-	char b_prefix[17];             /* the first 16 characters of b= */
-	const char *reason;            /* NULL for pass */
-	int testing;                   /* the key has t=y */
-	unsigned key_bits;             /* 0 when no key was read */
-	int partial_body;              /* l= left body content unsigned */
+	char a[DKIM_SIG_A_MAX]; /* "rsa-sha256", as written */
+	char b_prefix[17];      /* the first 16 characters of b= */
+	const char *reason;     /* NULL for pass */
+	int testing;            /* the key has t=y */
+	unsigned key_bits;      /* 0 when no key was read */
+	int partial_body;       /* l= left body content unsigned */
 };
 
 struct dkim_verifier;

@@ -44,17 +44,16 @@ const char *dkim_canon_name(enum dkim_canon c);
  * true.  Returns 0, or -1 when out would exceed its maximum or raw has no
  * colon.
  */
-int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, bool crlf,
-                      struct buf *out);
+int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, bool crlf, struct buf *out);
 
 typedef void dkim_canon_sink(void *ctx, const char *p, size_t n);
 
 struct dkim_body_canon {
 	enum dkim_canon canon;
-	bool cr;         /* the last byte seen was a CR not yet known to end a line */
-	bool wsp;        /* relaxed: whitespace seen since the last emitted byte */
-	bool emitted;    /* some line content was emitted */
-	uint64_t crlfs;  /* line ends seen but not yet emitted */
+	bool cr;        /* the last byte seen was a CR not yet known to end a line */
+	bool wsp;       /* relaxed: whitespace seen since the last emitted byte */
+	bool emitted;   /* some line content was emitted */
+	uint64_t crlfs; /* line ends seen but not yet emitted */
 };
 
 void dkim_body_canon_init(struct dkim_body_canon *st, enum dkim_canon c);
@@ -69,8 +68,7 @@ struct dkim_body_hasher;
 
 /* md is EVP_sha256() or EVP_sha1(); limit is l= or DKIM_BODY_NO_LIMIT.
  * NULL when out of memory. */
-struct dkim_body_hasher *dkim_body_hasher_new(enum dkim_canon c, const EVP_MD *md,
-                                              uint64_t limit);
+struct dkim_body_hasher *dkim_body_hasher_new(enum dkim_canon c, const EVP_MD *md, uint64_t limit);
 void dkim_body_hasher_update(struct dkim_body_hasher *h, const char *p, size_t n);
 /* Ends the body and writes the digest (EVP_MAX_MD_SIZE bytes suffice) and its
  * length.  Returns 0, or -1 when the digest failed.  Call once. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "dkim_key.h"
@@ -71,6 +72,8 @@ rsa_from_der(const unsigned char *der, size_t len)
 	EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)len);
 	OSSL_DECODER_CTX *dctx;
 
+	/* Failed decodings leave errors on this thread's OpenSSL queue. */
+	ERR_clear_error();
 	if (pkey != NULL) {
 		if (p == der + len && EVP_PKEY_is_a(pkey, "RSA"))
 			return pkey;
@@ -88,6 +91,7 @@ rsa_from_der(const unsigned char *der, size_t len)
 		pkey = NULL;
 	}
 	OSSL_DECODER_CTX_free(dctx);
+	ERR_clear_error();
 	return pkey;
 }
 
@@ -108,9 +112,9 @@ parse_p(const struct dkim_tag *t, struct dkim_key *k)
 	if (!k->type_known)
 		return NULL;
 	if (k->type == DKIM_KEY_ED25519)
-		k->pkey = n == ED25519_KEY_LEN ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		                                                              der, (size_t)n)
-		                               : NULL;
+		k->pkey = n == ED25519_KEY_LEN
+		              ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, (size_t)n)
+		              : NULL;
 	else
 		k->pkey = rsa_from_der(der, (size_t)n);
 	if (k->pkey == NULL)
@@ -133,8 +137,7 @@ parse_k(const struct dkim_tag *t, struct dkim_key *k)
 }
 
 const char *
-dkim_key_parse(const unsigned char *txt, size_t len, struct dkim_key *out,
-               enum dkim_key_kind *kind)
+dkim_key_parse(const unsigned char *txt, size_t len, struct dkim_key *out, enum dkim_key_kind *kind)
 {
 	struct dkim_tag_list l;
 	const struct dkim_tag *t;
@@ -146,7 +149,8 @@ dkim_key_parse(const unsigned char *txt, size_t len, struct dkim_key *out,
 	/* §3.6.1 v=: if present it MUST be the first tag and be "DKIM1"; a
 	 * record that says otherwise is not a DKIM key. */
 	t = dkim_tag_find(&l, "v");
-	if (t != NULL && (t != &l.tags[0] || t->value_len != 5 || memcmp(t->value, "DKIM1", 5) != 0))
+	if (t != NULL &&
+	    (t != &l.tags[0] || t->value_len != 5 || memcmp(t->value, "DKIM1", 5) != 0))
 		return "key syntax error";
 	*kind = DKIM_KEY_RECORD;
 	if ((t = dkim_tag_find(&l, "h")) != NULL)

@@ -31,18 +31,18 @@
 #define DKIM_KEY_MAX_DER 2560
 
 enum dkim_key_kind {
-	DKIM_KEY_NOT_DKIM,  /* not a tag-list, or v= other than DKIM1: another record */
-	DKIM_KEY_RECORD,    /* a DKIM key record (reason says whether it is usable) */
+	DKIM_KEY_NOT_DKIM, /* not a tag-list, or v= other than DKIM1: another record */
+	DKIM_KEY_RECORD,   /* a DKIM key record (reason says whether it is usable) */
 };
 
 struct dkim_key {
 	enum dkim_keytype type;
-	bool type_known;    /* k= names a type we implement */
-	bool revoked;       /* p= empty */
-	bool testing;       /* t=y */
-	bool strict;        /* t=s: i= must not be a subdomain of d= */
+	bool type_known;             /* k= names a type we implement */
+	bool revoked;                /* p= empty */
+	bool testing;                /* t=y */
+	bool strict;                 /* t=s: i= must not be a subdomain of d= */
 	bool hash_sha1, hash_sha256; /* allowed by h= (both when absent) */
-	bool service_email; /* s= includes * or email (true when absent) */
+	bool service_email;          /* s= includes * or email (true when absent) */
 	EVP_PKEY *pkey;
 	unsigned bits;
 };

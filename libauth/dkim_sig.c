@@ -15,9 +15,9 @@ static const struct {
 	const char *name;
 	enum dkim_alg alg;
 } dkim_algs[] = {
-	{"rsa-sha1", DKIM_ALG_RSA_SHA1},
-	{"rsa-sha256", DKIM_ALG_RSA_SHA256},
-	{"ed25519-sha256", DKIM_ALG_ED25519_SHA256},
+    {"rsa-sha1", DKIM_ALG_RSA_SHA1},
+    {"rsa-sha256", DKIM_ALG_RSA_SHA256},
+    {"ed25519-sha256", DKIM_ALG_ED25519_SHA256},
 };
 
 const char *
@@ -201,8 +201,9 @@ parse_canon(const struct dkim_tag *t, struct dkim_sig *out)
 		return "syntax error: c=";
 	slash = memchr(t->value, '/', t->value_len);
 	if (slash == NULL)
-		return canon_word(t->value, t->value_len, &out->hcanon) ? NULL
-		                                                         : "canonicalization not supported";
+		return canon_word(t->value, t->value_len, &out->hcanon)
+		           ? NULL
+		           : "canonicalization not supported";
 	if (!canon_word(t->value, (size_t)(slash - t->value), &out->hcanon) ||
 	    !canon_word(slash + 1, t->value_len - (size_t)(slash - t->value) - 1, &out->bcanon))
 		return "canonicalization not supported";

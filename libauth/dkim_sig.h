@@ -51,10 +51,10 @@ struct dkim_name_view {
 struct dkim_sig {
 	enum dkim_alg alg;
 	enum dkim_canon hcanon, bcanon;
-	char d[DNS_NAME_MAX + 1];       /* lower case */
-	char s[DNS_NAME_MAX + 1];       /* as written */
-	char i[DKIM_SIG_MAX_AUID + 1];  /* as written, or "@" d when absent */
-	char a[DKIM_SIG_A_MAX];         /* as written */
+	char d[DNS_NAME_MAX + 1];      /* lower case */
+	char s[DNS_NAME_MAX + 1];      /* as written */
+	char i[DKIM_SIG_MAX_AUID + 1]; /* as written, or "@" d when absent */
+	char a[DKIM_SIG_A_MAX];        /* as written */
 	unsigned char b[DKIM_SIG_MAX_B];
 	size_t b_len;
 	unsigned char bh[DKIM_SIG_MAX_BH];

@@ -136,7 +136,8 @@ sign_names(const struct dkim_signer *s, const struct msg_headers *h, struct dkim
 		times = count_fields(h, p, len) + (s->o.oversign ? 1 : 0);
 		for (; times > 0; times--) {
 			if (n == DKIM_SIG_MAX_HEADERS)
-				return auth_error_set(err, AUTH_ELIMIT, "too many header fields to sign");
+				return auth_error_set(err, AUTH_ELIMIT,
+				                      "too many header fields to sign");
 			names[n].p = p;
 			names[n++].len = len;
 		}
@@ -197,12 +198,13 @@ fold_h(struct fold *f, const struct dkim_name_view *names, size_t n)
 	char tok[1024];
 
 	for (size_t i = 0; i < n; i++) {
-		int len = snprintf(tok, sizeof(tok), "%s%.*s%s", i == 0 ? "h=" : "", (int)names[i].len,
-		                   names[i].p, i + 1 == n ? ";" : ":");
+		int len = snprintf(tok, sizeof(tok), "%s%.*s%s", i == 0 ? "h=" : "",
+		                   (int)names[i].len, names[i].p, i + 1 == n ? ";" : ":");
 
 		/* FWS is allowed around the colons of h= (§3.5), so a long list
 		 * folds between names. */
-		if (len < 0 || (size_t)len >= sizeof(tok) || fold_put(f, tok, (size_t)len, i == 0) < 0)
+		if (len < 0 || (size_t)len >= sizeof(tok) ||
+		    fold_put(f, tok, (size_t)len, i == 0) < 0)
 			return -1;
 	}
 	return 0;
@@ -251,7 +253,8 @@ sign_data(const struct dkim_signer *s, const struct buf *data, unsigned char *si
 		     EVP_DigestSign(ctx, sig, len, digest, dlen) == 1;
 	} else {
 		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, s->pkey) == 1 &&
-		     EVP_DigestSign(ctx, sig, len, (const unsigned char *)data->data, data->len) == 1;
+		     EVP_DigestSign(ctx, sig, len, (const unsigned char *)data->data, data->len) ==
+		         1;
 	}
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();

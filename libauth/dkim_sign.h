@@ -30,20 +30,20 @@
 #include "error.h"
 #include "msg.h"
 
-#define DKIM_SIGN_DEFAULT_HEADERS                                                              \
-	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"     \
+#define DKIM_SIGN_DEFAULT_HEADERS                                                                  \
+	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"         \
 	"content-type:content-transfer-encoding"
 
 struct dkim_sign_opts {
-	const char *domain;     /* d= (required) */
-	const char *selector;   /* s= (required) */
-	const char *identity;   /* i=, or NULL for none */
+	const char *domain;   /* d= (required) */
+	const char *selector; /* s= (required) */
+	const char *identity; /* i=, or NULL for none */
 	enum dkim_canon hcanon, bcanon;
-	const char *headers;    /* NULL: DKIM_SIGN_DEFAULT_HEADERS */
+	const char *headers; /* NULL: DKIM_SIGN_DEFAULT_HEADERS */
 	int oversign;
-	int body_length;        /* add l= with the canonical body length */
-	time_t now;             /* t=; 0: time(NULL) */
-	unsigned long expire;   /* x= t + expire; 0: no x= */
+	int body_length;      /* add l= with the canonical body length */
+	time_t now;           /* t=; 0: time(NULL) */
+	unsigned long expire; /* x= t + expire; 0: no x= */
 };
 
 struct dkim_signer;
@@ -51,8 +51,8 @@ struct dkim_signer;
 /* pem: a private key in PEM (PKCS#8 or traditional RSA).  NULL with err set
  * when the key cannot be read or is neither RSA nor Ed25519, or the options
  * are invalid. */
-struct dkim_signer *dkim_signer_new(const char *pem, size_t pem_len,
-                                    const struct dkim_sign_opts *o, struct auth_error *err);
+struct dkim_signer *dkim_signer_new(const char *pem, size_t pem_len, const struct dkim_sign_opts *o,
+                                    struct auth_error *err);
 void dkim_signer_body(struct dkim_signer *s, const char *chunk, size_t len);
 /* Returns 0 and the field in *field, or -1 with err set. */
 int dkim_signer_finish(struct dkim_signer *s, const struct msg_headers *h, char **field,

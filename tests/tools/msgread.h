@@ -20,8 +20,8 @@ struct msgread_ops {
 };
 
 static inline int
-msgread_chunk(const struct msgread_ops *ops, void *ctx, struct msg_parser *p,
-              struct msg_headers *h, bool *in_body, const struct buf *c)
+msgread_chunk(const struct msgread_ops *ops, void *ctx, struct msg_parser *p, struct msg_headers *h,
+              bool *in_body, const struct buf *c)
 {
 	size_t off = 0;
 	int rc;

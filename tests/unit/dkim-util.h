@@ -57,8 +57,8 @@ zone_txt(char *zone, size_t size, const char *name, const char *text)
 
 	n += (size_t)snprintf(zone + n, size - n, "%s 300 IN TXT", name);
 	for (size_t off = 0; off < len || off == 0; off += 200)
-		n += (size_t)snprintf(zone + n, size - n, " \"%.*s\"", (int)(len - off < 200 ? len - off : 200),
-		                      text + off);
+		n += (size_t)snprintf(zone + n, size - n, " \"%.*s\"",
+		                      (int)(len - off < 200 ? len - off : 200), text + off);
 	snprintf(zone + n, size - n, "\n");
 }
 
@@ -139,7 +139,8 @@ tverify(const char *text, const char *zone, const char *fail, const struct dkim_
 	if (step == 0)
 		step = m.body_len ? m.body_len : 1;
 	for (size_t off = 0; off < m.body_len; off += step)
-		dkim_verifier_body(v, m.body + off, m.body_len - off < step ? m.body_len - off : step);
+		dkim_verifier_body(v, m.body + off,
+		                   m.body_len - off < step ? m.body_len - off : step);
 	dkim_verifier_finish(v, NULL);
 	tmsg_free(&m);
 	/* The verifier no longer needs the resolver after the headers. */

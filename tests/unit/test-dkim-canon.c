@@ -173,10 +173,10 @@ test_hashes(void)
 static void
 test_flat_memory(void)
 {
-	struct dkim_body_hasher *hs = dkim_body_hasher_new(DKIM_CANON_SIMPLE, EVP_sha256(),
-	                                                    DKIM_BODY_NO_LIMIT);
-	struct dkim_body_hasher *hr = dkim_body_hasher_new(DKIM_CANON_RELAXED, EVP_sha256(),
-	                                                    DKIM_BODY_NO_LIMIT);
+	struct dkim_body_hasher *hs =
+	    dkim_body_hasher_new(DKIM_CANON_SIMPLE, EVP_sha256(), DKIM_BODY_NO_LIMIT);
+	struct dkim_body_hasher *hr =
+	    dkim_body_hasher_new(DKIM_CANON_RELAXED, EVP_sha256(), DKIM_BODY_NO_LIMIT);
 	static char chunk[CHUNK];
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned dlen;

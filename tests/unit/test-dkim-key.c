@@ -11,18 +11,18 @@
 #include "tap.h"
 
 /* Public keys from dkimpy's test data (tests/data/dkim/README). */
-#define RSA1024_SPKI                                                                           \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC6aakWzruYAKX9OdOdSHMemqVdGQurNYLC1H7O/T2LQIHVbk" \
-	"KF6KKjlgFM7lr8skfZMhJe/KRGMvVjCV5ZakZIGeP3Hi1qXCEvmjS4ElpMPMPyPrZigt95ipqywPYZJWHbRiJ0" \
+#define RSA1024_SPKI                                                                               \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC6aakWzruYAKX9OdOdSHMemqVdGQurNYLC1H7O/T2LQIHVbk"   \
+	"KF6KKjlgFM7lr8skfZMhJe/KRGMvVjCV5ZakZIGeP3Hi1qXCEvmjS4ElpMPMPyPrZigt95ipqywPYZJWHbRiJ0"   \
 	"85VdkSCtLUvo5sypA0nTJeynEouAN+/wBaCO6QIDAQAB"
-#define RSA1024_PKCS1                                                                          \
-	"MIGJAoGBALppqRbOu5gApf05051Icx6apV0ZC6s1gsLUfs79PYtAgdVuQoXooqOWAUzuWvyyR9kyEl78pEYy9W" \
-	"MJXllqRkgZ4/ceLWpcIS+aNLgSWkw8w/I+tmKC33mKmrLA9hklYdtGInTzlV2RIK0tS+jmzKkDSdMl7KcSi4A3" \
+#define RSA1024_PKCS1                                                                              \
+	"MIGJAoGBALppqRbOu5gApf05051Icx6apV0ZC6s1gsLUfs79PYtAgdVuQoXooqOWAUzuWvyyR9kyEl78pEYy9W"   \
+	"MJXllqRkgZ4/ceLWpcIS+aNLgSWkw8w/I+tmKC33mKmrLA9hklYdtGInTzlV2RIK0tS+jmzKkDSdMl7KcSi4A3"   \
 	"7/AFoI7pAgMBAAE="
 #define ED25519 "yi50DjK5O9pqbFpNHklsv9lqaS0ArSYu02qp1S0DW1Y="
-#define RSA_TRUNCATED                                                                          \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jL" \
-	"QiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pz" \
+#define RSA_TRUNCATED                                                                              \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jL"   \
+	"QiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9Pz"   \
 	"oxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQA="
 
 static struct dkim_key key;
@@ -51,8 +51,8 @@ test_forms(void)
 	is_str(parse("v=DKIM1; k=ed25519; p=" ED25519), NULL, "Ed25519 raw key (RFC 8463)");
 	is_int(key.type, DKIM_KEY_ED25519, "Ed25519");
 	is_int(key.bits, 256, "Ed25519 bits as OpenSSL counts them");
-	is_str(parse("k=rsa; p=" RSA1024_SPKI "; t=y:s:x; h=sha256:md5; s=email:other; n=note"), NULL,
-	       "every tag");
+	is_str(parse("k=rsa; p=" RSA1024_SPKI "; t=y:s:x; h=sha256:md5; s=email:other; n=note"),
+	       NULL, "every tag");
 	ok(key.testing && key.strict, "t=y:s");
 	ok(!key.hash_sha1 && key.hash_sha256, "h=sha256 only");
 	ok(key.service_email, "s=email");
@@ -88,8 +88,7 @@ test_bad(void)
 }
 
 static void
-check_is(const char *rec, enum dkim_alg alg, const char *auid, const char *want,
-         const char *name)
+check_is(const char *rec, enum dkim_alg alg, const char *auid, const char *want, const char *name)
 {
 	static struct dkim_sig sig;
 
@@ -118,8 +117,8 @@ test_check(void)
 	         "inappropriate hash algorithm", "h=sha256, rsa-sha1");
 	check_is("h=sha1 : sha256; p=" RSA1024_SPKI, DKIM_ALG_RSA_SHA1, "@example.com", NULL,
 	         "h= list with spaces");
-	check_is("s=other; p=" RSA1024_SPKI, DKIM_ALG_RSA_SHA256, "@example.com", "key not for email",
-	         "s=other");
+	check_is("s=other; p=" RSA1024_SPKI, DKIM_ALG_RSA_SHA256, "@example.com",
+	         "key not for email", "s=other");
 	check_is("s=*; p=" RSA1024_SPKI, DKIM_ALG_RSA_SHA256, "@example.com", NULL, "s=*");
 	check_is("t=s; p=" RSA1024_SPKI, DKIM_ALG_RSA_SHA256, "u@sub.example.com",
 	         "i= subdomain not allowed by key", "t=s, i= in a subdomain");

@@ -27,9 +27,10 @@ static void
 test_full(void)
 {
 	static struct dkim_sig sig;
-	const char *v = " v=1; a=rsa-sha256; c=relaxed/simple; d=Example.COM; s=sel;\r\n"
-	                "\th=From:To:\r\n subject; bh=" BH ";\r\n\tb=AQID\r\n\t BA== ; t=100; x=200;"
-	                " l=5; i=user@Sub.example.com; q=dns/txt; z=From:foo; foo=bar";
+	const char *v =
+	    " v=1; a=rsa-sha256; c=relaxed/simple; d=Example.COM; s=sel;\r\n"
+	    "\th=From:To:\r\n subject; bh=" BH ";\r\n\tb=AQID\r\n\t BA== ; t=100; x=200;"
+	    " l=5; i=user@Sub.example.com; q=dns/txt; z=From:foo; foo=bar";
 	const char *b;
 
 	is_str(parse(v, &sig), NULL, "a full signature is usable");
@@ -94,22 +95,19 @@ static const struct {
      "canonicalization not supported"},
     {"v=1;a=rsa-sha256;c=fancy;d=example.com;s=s;h=from;bh=" BH ";b=AQID",
      "canonicalization not supported"},
-    {"v=1;a=rsa-sha256;d=example.com;s=s;h=to:subject;bh=" BH ";b=AQID",
-     "From field not signed"},
+    {"v=1;a=rsa-sha256;d=example.com;s=s;h=to:subject;bh=" BH ";b=AQID", "From field not signed"},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from::to;bh=" BH ";b=AQID",
      "syntax error: empty name in h="},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from:t o;bh=" BH ";b=AQID",
      "syntax error: bad name in h="},
-    {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@other.com",
-     "domain mismatch"},
+    {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@other.com", "domain mismatch"},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@badexample.com",
      "domain mismatch"},
     {"v=1;a=rsa-sha256;d=sub.example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@example.com",
      "domain mismatch"},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=user",
      "syntax error: i= has no @"},
-    {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@",
-     "syntax error: i= domain"},
+    {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;i=u@", "syntax error: i= domain"},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;q=dns",
      "query method not supported"},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;t=abc", "syntax error: t="},
@@ -129,8 +127,7 @@ static const struct {
     {"v=1;a=rsa-sha256;d=example.com;s=s/x;h=from;bh=" BH ";b=AQID", "syntax error: s="},
     {"v=1;a=rsa-sha256;d=example.com;s=s;h=from;bh=" BH ";b=AQID;d=example.com",
      "syntax error: duplicate tag"},
-    {"v=1;a=rsa-sha256;d=example.com;;s=s;h=from;bh=" BH ";b=AQID",
-     "syntax error: bad tag list"},
+    {"v=1;a=rsa-sha256;d=example.com;;s=s;h=from;bh=" BH ";b=AQID", "syntax error: bad tag list"},
 };
 
 static void
@@ -151,8 +148,8 @@ test_limits(void)
 {
 	static struct dkim_sig sig;
 	static char v[8192];
-	size_t n = (size_t)snprintf(v, sizeof(v), "v=1;a=rsa-sha256;d=example.com;s=s;bh=" BH
-	                                          ";b=AQID;h=from");
+	size_t n = (size_t)snprintf(v, sizeof(v),
+	                            "v=1;a=rsa-sha256;d=example.com;s=s;bh=" BH ";b=AQID;h=from");
 
 	for (int i = 0; i < DKIM_SIG_MAX_HEADERS; i++)
 		n += (size_t)snprintf(v + n, sizeof(v) - n, ":x");

@@ -98,7 +98,8 @@ test_pass(void)
 	/* The same in chunks of every small size. */
 	for (size_t step = 1; step < 8; step++) {
 		v = tverify(s, zone, NULL, &vo, step);
-		is_int(dkim_verifier_result(v, 0)->result, DKIM_PASS, "body in %zu-byte chunks", step);
+		is_int(dkim_verifier_result(v, 0)->result, DKIM_PASS, "body in %zu-byte chunks",
+		       step);
 		dkim_verifier_free(v);
 	}
 	free(s);
@@ -231,8 +232,8 @@ test_keys(void)
 		s = tsign(&ed, &o, msg1);
 		v = tverify(s, zone, NULL, &vo, 0);
 		r = dkim_verifier_result(v, 0);
-		is_str(dkim_result_name(r->result), dkim_result_name(cases[i].result), "key %s: result",
-		       cases[i].sel);
+		is_str(dkim_result_name(r->result), dkim_result_name(cases[i].result),
+		       "key %s: result", cases[i].sel);
 		is_str(r->reason, cases[i].reason, "key %s: reason", cases[i].sel);
 		is_int(r->testing, cases[i].testing, "key %s: testing flag", cases[i].sel);
 		dkim_verifier_free(v);
@@ -277,16 +278,18 @@ hand_signed(const char *tags, const char *algname, EVP_PKEY *pkey, const EVP_MD 
 	size_t siglen = sizeof(sig), n;
 	char bh64[128], *b64 = malloc(2048);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	struct dkim_body_hasher *hs = dkim_body_hasher_new(DKIM_CANON_SIMPLE, md, DKIM_BODY_NO_LIMIT);
+	struct dkim_body_hasher *hs =
+	    dkim_body_hasher_new(DKIM_CANON_SIMPLE, md, DKIM_BODY_NO_LIMIT);
 
 	tmsg_parse(&m, msg1, strlen(msg1));
 	dkim_body_hasher_update(hs, m.body, m.body_len);
 	dkim_body_hasher_final(hs, bh, &bhlen);
 	dkim_body_hasher_free(hs);
 	EVP_EncodeBlock((unsigned char *)bh64, bh, (int)bhlen);
-	n = (size_t)snprintf(field, sizeof(field),
-	                     "DKIM-Signature: v=1; a=%s; d=example.com; %s h=from:subject; bh=%s; b=",
-	                     algname, tags, bh64);
+	n = (size_t)snprintf(
+	    field, sizeof(field),
+	    "DKIM-Signature: v=1; a=%s; d=example.com; %s h=from:subject; bh=%s; b=", algname, tags,
+	    bh64);
 	buf_init(&data, 1 << 20);
 	dkim_header_data(m.h, DKIM_CANON_SIMPLE, names, 2, field, n, n, 0, &data);
 	EVP_DigestSignInit(ctx, NULL, md, NULL, pkey);
@@ -323,8 +326,9 @@ test_policy(void)
 	s = hand_signed("s=rsa;", "rsa-sha1", rsa512.pkey, EVP_sha1());
 	expect(s, NULL, DKIM_FAIL, "signature mismatch", "wrong key: a failure before any policy");
 	free(s);
-	s = replace(msg1, "From:", "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa; "
-	                           "h=subject; bh=AQID; b=AQID\r\nFrom:");
+	s = replace(msg1, "From:",
+	            "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa; "
+	            "h=subject; bh=AQID; b=AQID\r\nFrom:");
 	expect(s, NULL, DKIM_PERMERROR, "From field not signed", "From not in h=");
 	free(s);
 	s = replace(msg1, "From:", "DKIM-Signature: garbage\r\nFrom:");
@@ -367,6 +371,40 @@ test_many(void)
 	v = tverify(msg1, zone, NULL, NULL, 0);
 	is_int(dkim_verifier_count(v), 0, "an unsigned message has no results");
 	dkim_verifier_free(v);
+}
+
+/* A signed field larger than DKIM_MAX_HEADER_DATA (headers may be that
+ * large when the message limits allow it). */
+static void
+test_huge_headers(void)
+{
+	struct msg_limits lim = {.max_header_bytes = 2 * DKIM_MAX_HEADER_DATA};
+	struct msg_headers *h = msg_headers_new(&lim);
+	struct dns_resolver *r = dns_zone_new(NULL);
+	struct dkim_verify_opts vo = {.now = NOW + 10};
+	struct dkim_verifier *v;
+	const char *sig = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=ed; "
+	                  "h=from:x-big; bh=AQID; b=AQID";
+	size_t n = DKIM_MAX_HEADER_DATA + 16;
+	char *big = malloc(n);
+
+	memcpy(big, "X-Big: ", 7);
+	memset(big + 7, 'a', n - 7);
+	dns_zone_load_string(r, zone, NULL, NULL);
+	msg_headers_add_raw(h, sig, strlen(sig), NULL);
+	msg_headers_add_raw(h, "From: a@example.com", 19, NULL);
+	is_int(msg_headers_add_raw(h, big, n, NULL), 0, "a field of over 4 MiB is stored");
+	v = dkim_verifier_new(r, &vo, NULL);
+	dkim_verifier_headers(v, h, NULL);
+	dkim_verifier_finish(v, NULL);
+	is_str(dkim_result_name(dkim_verifier_result(v, 0)->result), "permerror",
+	       "signed headers too large: result");
+	is_str(dkim_verifier_result(v, 0)->reason, "signed headers too large",
+	       "signed headers too large: reason");
+	dkim_verifier_free(v);
+	dns_resolver_free(r);
+	msg_headers_free(h);
+	free(big);
 }
 
 static void
@@ -445,7 +483,8 @@ make_zone(void)
 	zone_txt(zone, sizeof(zone), "notemail._domainkey.example.com.", rec);
 	snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; t=s; p=%s", ed.pub);
 	zone_txt(zone, sizeof(zone), "strict._domainkey.example.com.", rec);
-	zone_txt(zone, sizeof(zone), "badkey._domainkey.example.com.", "v=DKIM1; k=ed25519; p=AQID");
+	zone_txt(zone, sizeof(zone), "badkey._domainkey.example.com.",
+	         "v=DKIM1; k=ed25519; p=AQID");
 	zone_txt(zone, sizeof(zone), "revoked._domainkey.example.com.", "v=DKIM1; k=ed25519; p=");
 	snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", rsa.pub);
 	zone_txt(zone, sizeof(zone), "rsa._domainkey.example.com.", rec);
@@ -467,6 +506,7 @@ main(void)
 	test_dns_and_time();
 	test_policy();
 	test_many();
+	test_huge_headers();
 	test_names();
 	test_big_body();
 	EVP_PKEY_free(ed.pkey);
