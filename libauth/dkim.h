@@ -125,7 +125,8 @@ const char *dkim_result_name(enum dkim_result r);
  * For the signer: appends the canonical header data a signature covers
  * (§3.7: the fields named in h=, selected bottom-up per §5.4.2, then the
  * signature field sig_raw with its b= value deleted, no final CRLF) to out.
- * Returns 0, or -1 when out would exceed its maximum.
+ * Returns 0, or -1 when out would exceed its maximum or the b= region
+ * [b_off, b_off + b_len) is not inside the field.
  */
 int dkim_header_data(const struct msg_headers *h, enum dkim_canon hcanon,
                      const struct dkim_name_view *names, size_t nnames, const char *sig_raw,
