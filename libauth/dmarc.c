@@ -89,8 +89,8 @@ enum align {
 
 /*
  * Identifier alignment (RFC 9989 §4.4, RFC 7489 §3.1): strict needs the
- * same name; relaxed the same Organizational Domain.  from_org is the
- * Author Domain's ("" when a temporary failure left it unknown).
+ * same name; relaxed the same Organizational Domain.  o->org_domain is
+ * the Author Domain's ("" when a temporary failure left it unknown).
  */
 static enum align
 aligned(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, const char *ident,
@@ -139,15 +139,6 @@ check_alignment(struct dmarc_ctx *c, const struct dmarc_auth_input *in, struct d
 	}
 }
 
-static void
-set_name(char out[DNS_NAME_MAX + 1], const char *d)
-{
-	size_t n = strlen(d);
-
-	memcpy(out, d, n > DNS_NAME_MAX ? DNS_NAME_MAX : n);
-	out[n > DNS_NAME_MAX ? DNS_NAME_MAX : n] = '\0';
-}
-
 /* RFC 9989: the first record the Tree Walk finds is the policy record;
  * the walk also gives the Author Domain's Organizational Domain. */
 static void
@@ -163,7 +154,7 @@ discover_9989(struct dmarc_ctx *c, struct dmarc_outcome *o)
 	}
 	o->have_record = true;
 	o->record = w.policy;
-	set_name(o->policy_domain, w.level[w.policy_level].domain);
+	dmarc_copy_name(o->policy_domain, w.level[w.policy_level].domain);
 	if (dmarc_walk_org_domain(&w, o->org_domain) < 0)
 		o->org_domain[0] = '\0';
 }
@@ -179,9 +170,9 @@ discover_7489(struct dmarc_ctx *c, struct dmarc_outcome *o)
 	if (f == DMARC_FETCH_NONE && strcmp(o->org_domain, o->from_domain) != 0) {
 		f = dmarc_fetch_record(c, o->org_domain, &o->record);
 		if (f == DMARC_FETCH_ONE)
-			set_name(o->policy_domain, o->org_domain);
+			dmarc_copy_name(o->policy_domain, o->org_domain);
 	} else if (f == DMARC_FETCH_ONE) {
-		set_name(o->policy_domain, o->from_domain);
+		dmarc_copy_name(o->policy_domain, o->from_domain);
 	}
 	switch (f) {
 	case DMARC_FETCH_ONE:
@@ -233,7 +224,12 @@ static void
 evaluate_domain(struct dmarc_ctx *c, const struct dmarc_auth_input *in, const char *domain,
                 struct dmarc_outcome *o)
 {
-	set_name(o->from_domain, domain);
+	if (dns_name_normalize(domain, o->from_domain) < 0) {
+		dmarc_copy_name(o->from_domain, domain);
+		o->result = DMARC_RESULT_PERMERROR;
+		o->reason = "the Author Domain is not a domain name";
+		return;
+	}
 	if (c->opts.mode == DMARC_MODE_RFC9989)
 		discover_9989(c, o);
 	else
@@ -304,7 +300,7 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 		out->reason = n == 0 ? "no Author Domain" : "several Author Domains";
 		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT;
 		if (n > 0)
-			set_name(out->from_domain, domains[0]);
+			dmarc_copy_name(out->from_domain, domains[0]);
 		dmarc_apply_policy(out, lp);
 		return 0;
 	}

@@ -19,7 +19,13 @@
  *
  * libopendmarc: the record parser, alignment and policy logic are our own,
  * and no libopendmarc function runs inside libauth (dmarc_record.c says why:
- * it mis-parses valid records and its TLD table is process-global).  The
+ * it mis-parses valid records).  Its thread safety decided the rest: a
+ * policy context is per message, but opendmarc_policy_library_init() and
+ * opendmarc_tld_read_file() fill process-wide state that every caller's
+ * relaxed alignment (opendmarc_get_tld()) depends on, one list per process
+ * whatever the context, and its rua/ruf fetch functions make DNS queries
+ * past our resolver.  Using it would have meant serializing set-up and
+ * reloads against every evaluation; not using it needs no lock at all.  The
  * unit test checks that our RFC 7489 mode agrees with libopendmarc where
  * libopendmarc follows the RFC.
  *
@@ -74,9 +80,10 @@ enum dmarc_override {
 /*
  * What to do when the From fields do not name exactly one Author Domain
  * (several From fields, several mailboxes with different domains, group
- * syntax, no From, no domain).  RFC 7489 §6.6.1 and RFC 9989 §5.7 (Author
- * Domain) leave such messages to local policy, saying only that a single
- * field whose addresses all share one domain is evaluated for that domain.
+ * syntax, no From, no domain).  RFC 7489 §6.6.1 and RFC 9989 (the
+ * receiver's "extract the Author Domain" step) leave such messages to local
+ * policy, saying only that a single field whose addresses all share one
+ * domain is evaluated for that domain.
  */
 enum dmarc_from_rule {
 	/* Default.  Evaluate every distinct domain and keep the strictest

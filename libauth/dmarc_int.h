@@ -14,6 +14,9 @@ struct dmarc_ctx {
 	psl_ctx_t *psl; /* RFC 7489 mode only; read-only once loaded */
 };
 
+/* Copies a name of at most DNS_NAME_MAX characters (longer is cut). */
+void dmarc_copy_name(char out[DNS_NAME_MAX + 1], const char *d);
+
 /* What one _dmarc.<domain> look-up gave. */
 enum dmarc_fetch {
 	DMARC_FETCH_NONE = 0, /* no DMARC record (NXDOMAIN, NODATA, no v=DMARC1) */

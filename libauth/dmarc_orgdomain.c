@@ -4,10 +4,11 @@
  *
  * The Public Suffix List is read with libpsl rather than libopendmarc's
  * opendmarc_tld_read_file()/opendmarc_get_tld(): libopendmarc keeps the
- * list in one process-wide table that a reload rewrites under readers,
- * while a libpsl context is read-only once loaded and safe to share between
- * threads; libpsl applies the list's wildcard and exception rules, and
- * (built with libidn2, as Debian's is) matches the list's UTF-8 entries
+ * list in one process-wide table, so every user in the process shares one
+ * list and its reloads, while a libpsl context belongs to its dmarc_ctx, is
+ * read-only once loaded and safe to share between threads.  libpsl also
+ * applies the list's wildcard and exception rules and (built with
+ * libidn2, as Debian's is) matches the list's UTF-8 entries
  * against the A-label domains we hold.  The whole list is used, ICANN and
  * private sections alike: RFC 7489 §3.2 draws no line between them, and a
  * private entry such as github.io or blogspot.com marks exactly the kind of
@@ -45,8 +46,8 @@ last_labels(const char *d, unsigned n)
 	return d;
 }
 
-static void
-copy_name(char out[DNS_NAME_MAX + 1], const char *d)
+void
+dmarc_copy_name(char out[DNS_NAME_MAX + 1], const char *d)
 {
 	size_t n = strlen(d);
 
@@ -110,14 +111,14 @@ dmarc_tree_walk(struct dmarc_ctx *c, const char *domain, struct dmarc_walk *w)
 	const char *target = domain;
 	struct dmarc_record rec;
 
-	copy_name(w->start, domain);
+	dmarc_copy_name(w->start, domain);
 	w->nlevels = 0;
 	w->tempfail = false;
 	w->policy_level = -1;
 	while (w->nlevels < DMARC_TREE_WALK_MAX) {
 		struct dmarc_walk_level *lv = &w->level[w->nlevels];
 
-		copy_name(lv->domain, target);
+		dmarc_copy_name(lv->domain, target);
 		lv->labels = count_labels(target);
 		lv->fetch = dmarc_fetch_record(c, target, &rec);
 		lv->psd = lv->fetch == DMARC_FETCH_ONE ? rec.psd : DMARC_PSD_U;
@@ -156,11 +157,11 @@ dmarc_walk_org_domain(const struct dmarc_walk *w, char out[DNS_NAME_MAX + 1])
 		if (lv->fetch != DMARC_FETCH_ONE)
 			continue;
 		if (lv->psd == DMARC_PSD_N) {
-			copy_name(out, lv->domain);
+			dmarc_copy_name(out, lv->domain);
 			return 0;
 		}
 		if (lv->psd == DMARC_PSD_Y && i > 0) {
-			copy_name(out, last_labels(w->start, lv->labels + 1));
+			dmarc_copy_name(out, last_labels(w->start, lv->labels + 1));
 			return 0;
 		}
 		fewest = lv;
@@ -169,7 +170,7 @@ dmarc_walk_org_domain(const struct dmarc_walk *w, char out[DNS_NAME_MAX + 1])
 		out[0] = '\0';
 		return -1;
 	}
-	copy_name(out, fewest != NULL ? fewest->domain : w->start);
+	dmarc_copy_name(out, fewest != NULL ? fewest->domain : w->start);
 	return 0;
 }
 
@@ -180,7 +181,7 @@ dmarc_psl_org_domain(const struct dmarc_ctx *c, const char *domain, char out[DNS
 
 	/* A public suffix itself (or a name the list cannot place) has no
 	 * registrable part; it stands as its own Organizational Domain. */
-	copy_name(out, reg != NULL ? reg : domain);
+	dmarc_copy_name(out, reg != NULL ? reg : domain);
 }
 
 int

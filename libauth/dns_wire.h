@@ -27,7 +27,7 @@ int dns_builder_add_spf(struct dns_answer_builder *b, uint32_t ttl, size_t nstri
                         const struct dns_txt_string *strings);
 
 /* Writes the name held in a dname rdf in the form of dns_name_normalize()
- * ("" for the root); octets that form cannot carry ('.', '\\', spaces and
+ * ("" for the root); octets that form cannot carry ('.', '\\' and
  * controls inside a label) are written \DDD so the name can never equal
  * one that was asked.  Returns -1 when the result would not fit. */
 int dns_wire_name(const ldns_rdf *dname, char out[DNS_NAME_MAX + 1]);

@@ -253,7 +253,8 @@ zone_index(struct dns_zone *z)
 	struct zone_node *v = NULL;
 	size_t n = 0, cap = 0, i, j, out;
 
-	qsort(z->rrs.v, z->rrs.n, sizeof(*z->rrs.v), rr_cmp);
+	if (z->rrs.n > 1)
+		qsort(z->rrs.v, z->rrs.n, sizeof(*z->rrs.v), rr_cmp);
 	for (i = 0; i < z->rrs.n; i = j) {
 		for (j = i + 1; j < z->rrs.n && strcmp(z->rrs.v[j].owner, z->rrs.v[i].owner) == 0;)
 			j++;
@@ -261,7 +262,8 @@ zone_index(struct dns_zone *z)
 		    push_ancestors(z, z->rrs.v[i].owner, &v, &n, &cap) < 0)
 			goto fail;
 	}
-	qsort(v, n, sizeof(*v), node_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), node_cmp);
 	for (i = 0, out = 0; i < n; i++) {
 		if (out > 0 && strcmp(v[out - 1].name, v[i].name) == 0) {
 			free(v[i].name);

@@ -456,12 +456,13 @@ msg_parser_finish(struct msg_parser *p, struct auth_error *err)
 int
 msg_crlf_convert(struct msg_crlf *st, const char *in, size_t len, struct buf *out)
 {
-	const char *p = in, *end = in + len, *nl;
+	const char *p = in, *end, *nl;
 	size_t old = out->len;
 	bool cr_before;
 
 	if (len == 0)
 		return 0;
+	end = in + len;
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		cr_before = nl > in ? nl[-1] == '\r' : st->last_cr;
 		if (buf_append(out, p, (size_t)(nl - p)) < 0 ||

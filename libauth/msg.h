@@ -53,7 +53,9 @@ void msg_headers_free(struct msg_headers *h);
 
 /* Adds one field given as name and value (the bytes after the colon,
  * leading space included when the MTA passes it).  The name must be
- * 1..997 printable ASCII bytes other than ':' (RFC 5322 §2.2). */
+ * 1..997 printable ASCII bytes other than ':' (RFC 5322 §2.2).  Line ends
+ * in value (LF or CRLF, as milters pass folded values) are stored as CRLF
+ * and must each be followed by WSP, or the field is refused (AUTH_ESYNTAX). */
 int msg_headers_add(struct msg_headers *h, const char *name, size_t name_len,
                     const char *value, size_t value_len, struct auth_error *err);
 
@@ -82,7 +84,8 @@ int msg_field_unfold(const struct msg_field *f, struct buf *out);
  * Feed it the message in chunks of any size.  It returns 0 while still in
  * the header block, 1 when the blank line ending it was seen (then
  * *body_off is the offset in this chunk where the body starts; everything
- * after that is body and should no longer be fed), or -1 with err set on a
+ * after that is body and should no longer be fed; a later feed answers 1
+ * with *body_off 0), or -1 with err set on a
  * limit or syntax error (a line that is neither a field nor a continuation).
  * At end of input call msg_parser_finish(): a message with no blank line
  * is all headers and an empty body.

@@ -42,6 +42,7 @@ struct from_parse {
 	const unsigned char *tp; /* its bytes */
 	size_t tlen;
 	struct msg_from *out;
+	size_t *idna_left; /* conversions still allowed (MSG_FROM_MAX_IDNA) */
 	size_t nmailboxes;
 	bool no_domain; /* some mailbox has no domain that DMARC could use */
 	bool group;
@@ -111,7 +112,8 @@ from_skip_delimited(const unsigned char *p, const unsigned char *end, unsigned c
 	return NULL;
 }
 
-/* Moves to the next token, skipping CFWS. */
+/* Moves to the next token, skipping CFWS.  FT_ERR is final: no later call
+ * can step past it to an FT_END that would make the field look whole. */
 static void
 from_next(struct from_parse *ps)
 {
@@ -121,6 +123,8 @@ from_next(struct from_parse *ps)
 	                                    FT_COMMA, FT_COLON, FT_SEMI};
 	const char *s;
 
+	if (ps->tok == FT_ERR)
+		return;
 	for (;;) {
 		while (p < end && from_is_space(*p))
 			p++;
@@ -148,10 +152,8 @@ from_next(struct from_parse *ps)
 		p++;
 	} else
 		ps->tok = FT_ERR;
-	if (ps->tok == FT_ERR) {
-		ps->p = end;
+	if (ps->tok == FT_ERR)
 		return;
-	}
 	ps->tlen = (size_t)(p - ps->tp);
 	ps->p = p;
 }
@@ -216,7 +218,8 @@ from_needs_idna(const char *text, size_t len)
  * full-width dots) only accepts the spellings MUAs produce.
  */
 static int
-from_normalize(const char *text, size_t len, char out[DNS_NAME_MAX + 1], bool *ulabel)
+from_normalize(const char *text, size_t len, char out[DNS_NAME_MAX + 1], bool *ulabel,
+               size_t *idna_left)
 {
 	char in[FROM_DOMAIN_TEXT_MAX + 1];
 	uint8_t *res = NULL;
@@ -225,6 +228,9 @@ from_normalize(const char *text, size_t len, char out[DNS_NAME_MAX + 1], bool *u
 
 	if (!from_needs_idna(text, len))
 		return from_check_dns_name(text, len, out);
+	if (*idna_left == 0)
+		return -1;
+	(*idna_left)--;
 	memcpy(in, text, len);
 	in[len] = '\0';
 	if (idn2_lookup_u8((const uint8_t *)in, &res, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
@@ -310,7 +316,7 @@ from_mailbox_domain(struct from_parse *ps)
 		ps->no_domain = true;
 		return 0;
 	}
-	if (from_normalize(text, len, name, &ps->out->had_ulabel) < 0)
+	if (from_normalize(text, len, name, &ps->out->had_ulabel, ps->idna_left) < 0)
 		return -1;
 	from_add_domain(ps->out, name);
 	return 0;
@@ -442,8 +448,8 @@ from_reset(struct msg_from *out, enum msg_from_status status)
 	out->truncated = false;
 }
 
-void
-msg_from_parse(const char *value, size_t len, struct msg_from *out)
+static void
+from_parse_value(const char *value, size_t len, struct msg_from *out, size_t *idna_left)
 {
 	struct from_parse ps;
 
@@ -451,6 +457,7 @@ msg_from_parse(const char *value, size_t len, struct msg_from *out)
 	ps.p = (const unsigned char *)value;
 	ps.end = ps.p + len;
 	ps.out = out;
+	ps.idna_left = idna_left;
 	from_reset(out, MSG_FROM_OK);
 	if (from_list(&ps) < 0)
 		from_reset(out, MSG_FROM_SYNTAX);
@@ -463,20 +470,30 @@ msg_from_parse(const char *value, size_t len, struct msg_from *out)
 }
 
 void
+msg_from_parse(const char *value, size_t len, struct msg_from *out)
+{
+	size_t idna_left = MSG_FROM_MAX_IDNA;
+
+	from_parse_value(value, len, out, &idna_left);
+}
+
+void
 msg_from_extract(const struct msg_headers *h, struct msg_from *out)
 {
 	struct msg_from one;
 	const struct msg_field *f;
 	const char *v;
-	size_t len, i, nfields = 0;
+	size_t len, i, nfields = 0, idna_left = MSG_FROM_MAX_IDNA;
 	long at;
 
+	/* One conversion budget for the whole message: the work has to be
+	 * bounded per message, and a message may have many From fields. */
 	from_reset(out, MSG_FROM_NONE);
 	for (at = msg_headers_find(h, "From", 0); at >= 0;
 	     at = msg_headers_find(h, "From", (size_t)at + 1)) {
 		f = msg_headers_get(h, (size_t)at);
 		v = msg_field_value(f, &len);
-		msg_from_parse(v, len, &one);
+		from_parse_value(v, len, &one, &idna_left);
 		if (++nfields == 1) {
 			*out = one;
 			continue;

@@ -7,10 +7,19 @@
  * lower-case A-label form, together with exactly which case the From
  * fields present, so that the caller can apply DMARC or refuse.
  *
+ * Within one field the status is decided in this order: MSG_FROM_SYNTAX
+ * (nothing listed), MSG_FROM_GROUP, MSG_FROM_NO_DOMAIN (some mailbox has
+ * no '@', is "<>", or has an address literal; the domains that were found
+ * are still listed), MSG_FROM_MULTIPLE, MSG_FROM_OK.  Several From fields
+ * give MSG_FROM_MULTIPLE_FIELDS with the domains of all of them.
+ *
  * Limits: at most MSG_FROM_MAX_DOMAINS distinct domains are listed
  * (truncated says more were seen); comments nest at most
  * MSG_FROM_MAX_COMMENT_DEPTH deep; the parser is iterative and linear in
  * the input, so hostile values cost neither stack nor quadratic time.
+ * IDNA conversion costs far more per byte than parsing, so at most
+ * MSG_FROM_MAX_IDNA domains written with U-labels or A-labels are
+ * converted per call; a field that needs more is MSG_FROM_SYNTAX.
  *
  * Ownership: the result is the caller's struct; nothing is allocated that
  * outlives a call.  Thread-safe: no shared state.
@@ -37,6 +46,7 @@ enum msg_from_status {
 
 #define MSG_FROM_MAX_DOMAINS 16
 #define MSG_FROM_MAX_COMMENT_DEPTH 64
+#define MSG_FROM_MAX_IDNA 64
 
 struct msg_from {
 	enum msg_from_status status;

@@ -63,9 +63,8 @@ spf_eval_count_term(struct spf_eval *ev)
 }
 
 enum spf_step
-spf_eval_count_void(struct spf_eval *ev, const struct dns_answer *a)
+spf_eval_count_void(struct spf_eval *ev)
 {
-	(void)a;
 	if (++ev->voids > ev->max_voids)
 		return spf_eval_problem(ev, SPF_STEP_PERMERROR, "more than %u void look-ups",
 		                        ev->max_voids);
@@ -182,22 +181,24 @@ spf_eval_target(struct spf_eval *ev, const char *domain, const char *spec, size_
 	}
 }
 
-/* §6.2: the explanation of a "fail".  Any trouble (DNS, no or several
- * records, bad syntax) means no explanation; only memory is an error. */
+/* §6.2: the explanation of a "fail".  Any trouble (macros, DNS, no or
+ * several records, bad syntax) means no explanation; only memory is an
+ * error. */
 static int
-spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
+spf_explain_text(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
 {
 	char name[DNS_NAME_MAX + 1];
 	const struct dns_answer *a = NULL;
 	struct spf_macro_ctx c;
 	struct buf b;
+	enum spf_step step;
 	int rc = 0;
 
-	ev->in_exp = 1;
-	if (spf_eval_target(ev, domain, rec->exp, rec->exp_len, name) == SPF_STEP_NOMEM)
+	step = spf_eval_target(ev, domain, rec->exp, rec->exp_len, name);
+	if (step != SPF_STEP_NOMATCH || name[0] == '\0')
+		return step == SPF_STEP_NOMEM ? -1 : 0;
+	if (spf_eval_query(ev, name, DNS_T_TXT, &a) < 0)
 		return -1;
-	if (name[0] == '\0' || spf_eval_query(ev, name, DNS_T_TXT, &a) < 0)
-		return name[0] == '\0' ? 0 : -1;
 	if (a->status == DNS_RECORDS && a->count == 1 && a->rrs[0].type == DNS_T_TXT) {
 		buf_init(&b, SPF_EXPLANATION_MAX);
 		spf_eval_macro_ctx(ev, domain, &c);
@@ -211,6 +212,19 @@ spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *re
 	if (rc == SPF_MACRO_NOMEM)
 		return auth_error_set(ev->err, AUTH_ENOMEM, "out of memory");
 	return 0;
+}
+
+/* The explanation's look-ups count against no limit but the deadline (an
+ * exp= that fails leaves the result as it is). */
+static int
+spf_explain(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
+{
+	int rc;
+
+	ev->in_exp = 1;
+	rc = spf_explain_text(ev, domain, rec);
+	ev->in_exp = 0;
+	return rc;
 }
 
 /* §4.3: a domain check_host() can evaluate: at most 253 characters (a
@@ -244,10 +258,14 @@ static enum spf_result
 spf_qualifier_result(char q)
 {
 	switch (q) {
-	case '-': return SPF_FAIL;
-	case '~': return SPF_SOFTFAIL;
-	case '?': return SPF_NEUTRAL;
-	default: return SPF_PASS;
+	case '-':
+		return SPF_FAIL;
+	case '~':
+		return SPF_SOFTFAIL;
+	case '?':
+		return SPF_NEUTRAL;
+	default:
+		return SPF_PASS;
 	}
 }
 
@@ -261,15 +279,16 @@ spf_fetch_record(struct spf_eval *ev, const char *domain, const struct dns_answe
 	if (spf_eval_query(ev, domain, DNS_T_TXT, a) < 0)
 		return -1;
 	if ((*a)->status == DNS_TEMPFAIL) {
-		spf_eval_problem(ev, SPF_STEP_TEMPERROR, "SPF record look-up of %s failed: %s", domain,
-		                 (*a)->reason ? (*a)->reason : "temporary failure");
+		spf_eval_problem(ev, SPF_STEP_TEMPERROR, "SPF record look-up of %s failed: %s",
+		                 domain, (*a)->reason ? (*a)->reason : "temporary failure");
 		*res = SPF_TEMPERROR;
 	} else if ((*a)->status == DNS_RECORDS) {
 		switch (spf_record_select(*a, rec, len)) {
 		case SPF_SELECT_ONE:
 			return 1;
 		case SPF_SELECT_MANY:
-			spf_eval_problem(ev, SPF_STEP_PERMERROR, "%s has several SPF records", domain);
+			spf_eval_problem(ev, SPF_STEP_PERMERROR, "%s has several SPF records",
+			                 domain);
 			*res = SPF_PERMERROR;
 			break;
 		default:
@@ -292,8 +311,8 @@ spf_note_mechanism(struct spf_eval *ev, const struct spf_term *t)
 
 /* §4.6.3, §6.1: the mechanisms in order, then redirect. */
 static int
-spf_eval_record(struct spf_eval *ev, const char *domain, const struct spf_record *rec,
-                int want_exp, int depth, enum spf_result *res)
+spf_eval_record(struct spf_eval *ev, const char *domain, const struct spf_record *rec, int want_exp,
+                int depth, enum spf_result *res)
 {
 	char target[DNS_NAME_MAX + 1];
 	enum spf_step step = SPF_STEP_NOMATCH;
@@ -312,23 +331,32 @@ spf_eval_record(struct spf_eval *ev, const char *domain, const struct spf_record
 	if (step == SPF_STEP_NOMATCH && rec->redirect != NULL && !rec->has_all) {
 		step = spf_eval_count_term(ev);
 		if (step == SPF_STEP_NOMATCH)
-			step = spf_eval_target(ev, domain, rec->redirect, rec->redirect_len, target);
+			step =
+			    spf_eval_target(ev, domain, rec->redirect, rec->redirect_len, target);
 		if (step == SPF_STEP_NOMATCH) {
 			if (spf_eval_host(ev, target, want_exp, depth + 1, res) < 0)
 				return -1;
 			/* §6.1: a redirect to no record is a permerror. */
 			if (*res == SPF_NONE) {
-				spf_eval_problem(ev, SPF_STEP_PERMERROR, "redirect=%s has no SPF record", target);
+				spf_eval_problem(ev, SPF_STEP_PERMERROR,
+				                 "redirect=%s has no SPF record", target);
 				*res = SPF_PERMERROR;
 			}
 			return 0;
 		}
 	}
 	switch (step) {
-	case SPF_STEP_NOMEM: return -1;
-	case SPF_STEP_TEMPERROR: *res = SPF_TEMPERROR; break;
-	case SPF_STEP_PERMERROR: *res = SPF_PERMERROR; break;
-	default: *res = SPF_NEUTRAL; break; /* §4.7: no match, no redirect */
+	case SPF_STEP_NOMEM:
+		return -1;
+	case SPF_STEP_TEMPERROR:
+		*res = SPF_TEMPERROR;
+		break;
+	case SPF_STEP_PERMERROR:
+		*res = SPF_PERMERROR;
+		break;
+	default:
+		*res = SPF_NEUTRAL;
+		break; /* §4.7: no match, no redirect */
 	}
 	return 0;
 }
@@ -374,9 +402,10 @@ const char *
 spf_result_name(enum spf_result res)
 {
 	static const char *const names[] = {
-		[SPF_NONE] = "none",         [SPF_NEUTRAL] = "neutral",     [SPF_PASS] = "pass",
-		[SPF_FAIL] = "fail",         [SPF_SOFTFAIL] = "softfail",   [SPF_TEMPERROR] = "temperror",
-		[SPF_PERMERROR] = "permerror",
+	    [SPF_NONE] = "none",           [SPF_NEUTRAL] = "neutral",
+	    [SPF_PASS] = "pass",           [SPF_FAIL] = "fail",
+	    [SPF_SOFTFAIL] = "softfail",   [SPF_TEMPERROR] = "temperror",
+	    [SPF_PERMERROR] = "permerror",
 	};
 
 	if ((unsigned)res >= sizeof(names) / sizeof(names[0]))
@@ -402,8 +431,8 @@ spf_eval_init(struct spf_eval *ev, struct dns_resolver *r, const struct spf_limi
 	memset(ev, 0, sizeof(*ev));
 	ev->r = r;
 	ev->max_terms = lim && lim->max_dns_terms ? lim->max_dns_terms : SPF_DEFAULT_MAX_DNS_TERMS;
-	ev->max_voids = lim && lim->max_void_lookups ? lim->max_void_lookups
-	                                             : SPF_DEFAULT_MAX_VOID_LOOKUPS;
+	ev->max_voids =
+	    lim && lim->max_void_lookups ? lim->max_void_lookups : SPF_DEFAULT_MAX_VOID_LOOKUPS;
 	ev->max_names = lim && lim->max_names ? lim->max_names : SPF_DEFAULT_MAX_NAMES;
 	/* The name buffers hold SPF_DEFAULT_MAX_NAMES; the RFC's 10 is a maximum. */
 	if (ev->max_names > SPF_DEFAULT_MAX_NAMES)
@@ -448,9 +477,9 @@ spf_make_sender(struct spf_outcome *out, const char *sender, size_t *local_len)
 }
 
 int
-spf_check_host(struct dns_resolver *r, const struct spf_limits *lim,
-               const struct spf_request *req, const char *domain, const char *sender,
-               struct spf_outcome *out, struct auth_error *err)
+spf_check_host(struct dns_resolver *r, const struct spf_limits *lim, const struct spf_request *req,
+               const char *domain, const char *sender, struct spf_outcome *out,
+               struct auth_error *err)
 {
 	struct spf_eval ev;
 	int rc;
@@ -464,7 +493,8 @@ spf_check_host(struct dns_resolver *r, const struct spf_limits *lim,
 		return auth_error_set(err, AUTH_EINVAL, "spf: bad arguments");
 	spf_eval_init(&ev, r, lim, req, out, err);
 	if (spf_make_sender(out, sender, &ev.local_len) < 0)
-		return auth_error_set(err, AUTH_EINVAL, "spf: sender longer than %d", SPF_SENDER_MAX);
+		return auth_error_set(err, AUTH_EINVAL, "spf: sender longer than %d",
+		                      SPF_SENDER_MAX);
 	ev.sender = out->sender;
 	ev.sender_len = strlen(out->sender);
 	/* A domain too long to report is also too long to be valid (§4.3). */
@@ -480,8 +510,8 @@ spf_check_host(struct dns_resolver *r, const struct spf_limits *lim,
 }
 
 int
-spf_check_helo(struct dns_resolver *r, const struct spf_limits *lim,
-               const struct spf_request *req, struct spf_outcome *out, struct auth_error *err)
+spf_check_helo(struct dns_resolver *r, const struct spf_limits *lim, const struct spf_request *req,
+               struct spf_outcome *out, struct auth_error *err)
 {
 	const char *helo = req && req->helo ? req->helo : "";
 	int rc = spf_check_host(r, lim, req, helo, helo, out, err);
@@ -493,8 +523,7 @@ spf_check_helo(struct dns_resolver *r, const struct spf_limits *lim,
 
 int
 spf_check_mailfrom(struct dns_resolver *r, const struct spf_limits *lim,
-                   const struct spf_request *req, struct spf_outcome *out,
-                   struct auth_error *err)
+                   const struct spf_request *req, struct spf_outcome *out, struct auth_error *err)
 {
 	const char *from, *at;
 

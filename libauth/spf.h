@@ -17,7 +17,9 @@
  * no record, however hostile, makes an evaluation unbounded.
  *
  * Ownership: struct spf_outcome is the caller's; its explanation is
- * allocated and released by spf_outcome_free().  Thread-safe: evaluations
+ * allocated and released by spf_outcome_free().  The explanation's own text
+ * is printable ASCII, but the macros in it may bring in whatever bytes the
+ * envelope held: a front end sanitizes it before putting it in a reply.  Thread-safe: evaluations
  * share nothing but the resolver, which is itself thread-safe.
  */
 #ifndef AUTH_SPF_H
@@ -44,7 +46,7 @@ enum spf_scope {
 	SPF_SCOPE_HELO,
 };
 
-struct spf_limits { /* zero fields mean the RFC defaults */
+struct spf_limits {                /* zero fields mean the RFC defaults */
 	unsigned max_dns_terms;    /* 10, §4.6.4 */
 	unsigned max_void_lookups; /* 2 */
 	unsigned max_names;        /* 10 per mx / ptr */
@@ -78,11 +80,11 @@ struct spf_request {
 struct spf_outcome {
 	enum spf_result result;
 	enum spf_scope scope;
-	char domain[DNS_NAME_MAX + 1];       /* the domain evaluated */
-	char sender[SPF_SENDER_MAX + 1];     /* the identity, local@domain */
-	char *explanation;                   /* exp= text on "fail", else NULL; owned */
+	char domain[DNS_NAME_MAX + 1];         /* the domain evaluated */
+	char sender[SPF_SENDER_MAX + 1];       /* the identity, local@domain */
+	char *explanation;                     /* exp= text on "fail", else NULL; owned */
 	char mechanism[SPF_MECHANISM_MAX + 1]; /* the term that matched, or "" */
-	char problem[SPF_PROBLEM_MAX + 1];   /* why permerror / temperror, or "" */
+	char problem[SPF_PROBLEM_MAX + 1];     /* why permerror / temperror, or "" */
 };
 
 /* §2.4: the MAIL FROM identity.  For the null sender the identity is
@@ -95,8 +97,7 @@ int spf_check_mailfrom(struct dns_resolver *r, const struct spf_limits *lim,
 
 /* §2.3: the HELO identity, postmaster@<helo>. */
 int spf_check_helo(struct dns_resolver *r, const struct spf_limits *lim,
-                   const struct spf_request *req, struct spf_outcome *out,
-                   struct auth_error *err);
+                   const struct spf_request *req, struct spf_outcome *out, struct auth_error *err);
 
 /* §4: check_host(<ip>, domain, sender). */
 int spf_check_host(struct dns_resolver *r, const struct spf_limits *lim,
@@ -112,7 +113,6 @@ const char *spf_result_name(enum spf_result res);
  * comment, and the key=value pairs client-ip, envelope-from, helo,
  * receiver, identity and mechanism or problem.  Returns 0, or -1 when out
  * is full or memory ran out. */
-int spf_received_spf(const struct spf_outcome *o, const struct spf_request *req,
-                     struct buf *out);
+int spf_received_spf(const struct spf_outcome *o, const struct spf_request *req, struct buf *out);
 
 #endif

@@ -44,8 +44,8 @@ struct spf_eval {
 	const char *sender; /* local@domain */
 	size_t sender_len, local_len;
 	unsigned terms, voids;
-	int in_exp;   /* expanding explanation text: no limits counted */
-	int p_done;   /* p_name holds the %{p} value */
+	int in_exp; /* expanding explanation text: no limits counted */
+	int p_done; /* p_name holds the %{p} value */
 	char p_name[DNS_NAME_MAX + 1];
 	const char *p_domain; /* <domain> when %{p} was asked */
 	struct spf_outcome *out;
@@ -65,12 +65,12 @@ enum spf_step spf_eval_problem(struct spf_eval *ev, enum spf_step step, const ch
 enum spf_step spf_eval_count_term(struct spf_eval *ev);
 
 /* Counts a void answer (NXDOMAIN/NODATA); SPF_STEP_PERMERROR past the limit. */
-enum spf_step spf_eval_count_void(struct spf_eval *ev, const struct dns_answer *a);
+enum spf_step spf_eval_count_void(struct spf_eval *ev);
 
 /* Expands a domain-spec (NULL means <domain>) into a query name (§4.8,
  * §7.3 truncation). */
-enum spf_step spf_eval_target(struct spf_eval *ev, const char *domain, const char *spec,
-                              size_t len, char out[DNS_NAME_MAX + 1]);
+enum spf_step spf_eval_target(struct spf_eval *ev, const char *domain, const char *spec, size_t len,
+                              char out[DNS_NAME_MAX + 1]);
 
 /* Fills the macro context for <domain>. */
 void spf_eval_macro_ctx(struct spf_eval *ev, const char *domain, struct spf_macro_ctx *c);

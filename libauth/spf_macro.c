@@ -49,7 +49,8 @@ spf_macro_parse_expr(const char *s, size_t len, int exp_text, struct spf_macro_e
 		return 0;
 	e->letter = (char)(s[i] | 0x20);
 	e->upper = s[i] >= 'A' && s[i] <= 'Z';
-	if (!((s[i] >= 'a' && s[i] <= 'z') || e->upper) || !spf_macro_letter_ok(e->letter, exp_text))
+	if (!((s[i] >= 'a' && s[i] <= 'z') || e->upper) ||
+	    !spf_macro_letter_ok(e->letter, exp_text))
 		return 0;
 	for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
 		digits = 1;
@@ -123,8 +124,8 @@ spf_macro_put_escaped(struct buf *out, const char *p, size_t n)
 	for (size_t i = 0; i < n && rc == SPF_MACRO_OK; i++) {
 		unsigned char ch = (unsigned char)p[i];
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
 			rc = spf_macro_put(out, p + i, 1);
 		} else {
 			e[0] = '%';
@@ -181,10 +182,18 @@ spf_macro_value(const struct spf_macro_ctx *c, char letter, char *scratch, size_
 		}
 		*v = c->sender + c->local_len + 1, *vlen = c->sender_len - c->local_len - 1;
 		return SPF_MACRO_OK;
-	case 'd': p = c->domain; break;
-	case 'h': p = c->helo; break;
-	case 'r': p = c->receiver; break;
-	case 'v': p = c->family == AF_INET ? "in-addr" : "ip6"; break;
+	case 'd':
+		p = c->domain;
+		break;
+	case 'h':
+		p = c->helo;
+		break;
+	case 'r':
+		p = c->receiver;
+		break;
+	case 'v':
+		p = c->family == AF_INET ? "in-addr" : "ip6";
+		break;
 	case 'i':
 		spf_macro_ip_i(c, scratch, size);
 		p = scratch;
@@ -287,7 +296,10 @@ spf_macro_expand(const struct spf_macro_ctx *c, const char *s, size_t len, int e
 			i = n;
 		} else if (s[i + 1] == '%' || s[i + 1] == '_' || s[i + 1] == '-') {
 			/* §7.1: "%%" is "%", "%_" a space, "%-" a URL-encoded space. */
-			rc = spf_macro_put(out, s[i + 1] == '%' ? "%" : s[i + 1] == '_' ? " " : "%20",
+			rc = spf_macro_put(out,
+			                   s[i + 1] == '%'   ? "%"
+			                   : s[i + 1] == '_' ? " "
+			                                     : "%20",
 			                   s[i + 1] == '-' ? 3 : 1);
 			i += 2;
 		} else {

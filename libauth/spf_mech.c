@@ -42,7 +42,8 @@ spf_addr_type(const struct spf_eval *ev)
 /* Looks up the client's address type at name and compares (§5: an error
  * other than NXDOMAIN is a temperror). */
 static enum spf_step
-spf_match_addresses(struct spf_eval *ev, const char *name, unsigned c4, unsigned c6, int void_counts)
+spf_match_addresses(struct spf_eval *ev, const char *name, unsigned c4, unsigned c6,
+                    int void_counts)
 {
 	const struct dns_answer *a;
 	enum spf_step step = SPF_STEP_NOMATCH;
@@ -53,8 +54,9 @@ spf_match_addresses(struct spf_eval *ev, const char *name, unsigned c4, unsigned
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "address look-up of %s failed: %s",
 		                        name, a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = void_counts ? spf_eval_count_void(ev, a) : SPF_STEP_NOMATCH;
-	for (size_t i = 0; step == SPF_STEP_NOMATCH && a->status == DNS_RECORDS && i < a->count; i++)
+		step = void_counts ? spf_eval_count_void(ev) : SPF_STEP_NOMATCH;
+	for (size_t i = 0; step == SPF_STEP_NOMATCH && a->status == DNS_RECORDS && i < a->count;
+	     i++)
 		if (spf_rr_matches(ev, &a->rrs[i], c4, c6))
 			step = SPF_STEP_MATCH;
 	dns_answer_release(a);
@@ -74,11 +76,12 @@ spf_mech_mx(struct spf_eval *ev, const char *name, unsigned c4, unsigned c6)
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "MX look-up of %s failed: %s", name,
 		                        a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	else if (a->count > ev->max_names)
 		step = spf_eval_problem(ev, SPF_STEP_PERMERROR, "%s has more than %u MX records",
 		                        name, ev->max_names);
-	for (size_t i = 0; step == SPF_STEP_NOMATCH && a->status == DNS_RECORDS && i < a->count; i++) {
+	for (size_t i = 0; step == SPF_STEP_NOMATCH && a->status == DNS_RECORDS && i < a->count;
+	     i++) {
 		const struct dns_rr *rr = &a->rrs[i];
 
 		/* A null MX (RFC 7505) names no host. */
@@ -107,8 +110,8 @@ spf_reverse_name(const struct spf_eval *ev, char *buf, size_t size)
 	size_t k = 0;
 
 	if (ev->family == AF_INET) {
-		(void)snprintf(buf, size, "%u.%u.%u.%u.in-addr.arpa", ev->ip[3], ev->ip[2], ev->ip[1],
-		               ev->ip[0]);
+		(void)snprintf(buf, size, "%u.%u.%u.%u.in-addr.arpa", ev->ip[3], ev->ip[2],
+		               ev->ip[1], ev->ip[0]);
 		return;
 	}
 	for (int i = 15; i >= 0; i--) {
@@ -139,8 +142,8 @@ spf_name_validates(struct spf_eval *ev, const char *name, enum spf_step *step)
 }
 
 enum spf_step
-spf_eval_ptr_names(struct spf_eval *ev, int count_void, char names[][DNS_NAME_MAX + 1],
-                   size_t max, size_t *n)
+spf_eval_ptr_names(struct spf_eval *ev, int count_void, char names[][DNS_NAME_MAX + 1], size_t max,
+                   size_t *n)
 {
 	char rev[80];
 	const struct dns_answer *a;
@@ -152,7 +155,7 @@ spf_eval_ptr_names(struct spf_eval *ev, int count_void, char names[][DNS_NAME_MA
 		return SPF_STEP_NOMEM;
 	/* §5.5: a DNS error on the PTR look-up makes ptr fail to match. */
 	if ((a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) && count_void)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	/* §4.6.4: only the first max_names PTR names are tried. */
 	for (size_t i = 0; a->status == DNS_RECORDS && i < a->count && i < ev->max_names &&
 	                   *n < max && step == SPF_STEP_NOMATCH;
@@ -194,7 +197,7 @@ spf_mech_exists(struct spf_eval *ev, const char *name)
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "look-up of %s failed: %s", name,
 		                        a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	dns_answer_release(a);
 	return step;
 }
@@ -217,7 +220,8 @@ spf_mech_include(struct spf_eval *ev, const char *name, int depth)
 	case SPF_TEMPERROR:
 		return SPF_STEP_TEMPERROR;
 	case SPF_NONE:
-		return spf_eval_problem(ev, SPF_STEP_PERMERROR, "include:%s has no SPF record", name);
+		return spf_eval_problem(ev, SPF_STEP_PERMERROR, "include:%s has no SPF record",
+		                        name);
 	default:
 		return SPF_STEP_PERMERROR;
 	}
@@ -232,7 +236,7 @@ spf_mech_ip(const struct spf_eval *ev, const struct spf_term *t)
 		           : SPF_STEP_NOMATCH;
 	if (t->mech == SPF_MECH_IP6 && ev->family == AF_INET6)
 		return spf_prefix_equal(ev->ip, t->net.v6.s6_addr, t->cidr6) ? SPF_STEP_MATCH
-		                                                              : SPF_STEP_NOMATCH;
+		                                                             : SPF_STEP_NOMATCH;
 	return SPF_STEP_NOMATCH;
 }
 

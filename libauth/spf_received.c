@@ -73,15 +73,27 @@ spf_comment_words(enum spf_result res, const char **pre, const char **post)
 {
 	*post = "";
 	switch (res) {
-	case SPF_PASS: *pre = "designates ", *post = " as permitted sender"; break;
-	case SPF_FAIL: *pre = "does not designate ", *post = " as permitted sender"; break;
+	case SPF_PASS:
+		*pre = "designates ", *post = " as permitted sender";
+		break;
+	case SPF_FAIL:
+		*pre = "does not designate ", *post = " as permitted sender";
+		break;
 	case SPF_SOFTFAIL:
 		*pre = "does not designate ", *post = " as permitted sender, transitioning";
 		break;
-	case SPF_NEUTRAL: *pre = "neither permits nor denies "; break;
-	case SPF_NONE: *pre = "does not designate permitted sender hosts, client "; break;
-	case SPF_TEMPERROR: *pre = "could not be checked for ", *post = ": temporary error"; break;
-	default: *pre = "could not be checked for ", *post = ": permanent error"; break;
+	case SPF_NEUTRAL:
+		*pre = "neither permits nor denies ";
+		break;
+	case SPF_NONE:
+		*pre = "does not designate permitted sender hosts, client ";
+		break;
+	case SPF_TEMPERROR:
+		*pre = "could not be checked for ", *post = ": temporary error";
+		break;
+	default:
+		*pre = "could not be checked for ", *post = ": permanent error";
+		break;
 	}
 }
 

@@ -14,9 +14,9 @@
 #include "spf_record.h"
 
 static const char *const spf_mech_names[] = {
-	[SPF_MECH_ALL] = "all", [SPF_MECH_INCLUDE] = "include", [SPF_MECH_A] = "a",
-	[SPF_MECH_MX] = "mx",   [SPF_MECH_PTR] = "ptr",         [SPF_MECH_IP4] = "ip4",
-	[SPF_MECH_IP6] = "ip6", [SPF_MECH_EXISTS] = "exists",
+    [SPF_MECH_ALL] = "all", [SPF_MECH_INCLUDE] = "include", [SPF_MECH_A] = "a",
+    [SPF_MECH_MX] = "mx",   [SPF_MECH_PTR] = "ptr",         [SPF_MECH_IP4] = "ip4",
+    [SPF_MECH_IP6] = "ip6", [SPF_MECH_EXISTS] = "exists",
 };
 
 const char *
@@ -41,7 +41,8 @@ spf_record_select(const struct dns_answer *a, const char **rec, size_t *len)
 	for (size_t i = 0; i < a->count; i++) {
 		const struct dns_rr *rr = &a->rrs[i];
 
-		if (rr->type != DNS_T_TXT || !spf_record_is_spf(rr->u.txt.joined, rr->u.txt.joined_len))
+		if (rr->type != DNS_T_TXT ||
+		    !spf_record_is_spf(rr->u.txt.joined, rr->u.txt.joined_len))
 			continue;
 		if (found++ > 0)
 			return SPF_SELECT_MANY;
@@ -76,7 +77,8 @@ spf_toplabel_ok(const char *s, size_t len)
 {
 	int alpha = 0, dash = 0;
 
-	if (len == 0 || !spf_is_alnum((unsigned char)s[0]) || !spf_is_alnum((unsigned char)s[len - 1]))
+	if (len == 0 || !spf_is_alnum((unsigned char)s[0]) ||
+	    !spf_is_alnum((unsigned char)s[len - 1]))
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
@@ -221,7 +223,8 @@ static int
 spf_mech_lookup(const char *s, size_t len, enum spf_mech *m)
 {
 	for (size_t i = 0; i < sizeof(spf_mech_names) / sizeof(spf_mech_names[0]); i++)
-		if (strlen(spf_mech_names[i]) == len && strncasecmp(s, spf_mech_names[i], len) == 0) {
+		if (strlen(spf_mech_names[i]) == len &&
+		    strncasecmp(s, spf_mech_names[i], len) == 0) {
 			*m = (enum spf_mech)i;
 			return 0;
 		}
@@ -243,8 +246,8 @@ spf_parse_mechanism(const char *s, size_t len, struct spf_term *t)
 		return -1;
 	need_spec = t->mech == SPF_MECH_INCLUDE || t->mech == SPF_MECH_EXISTS ||
 	            t->mech == SPF_MECH_IP4 || t->mech == SPF_MECH_IP6;
-	want_spec = need_spec || t->mech == SPF_MECH_A || t->mech == SPF_MECH_MX ||
-	            t->mech == SPF_MECH_PTR;
+	want_spec =
+	    need_spec || t->mech == SPF_MECH_A || t->mech == SPF_MECH_MX || t->mech == SPF_MECH_PTR;
 	cidr = t->mech == SPF_MECH_A || t->mech == SPF_MECH_MX ? 46
 	       : t->mech == SPF_MECH_IP4                       ? 4
 	       : t->mech == SPF_MECH_IP6                       ? 6
@@ -273,8 +276,8 @@ spf_modifier_name_len(const char *s, size_t len)
 
 	if (len == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
 		return 0;
-	while (i < len && (spf_is_alnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' ||
-	                   s[i] == '.'))
+	while (i < len &&
+	       (spf_is_alnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.'))
 		i++;
 	return i < len && s[i] == '=' ? i : 0;
 }
@@ -292,7 +295,8 @@ spf_parse_modifier(const char *s, size_t len, size_t nlen, struct spf_record *r,
 		/* Unknown modifiers are ignored, but their macro-string must be
 		 * valid (§6, §12). */
 		if (spf_macro_check(v, vlen, 1) != SPF_MACRO_OK)
-			return spf_record_bad(why, wsize, "bad macro in modifier %.*s", (int)nlen, s);
+			return spf_record_bad(why, wsize, "bad macro in modifier %.*s", (int)nlen,
+			                      s);
 		return 0;
 	}
 	/* §6: each of redirect and exp may appear at most once. */
@@ -326,8 +330,8 @@ spf_parse_term(const char *s, size_t len, struct spf_record *r, char *why, size_
 		s++, len--;
 	}
 	if (spf_parse_mechanism(s, len, t) < 0)
-		return spf_record_bad(why, wsize, "bad term \"%.*s\"", (int)(t->text_len > 64 ? 64 : t->text_len),
-		                      t->text);
+		return spf_record_bad(why, wsize, "bad term \"%.*s\"",
+		                      (int)(t->text_len > 64 ? 64 : t->text_len), t->text);
 	if (t->mech == SPF_MECH_ALL)
 		r->has_all = 1;
 	r->nterms++;
@@ -342,7 +346,8 @@ spf_record_parse(const char *rec, size_t len, struct spf_record *out, char *why,
 	memset(out, 0, sizeof(*out));
 	why[0] = '\0';
 	if (len > SPF_RECORD_MAX_LEN)
-		return spf_record_bad(why, wsize, "record longer than %d bytes", SPF_RECORD_MAX_LEN);
+		return spf_record_bad(why, wsize, "record longer than %d bytes",
+		                      SPF_RECORD_MAX_LEN);
 	if (!spf_record_is_spf((const unsigned char *)rec, len))
 		return spf_record_bad(why, wsize, "not an SPF record");
 	for (size_t k = 6; k < len; k++)

@@ -10,8 +10,6 @@
  * value replaces the list (the defaults or an earlier file's); later lines
  * of the same file add to it.  An empty value ("") empties the list.
  */
-/* The quote form finds policy/config.h, beside this file, before the
- * build's own config.h. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
@@ -26,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "config_value.h"
 
 #define CONFIG_HOSTNAME_MAX 255

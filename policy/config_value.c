@@ -1,8 +1,6 @@
 /*
  * config_value - see config_value.h.
  */
-/* The quote form finds policy/config.h, beside this file, before the
- * build's own config.h. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
@@ -13,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "config_value.h"
 
 /* Values are quoted in messages up to this many bytes. */

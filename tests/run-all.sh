@@ -3,7 +3,8 @@
 #   1. a normal build (warnings are errors) and `make check`;
 #   2. a build with AddressSanitizer and UndefinedBehaviorSanitizer and
 #      `make check` again;
-#   3. the libFuzzer targets, built with clang, each run over its seed
+#   3. the libFuzzer targets, built with clang (the libraries instrumented
+#      for coverage too), each run over its seed
 #      corpus and for a short bounded random run.
 # Build trees go under $BUILD_ROOT (default: build-tests/ in the source
 # tree).  The last line is "N passed, N failed, N skipped".
@@ -65,7 +66,8 @@ run_fuzzers() {
 	note "fuzz: build"
 	mkdir -p "$dir"
 	if ! (cd "$dir" && "$src/configure" -q CC=clang --enable-fuzzing --disable-shared \
-		CFLAGS="-g -O1 -fno-omit-frame-pointer" && make -s -j"$jobs"); then
+		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" &&
+		make -s -j"$jobs"); then
 		echo "FAIL: fuzz build"
 		failed=$((failed + 1))
 		return

@@ -3,7 +3,9 @@
  * bytes.  The first input byte chooses where the rest is split into two
  * chunks, so line ends split across chunks are exercised too.  Besides
  * memory errors it checks invariants: the split never changes what is
- * parsed, and a From value parses the same folded and unfolded.
+ * parsed or how bare LFs are converted, a From value parses the same folded
+ * and unfolded, and a field given milter-style as name and value is
+ * stored with the same bytes as when it was parsed.
  */
 #include "autoconf.h"
 
@@ -91,15 +93,59 @@ fuzz_same_from(const struct msg_from *a, const struct msg_from *b)
 			abort();
 }
 
+/* Converting in two chunks gives what one chunk gives, with no bare LF. */
+static void
+fuzz_crlf(const char *msg, size_t len, size_t split)
+{
+	struct msg_crlf a = {false}, b = {false};
+	struct buf one, two;
+	size_t i;
+
+	buf_init(&one, 2 * len + 1);
+	buf_init(&two, 2 * len + 1);
+	if (msg_crlf_convert(&a, msg, len, &one) < 0 ||
+	    msg_crlf_convert(&b, msg, split, &two) < 0 ||
+	    msg_crlf_convert(&b, msg + split, len - split, &two) < 0)
+		abort();
+	if (one.len != two.len || (one.len > 0 && memcmp(one.data, two.data, one.len) != 0))
+		abort();
+	for (i = 0; i < one.len; i++)
+		if (one.data[i] == '\n' && (i == 0 || one.data[i - 1] != '\r'))
+			abort();
+	buf_free(&one);
+	buf_free(&two);
+}
+
+/* Adding a parsed field back as name and value gives the same bytes. */
+static void
+fuzz_readd(struct msg_headers *again, const struct msg_field *f)
+{
+	const struct msg_field *g;
+	const char *v;
+	size_t len;
+
+	if (f->value_off != f->name_len + 1)
+		return;
+	v = msg_field_value(f, &len);
+	if (msg_headers_add(again, f->raw, f->name_len, v, len, NULL) < 0)
+		abort();
+	g = msg_headers_get(again, msg_headers_count(again) - 1);
+	if (g->raw_len != f->raw_len || memcmp(g->raw, f->raw, f->raw_len) != 0)
+		abort();
+}
+
 static void
 fuzz_fields(const struct msg_headers *h)
 {
+	struct msg_headers *again = msg_headers_new(&fuzz_limits);
 	struct msg_from folded, unfolded;
 	struct buf out;
 	const struct msg_field *f;
 	const char *v;
 	size_t i, len;
 
+	if (again == NULL)
+		abort();
 	buf_init(&out, 1 << 21);
 	for (i = 0; i < msg_headers_count(h); i++) {
 		f = msg_headers_get(h, i);
@@ -111,8 +157,10 @@ fuzz_fields(const struct msg_headers *h)
 		fuzz_check_from(&folded);
 		msg_from_parse(out.data, out.len, &unfolded);
 		fuzz_same_from(&folded, &unfolded);
+		fuzz_readd(again, f);
 	}
 	buf_free(&out);
+	msg_headers_free(again);
 	msg_from_extract(h, &folded);
 	fuzz_check_from(&folded);
 }
@@ -141,6 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fuzz_same_headers(split_h, whole_h);
 	fuzz_fields(split_h);
+	fuzz_crlf(msg, len, split);
 	msg_headers_free(split_h);
 	msg_headers_free(whole_h);
 	return 0;

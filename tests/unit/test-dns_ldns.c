@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -131,6 +132,51 @@ test_cname(struct dns_resolver *r)
 	dns_answer_release(a);
 }
 
+#define NTHREADS 8
+#define NROUNDS 25
+
+static void *
+thread_run(void *arg)
+{
+	struct dns_resolver *r = arg;
+	uintptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < NROUNDS; i++) {
+		const struct dns_answer *a;
+		struct auth_error err;
+		int txt = i % 2;
+
+		if (dns_query(r, txt ? "txt.dnstest.example" : "c1.dnstest.example",
+		              txt ? DNS_T_TXT : DNS_T_A, &a, &err) < 0) {
+			bad++;
+			continue;
+		}
+		if (a->status != DNS_RECORDS || a->count != (txt ? 1u : 2u))
+			bad++;
+		dns_answer_release(a);
+	}
+	return (void *)bad;
+}
+
+/* One resolver asked from many threads at once, with no cache between. */
+static void
+test_threads(struct dns_resolver *r)
+{
+	pthread_t t[NTHREADS];
+	uintptr_t bad = 0;
+	void *ret;
+	int i;
+
+	for (i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, thread_run, r);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], &ret);
+		bad += (uintptr_t)ret;
+	}
+	is_int(bad, 0, "%d threads x %d questions all answered right", NTHREADS, NROUNDS);
+}
+
 static void
 test_cache(const char *server)
 {
@@ -159,14 +205,19 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A UDP port held open and never read: a server that never answers. */
+/*
+ * A server that never answers: a UDP port held open and never read
+ * (hold != 0), or a port nothing listens on any more (its ICMP errors do
+ * not reach an unconnected socket, so it times out the same way).
+ */
 static void
-test_timeout(void)
+test_timeout(int hold)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 	char server[64];
 	struct dns_ldns_opts o = {server, 300, 1};
+	const char *what = hold ? "silent port" : "closed port";
 	struct auth_error err;
 	struct dns_resolver *r;
 	const struct dns_answer *a;
@@ -176,20 +227,24 @@ test_timeout(void)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
-		ok(0, "silent port bound");
+		ok(0, "%s bound", what);
 		return;
 	}
 	snprintf(server, sizeof(server), "127.0.0.1:%u", ntohs(sin.sin_port));
+	if (!hold)
+		close(fd);
 	r = dns_ldns_new(&o, &err);
 	t0 = now_s();
 	a = ask(r, "www.dnstest.example", DNS_T_A);
 	elapsed = now_s() - t0;
-	is_int(a->status, DNS_TEMPFAIL, "no reply is TEMPFAIL");
-	is_str(a->reason, "timeout", "reason timeout");
-	ok(elapsed >= 0.55 && elapsed < 0.6 + 0.4, "two tries of 300 ms: %.3f s", elapsed);
+	is_int(a->status, DNS_TEMPFAIL, "%s: no reply is TEMPFAIL", what);
+	is_str(a->reason, "timeout", "%s: reason timeout", what);
+	ok(elapsed >= 0.55 && elapsed < 0.6 + 0.4, "%s: two tries of 300 ms: %.3f s", what,
+	   elapsed);
 	dns_answer_release(a);
 	dns_resolver_free(r);
-	close(fd);
+	if (hold)
+		close(fd);
 }
 
 static void
@@ -238,9 +293,11 @@ main(void)
 	test_negative(r);
 	test_tcp(r);
 	test_cname(r);
+	test_threads(r);
 	dns_resolver_free(r);
 	test_cache(server);
-	test_timeout();
+	test_timeout(1);
+	test_timeout(0);
 	test_server_specs();
 	return done_testing();
 }

@@ -187,11 +187,12 @@ test_chains(void)
 static void
 test_names(void)
 {
-	ldns_rdf *d = ldns_dname_new_frm_str("A\\.b\\032c.Example.");
+	ldns_rdf *d = ldns_dname_new_frm_str("A\\.b\\009c d.Example.");
 	char out[DNS_NAME_MAX + 1];
 
 	is_int(dns_wire_name(d, out), 0, "name converted");
-	is_str(out, "a\\046b\\032c.example", "dots and spaces inside labels escaped");
+	is_str(out, "a\\046b\\009c d.example",
+	       "dots and controls inside labels escaped, space kept");
 	ldns_rdf_deep_free(d);
 	d = ldns_dname_new_frm_str(".");
 	dns_wire_name(d, out);

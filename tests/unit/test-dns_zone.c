@@ -314,6 +314,11 @@ test_load_errors(void)
 	is_int(a->status, DNS_NXDOMAIN, "a failed load adds nothing");
 	dns_answer_release(a);
 	is_int(dns_zone_load_string(r, "$INCLUDE other\n", NULL, &err), -1, "$INCLUDE refused");
+	is_int(dns_zone_load_string(r, "; nothing but a comment\n$TTL 60\n", NULL, &err), 0,
+	       "file without records loads");
+	a = ask(r, "a.e.test", DNS_T_A);
+	is_int(a->status, DNS_NXDOMAIN, "empty zone answers NXDOMAIN");
+	dns_answer_release(a);
 
 	fd = mkstemp(path);
 	ok(fd >= 0 && write(fd, "a.f.test. 60 A 192.0.2.4\nb.f.test. 60 A x\n", 42) == 42,

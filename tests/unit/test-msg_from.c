@@ -59,6 +59,7 @@ static const struct from_case cases[] = {
     {V("J\xff <j@example.com>"), MSG_FROM_OK, {"example.com"}, false},
     {V("\"\x01\x7f\" <j@example.com>"), MSG_FROM_OK, {"example.com"}, false},
     {V("a@example.com,"), MSG_FROM_OK, {"example.com"}, false},
+    {V("@example.com"), MSG_FROM_OK, {"example.com"}, false},
     /* IDNA. */
     {V("a@B\xc3\xbc"
        "cher.example"),
@@ -310,6 +311,48 @@ test_hostile(void)
 	free(s);
 }
 
+/* IDNA conversions are bounded per call and, in extract, per message. */
+static void
+test_idna_budget(void)
+{
+	static const char *const bucher[] = {"xn--bcher-kva.example"};
+	static const char *const alabel[] = {"xn--bcher-kva.example", "x.example"};
+	static const char third[] = "From: b@x.example, c@B\xc3\xbc"
+	                            "cher.example";
+	struct msg_headers *h = msg_headers_new(NULL);
+	struct auth_error err;
+	struct msg_from got;
+	size_t len;
+	char *s;
+
+	s = repeat("",
+	           "a@B\xc3\xbc"
+	           "cher.example,",
+	           MSG_FROM_MAX_IDNA, "", &len);
+	msg_from_parse(s, len, &got);
+	check(&got, MSG_FROM_MULTIPLE, bucher, 1, true, "U-label domains up to the budget");
+	free(s);
+	s = repeat("", "a@xn--bcher-kva.example,", MSG_FROM_MAX_IDNA, "b@x.example", &len);
+	msg_from_parse(s, len, &got);
+	check(&got, MSG_FROM_MULTIPLE, alabel, 2, false, "A-label domains up to the budget");
+	free(s);
+	s = repeat("", "a@xn--bcher-kva.example,", MSG_FROM_MAX_IDNA + 1, "", &len);
+	msg_from_parse(s, len, &got);
+	check(&got, MSG_FROM_SYNTAX, bucher, 0, false, "one conversion past the budget");
+	free(s);
+
+	s = repeat("From: ", "a@xn--bcher-kva.example,", MSG_FROM_MAX_IDNA / 2, "", &len);
+	msg_headers_add_raw(h, s, len, &err);
+	msg_headers_add_raw(h, s, len, &err);
+	msg_headers_add_raw(h, third, strlen(third), &err);
+	free(s);
+	is_int(msg_headers_count(h), 3, "three From fields");
+	msg_from_extract(h, &got);
+	check(&got, MSG_FROM_MULTIPLE_FIELDS, alabel, 1, false,
+	      "the budget is shared by all From fields");
+	msg_headers_free(h);
+}
+
 static void
 test_truncated(void)
 {
@@ -398,6 +441,7 @@ main(void)
 	test_dns_name_limits();
 	test_comment_depth();
 	test_hostile();
+	test_idna_budget();
 	test_truncated();
 	test_extract();
 	test_status_names();

@@ -89,11 +89,13 @@ test_rfc_examples(void)
 	      "bad.strong.lp.3.2.0.192.in-addr._spf.example.com");
 	check(&c, "%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", 0,
 	      "3.2.0.192.in-addr.strong.lp._spf.example.com");
-	check(&c, "%{d2}.trusted-domains.example.net", 0, "example.com.trusted-domains.example.net");
+	check(&c, "%{d2}.trusted-domains.example.net", 0,
+	      "example.com.trusted-domains.example.net");
 	ctx_init(&c, "strong-bad@email.example.com", "2001:db8::cb01");
 	/* Upper-case nibbles: see spf_macro_ip_i(). */
-	check(&c, "%{ir}.%{v}._spf.%{d2}", 0,
-	      "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com");
+	check(
+	    &c, "%{ir}.%{v}._spf.%{d2}", 0,
+	    "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com");
 	check(&c, "%{c} %{v}", 1, "2001:db8::cb01 ip6");
 }
 
@@ -133,25 +135,29 @@ static void
 test_syntax(void)
 {
 	static const char *const bad[] = {
-		"%", "%{", "%{}", "%{d", "%{x}", "%(d)", "a%", "%a", "%{d0}", "%{d00}", "%{dr2}",
-		"%{d2rr}", "%{d2r;}", "%{ d}", "%{c}", "%{r}", "%{t}", "%{C}", "a b", "\x80",
-		"%{d}\x01", "%{d2r.-+,/_=x}",
+	    "%",     "%{",     "%{}",    "%{d",     "%{x}",     "%(d)",           "a%",   "%a",
+	    "%{d0}", "%{d00}", "%{dr2}", "%{d2rr}", "%{d2r;}",  "%{ d}",          "%{c}", "%{r}",
+	    "%{t}",  "%{C}",   "a b",    "\x80",    "%{d}\x01", "%{d2r.-+,/_=x}",
 	};
 	static const char *const good[] = {
-		"", "}", "{", "%{d2r.-+,/_=}", "%{D}", "%{s}%{l}%{o}%{d}%{i}%{p}%{v}%{h}", "~!\"#$&'",
+	    "", "}", "{", "%{d2r.-+,/_=}", "%{D}", "%{s}%{l}%{o}%{d}%{i}%{p}%{v}%{h}", "~!\"#$&'",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		is_int(spf_macro_check(bad[i], strlen(bad[i]), 0), SPF_MACRO_SYNTAX, "invalid: \"%s\"",
-		       bad[i]);
+		is_int(spf_macro_check(bad[i], strlen(bad[i]), 0), SPF_MACRO_SYNTAX,
+		       "invalid: \"%s\"", bad[i]);
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		is_int(spf_macro_check(good[i], strlen(good[i]), 0), SPF_MACRO_OK, "valid: \"%s\"",
 		       good[i]);
-	is_int(spf_macro_check("%{c} %{r} %{t} %{x", 18, 1), SPF_MACRO_SYNTAX, "exp text: unterminated");
-	is_int(spf_macro_check("%{c} %{r} %{t}", 14, 1), SPF_MACRO_OK, "exp text allows c, r, t, SP");
+	is_int(spf_macro_check("%{c} %{r} %{t} %{x", 18, 1), SPF_MACRO_SYNTAX,
+	       "exp text: unterminated");
+	is_int(spf_macro_check("%{c} %{r} %{t}", 14, 1), SPF_MACRO_OK,
+	       "exp text allows c, r, t, SP");
 	is_int(spf_macro_check("a\0b", 3, 1), SPF_MACRO_SYNTAX, "NUL is no macro-literal");
-	is_int(spf_macro_check("\xEF\xBB\xBF" "Explanation", 14, 1), SPF_MACRO_SYNTAX,
-	       "8-bit is no macro-literal");
+	is_int(spf_macro_check("\xEF\xBB\xBF"
+	                       "Explanation",
+	                       14, 1),
+	       SPF_MACRO_SYNTAX, "8-bit is no macro-literal");
 }
 
 static void

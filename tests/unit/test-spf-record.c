@@ -35,18 +35,18 @@ static void
 test_valid(void)
 {
 	static const char *const good[] = {
-		"v=spf1",
-		"V=SpF1 ~all",
-		"v=spf1 a  -all ",
-		"v=spf1 ip4:1.2.3.4 ip4:10.0.0.0/8 ip6:2001:db8::/32 ip6:::1.1.1.1/0",
-		"v=spf1 a/24//64 mx//0 a:foo.example.com/32 mx:%{d}/0",
-		"v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all",
-		"v=spf1 a:foo:bar/baz.example.com a:foo.example.xn--zckzah",
-		"v=spf1 a:mail.example...com a:x.1-2 exists:%{ir}.%{v}._spf.%{d2}",
-		"v=spf1 a:macro%%percent%_%_space%-url-space.example.com",
-		"v=spf1 redirect=%{d}.d.spf.example.com. exp=msg.example.com.",
-		"v=spf1 default=+ foo=%{c}%{r}%{t}",
-		"v=spf1 ?include:a.example.com +ptr ptr:example.com -exists:%{l}.x.example",
+	    "v=spf1",
+	    "V=SpF1 ~all",
+	    "v=spf1 a  -all ",
+	    "v=spf1 ip4:1.2.3.4 ip4:10.0.0.0/8 ip6:2001:db8::/32 ip6:::1.1.1.1/0",
+	    "v=spf1 a/24//64 mx//0 a:foo.example.com/32 mx:%{d}/0",
+	    "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all",
+	    "v=spf1 a:foo:bar/baz.example.com a:foo.example.xn--zckzah",
+	    "v=spf1 a:mail.example...com a:x.1-2 exists:%{ir}.%{v}._spf.%{d2}",
+	    "v=spf1 a:macro%%percent%_%_space%-url-space.example.com",
+	    "v=spf1 redirect=%{d}.d.spf.example.com. exp=msg.example.com.",
+	    "v=spf1 default=+ foo=%{c}%{r}%{t}",
+	    "v=spf1 ?include:a.example.com +ptr ptr:example.com -exists:%{l}.x.example",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -57,29 +57,66 @@ static void
 test_invalid(void)
 {
 	static const char *const bad[] = {
-		"v=spf1 ip4:1.2.3.4 -all moo",          /* unknown mechanism */
-		"v=spf1 moo.cow/far_out=man:dog/cat",   /* not a modifier name */
-		"v=spf1 moo.cow:far_out=man:dog/cat",
-		"v=spf1 redirect:t2.example.com",       /* redirect is a modifier */
-		"v=spf1 a:foo-bar -all",                /* domain-spec without a toplabel */
-		"v=spf1 -all.", "v=spf1 -all:foobar", "v=spf1 -all/8",
-		"v=spf1 ptr/0 -all", "v=spf1 ptr:",
-		"v=spf1 a//33 a//129", "v=spf1 a/33", "v=spf1 a/24/64", "v=spf1 a//129",
-		"v=spf1 a:111.222.33.44", "v=spf1 a:abc.123", "v=spf1 a:museum", "v=spf1 a:museum.",
-		"v=spf1 a:example.com:8080", "v=spf1 a:example.-com", "v=spf1 a:",
-		"v=spf1 include +all", "v=spf1 include:ip5.example.com/24", "v=spf1 include:",
-		"v=spf1 mx:", "v=spf1 exists", "v=spf1 exists:", "v=spf1 exists:mail.example.com/24",
-		"v=spf1 ip4:1.2.3.4/33", "v=spf1 ip4:1.2.3.4/032", "v=spf1 ip4", "v=spf1 ip4:1.2.3.4:8080",
-		"v=spf1 ip4:1.2.3", "v=spf1 ip4:1.2.3.4//32", "v=spf1 ip4:01.2.3.4", "v=spf1 ip4:256.1.1.1",
-		"v=spf1 -all ip6", "v=spf1 ip6:::1.1.1.1/129", "v=spf1 ip6:::1.1.1.1//33",
-		"v=spf1 ip6::CAFE::BABE", "v=spf1 ip6:1.2.3.4",
-		"v=spf1 exp= -all", "v=spf1 exp=-all", "v=spf1 redirect=-all ?all", "v=spf1 ?all redirect=",
-		"v=spf1 exp=a.example.com exp=b.example.com", "v=spf1 redirect=a.com redirect=a.com",
-		"v=spf1 1up=foo", "v=spf1 =all", "v=spf1 -all foo=%abc",
-		"v=spf1 exp=%{r}.example.com", "v=spf1 a:%{c}.example.com", "v=spf1 a:%{a}.example.com",
-		"v=spf1 -exists:%(ir).sbl.example.com", "v=spf1 exists:foo%.sbl.example.com",
-		"v=spf1 exists:%{d0}.example.com", "v=spf1 exists:%{d.example.com",
-		"v=spf1 a:%{d}x", "v=spf1 +-all", "v=spf1 all-",
+	    "v=spf1 ip4:1.2.3.4 -all moo",        /* unknown mechanism */
+	    "v=spf1 moo.cow/far_out=man:dog/cat", /* not a modifier name */
+	    "v=spf1 moo.cow:far_out=man:dog/cat",
+	    "v=spf1 redirect:t2.example.com", /* redirect is a modifier */
+	    "v=spf1 a:foo-bar -all",          /* domain-spec without a toplabel */
+	    "v=spf1 -all.",
+	    "v=spf1 -all:foobar",
+	    "v=spf1 -all/8",
+	    "v=spf1 ptr/0 -all",
+	    "v=spf1 ptr:",
+	    "v=spf1 a//33 a//129",
+	    "v=spf1 a/33",
+	    "v=spf1 a/24/64",
+	    "v=spf1 a//129",
+	    "v=spf1 a:111.222.33.44",
+	    "v=spf1 a:abc.123",
+	    "v=spf1 a:museum",
+	    "v=spf1 a:museum.",
+	    "v=spf1 a:example.com:8080",
+	    "v=spf1 a:example.-com",
+	    "v=spf1 a:",
+	    "v=spf1 include +all",
+	    "v=spf1 include:ip5.example.com/24",
+	    "v=spf1 include:",
+	    "v=spf1 mx:",
+	    "v=spf1 exists",
+	    "v=spf1 exists:",
+	    "v=spf1 exists:mail.example.com/24",
+	    "v=spf1 ip4:1.2.3.4/33",
+	    "v=spf1 ip4:1.2.3.4/032",
+	    "v=spf1 ip4",
+	    "v=spf1 ip4:1.2.3.4:8080",
+	    "v=spf1 ip4:1.2.3",
+	    "v=spf1 ip4:1.2.3.4//32",
+	    "v=spf1 ip4:01.2.3.4",
+	    "v=spf1 ip4:256.1.1.1",
+	    "v=spf1 -all ip6",
+	    "v=spf1 ip6:::1.1.1.1/129",
+	    "v=spf1 ip6:::1.1.1.1//33",
+	    "v=spf1 ip6::CAFE::BABE",
+	    "v=spf1 ip6:1.2.3.4",
+	    "v=spf1 exp= -all",
+	    "v=spf1 exp=-all",
+	    "v=spf1 redirect=-all ?all",
+	    "v=spf1 ?all redirect=",
+	    "v=spf1 exp=a.example.com exp=b.example.com",
+	    "v=spf1 redirect=a.com redirect=a.com",
+	    "v=spf1 1up=foo",
+	    "v=spf1 =all",
+	    "v=spf1 -all foo=%abc",
+	    "v=spf1 exp=%{r}.example.com",
+	    "v=spf1 a:%{c}.example.com",
+	    "v=spf1 a:%{a}.example.com",
+	    "v=spf1 -exists:%(ir).sbl.example.com",
+	    "v=spf1 exists:foo%.sbl.example.com",
+	    "v=spf1 exists:%{d0}.example.com",
+	    "v=spf1 exists:%{d.example.com",
+	    "v=spf1 a:%{d}x",
+	    "v=spf1 +-all",
+	    "v=spf1 all-",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -94,7 +131,10 @@ test_bytes(void)
 	is_int(parse("v=spf1 a:foo.example.com\0", 25, &r), -1, "NUL inside a term");
 	is_int(parse("v=spf1 a:ctrl.example.com\rptr -all", 34, &r), -1, "CR between terms");
 	is_int(parse("v=spf1 ip4:192.0.2.5\n include:x.example", 39, &r), -1, "LF after a term");
-	is_int(parse("v=spf1 \x80" "a:example.net -all", 26, &r), -1, "8-bit byte before a term");
+	is_int(parse("v=spf1 \x80"
+	             "a:example.net -all",
+	             26, &r),
+	       -1, "8-bit byte before a term");
 	is_int(parse("v=spf1 a:\xEF\xBB\xBFgarbage.example.net", 30, &r), -1, "8-bit in domain");
 	is_int(parse("v=spf1\t-all", 11, &r), -1, "tab is not a separator");
 	is_int(parse("v=spf10", 7, &r), -1, "v=spf10 is not version 1");
@@ -167,7 +207,8 @@ test_limits(void)
 	is_int(parse(s, len, &r), -1, "one term more is refused");
 	free(s);
 	s = repeat("ip4:1.2.3.4", 1000, &len);
-	is_int(parse(s, len, &r), -1, "1000 ip4 terms are longer than %d bytes", SPF_RECORD_MAX_LEN);
+	is_int(parse(s, len, &r), -1, "1000 ip4 terms are longer than %d bytes",
+	       SPF_RECORD_MAX_LEN);
 	free(s);
 	s = malloc(SPF_RECORD_MAX_LEN + 2);
 	memcpy(s, "v=spf1 a:", 9);
@@ -210,7 +251,8 @@ test_select(void)
 	is_int(spf_record_select(&a, &rec, &len), SPF_SELECT_ONE, "one v=spf1 record among TXT");
 	is_mem(rec, len, "v=spf1 ip4:192.0.2.5 -all", 25, "strings joined without spaces");
 	a.count = 3;
-	is_int(spf_record_select(&a, &rec, &len), SPF_SELECT_MANY, "two records (case-insensitive)");
+	is_int(spf_record_select(&a, &rec, &len), SPF_SELECT_MANY,
+	       "two records (case-insensitive)");
 	a.rrs = rrs + 1;
 	a.count = 1;
 	is_int(spf_record_select(&a, &rec, &len), SPF_SELECT_NONE, "v=spf10 is no SPF record");

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "spf.h"
+#include "spf_eval.h"
 #include "tap.h"
 
 /* One record of the test zone.  type "FAIL" times out every question for
@@ -29,6 +30,7 @@ struct tres {
 	size_t n;
 	unsigned long queries;
 	long delay_ns;
+	const struct spf_limits *lim; /* NULL: the RFC's defaults */
 };
 
 static int
@@ -60,7 +62,8 @@ add_rr(struct dns_answer_builder *b, const struct zrr *z, enum dns_type t)
 		inet_pton(AF_INET6, z->value, &a6);
 		return dns_builder_add_aaaa(b, 300, &a6);
 	case DNS_T_MX:
-		return dns_builder_add_mx(b, 300, (uint16_t)atoi(z->value), strchr(z->value, ' ') + 1);
+		return dns_builder_add_mx(b, 300, (uint16_t)atoi(z->value),
+		                          strchr(z->value, ' ') + 1);
 	case DNS_T_PTR:
 		return dns_builder_add_ptr(b, 300, z->value);
 	default:
@@ -117,7 +120,10 @@ tres_free(struct dns_resolver *r)
 
 static const struct dns_resolver_ops tres_ops = {tres_query, tres_free};
 
-#define TRES(z) {{&tres_ops}, (z), sizeof(z) / sizeof((z)[0]), 0, 0}
+#define TRES(z)                                                                                    \
+	{                                                                                          \
+		{&tres_ops}, (z), sizeof(z) / sizeof((z)[0]), 0, 0, NULL                           \
+	}
 
 static struct spf_request
 req4(const char *ip, const char *helo, const char *from)
@@ -140,9 +146,9 @@ run(struct tres *t, const char *ip, const char *from, struct spf_outcome *out)
 	struct spf_request q = req4(ip, "helo.example.org", from);
 	struct auth_error err;
 
-	if (spf_check_mailfrom(&t->base, NULL, &q, out, &err) != 0) {
+	if (spf_check_mailfrom(&t->base, t->lim, &q, out, &err) != 0) {
 		diag("spf_check_mailfrom: %s", err.msg);
-		return (enum spf_result)-1;
+		return (enum spf_result) - 1;
 	}
 	return out->result;
 }
@@ -159,19 +165,21 @@ result(struct tres *t, const char *ip, const char *from)
 }
 
 static const struct zrr basic_zone[] = {
-	{"example.com", "TXT", "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:a.example.com/28 "
-	                       "mx//64 ~ip4:198.51.100.1 ?ip4:198.51.100.2 -all exp=why.%{d}", 0},
-	{"example.com", "MX", "10 mx.example.com", 0},
-	{"example.com", "TXT", "not spf", 0},
-	{"mx.example.com", "AAAA", "2001:db9::1", 0},
-	{"a.example.com", "A", "203.0.113.17", 0},
-	{"why.example.com", "TXT", "%{i} is not one of %{d}'s ", 0},
-	{"split.example", "TXT", "v=spf1 ip4:|192.0.2.5 -all", 0},
-	{"nul.example", "TXT", "v=spf1 a:x.example\0 -all", 24},
-	{"two.example", "TXT", "v=spf1 -all", 0},
-	{"two.example", "TXT", "V=SPF1 +all", 0},
-	{"none.example", "A", "192.0.2.1", 0},
-	{"fail.example", "FAIL", "", 0},
+    {"example.com", "TXT",
+     "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:a.example.com/28 "
+     "mx//64 ~ip4:198.51.100.1 ?ip4:198.51.100.2 -all exp=why.%{d}",
+     0},
+    {"example.com", "MX", "10 mx.example.com", 0},
+    {"example.com", "TXT", "not spf", 0},
+    {"mx.example.com", "AAAA", "2001:db9::1", 0},
+    {"a.example.com", "A", "203.0.113.17", 0},
+    {"why.example.com", "TXT", "%{i} is not one of %{d}'s ", 0},
+    {"split.example", "TXT", "v=spf1 ip4:|192.0.2.5 -all", 0},
+    {"nul.example", "TXT", "v=spf1 a:x.example\0 -all", 24},
+    {"two.example", "TXT", "v=spf1 -all", 0},
+    {"two.example", "TXT", "V=SPF1 +all", 0},
+    {"none.example", "A", "192.0.2.1", 0},
+    {"fail.example", "FAIL", "", 0},
 };
 
 static void
@@ -206,34 +214,35 @@ test_results(void)
 	is_int(result(&t, "192.0.2.5", "a@none.example"), SPF_NONE, "no TXT: none");
 	is_int(result(&t, "192.0.2.5", "a@nx.example"), SPF_NONE, "NXDOMAIN: none");
 	is_int(run(&t, "192.0.2.5", "a@fail.example", &o), SPF_TEMPERROR, "timeout: temperror");
-	is_str(o.problem, "SPF record look-up of fail.example failed: timeout", "temperror problem");
+	is_str(o.problem, "SPF record look-up of fail.example failed: timeout",
+	       "temperror problem");
 	is_int(result(&t, "192.0.2.5", "a@single"), SPF_NONE, "single label: none");
 	is_int(result(&t, "192.0.2.5", "a@[192.0.2.5]"), SPF_NONE, "domain literal: none");
 	is_int(result(&t, "192.0.2.5", "a@x..example.com"), SPF_NONE, "empty label: none");
 }
 
 static const struct zrr include_zone[] = {
-	{"pass.example", "TXT", "v=spf1 +all", 0},
-	{"fail.example", "TXT", "v=spf1 -all exp=e.example", 0},
-	{"soft.example", "TXT", "v=spf1 ~all", 0},
-	{"neutral.example", "TXT", "v=spf1 ?all", 0},
-	{"temp.example", "FAIL", "", 0},
-	{"perm.example", "TXT", "v=spf1 bogus", 0},
-	{"empty.example", "A", "192.0.2.1", 0},
-	{"e.example", "TXT", "included", 0},
-	{"top.example", "TXT", "v=spf1 exp=top-e.example redirect=fail.example", 0},
-	{"top-e.example", "TXT", "not this", 0},
-	{"allredir.example", "TXT", "v=spf1 redirect=pass.example -all", 0},
-	{"redirnone.example", "TXT", "v=spf1 redirect=empty.example", 0},
-	{"redirnx.example", "TXT", "v=spf1 redirect=nx.example", 0},
-	{"exp2.example", "TXT", "v=spf1 exp=multi.example -all", 0},
-	{"multi.example", "TXT", "one", 0},
-	{"multi.example", "TXT", "two", 0},
-	{"exp3.example", "TXT", "v=spf1 exp=bad.example -all", 0},
-	{"bad.example", "TXT", "%{x}", 0},
-	{"exp4.example", "TXT", "v=spf1 exp=temp.example -all", 0},
-	{"exp5.example", "TXT", "v=spf1 exp=%{l}.example -all", 0},
-	{"x.example", "TXT", "multi|part %{o}", 0},
+    {"pass.example", "TXT", "v=spf1 +all", 0},
+    {"fail.example", "TXT", "v=spf1 -all exp=e.example", 0},
+    {"soft.example", "TXT", "v=spf1 ~all", 0},
+    {"neutral.example", "TXT", "v=spf1 ?all", 0},
+    {"temp.example", "FAIL", "", 0},
+    {"perm.example", "TXT", "v=spf1 bogus", 0},
+    {"empty.example", "A", "192.0.2.1", 0},
+    {"e.example", "TXT", "included", 0},
+    {"top.example", "TXT", "v=spf1 exp=top-e.example redirect=fail.example", 0},
+    {"top-e.example", "TXT", "not this", 0},
+    {"allredir.example", "TXT", "v=spf1 redirect=pass.example -all", 0},
+    {"redirnone.example", "TXT", "v=spf1 redirect=empty.example", 0},
+    {"redirnx.example", "TXT", "v=spf1 redirect=nx.example", 0},
+    {"exp2.example", "TXT", "v=spf1 exp=multi.example -all", 0},
+    {"multi.example", "TXT", "one", 0},
+    {"multi.example", "TXT", "two", 0},
+    {"exp3.example", "TXT", "v=spf1 exp=bad.example -all", 0},
+    {"bad.example", "TXT", "%{x}", 0},
+    {"exp4.example", "TXT", "v=spf1 exp=temp.example -all", 0},
+    {"exp5.example", "TXT", "v=spf1 exp=%{l}.example -all", 0},
+    {"x.example", "TXT", "multi|part %{o}", 0},
 };
 
 static enum spf_result
@@ -272,7 +281,8 @@ test_include_redirect(void)
 	is_str(o.explanation, "included", "redirect uses the target's exp, not the original's");
 	is_str(o.mechanism, "-all", "the mechanism of the redirect target");
 	spf_outcome_free(&o);
-	is_int(result(&t, "192.0.2.1", "u@allredir.example"), SPF_FAIL, "redirect ignored with all");
+	is_int(result(&t, "192.0.2.1", "u@allredir.example"), SPF_FAIL,
+	       "redirect ignored with all");
 	is_int(result(&t, "192.0.2.1", "u@redirnone.example"), SPF_PERMERROR, "redirect to none");
 	is_int(result(&t, "192.0.2.1", "u@redirnx.example"), SPF_PERMERROR, "redirect to NXDOMAIN");
 	is_int(run(&t, "192.0.2.1", "u@exp2.example", &o), SPF_FAIL, "exp with two TXT");
@@ -310,7 +320,7 @@ with_record(const struct zrr *fixed, size_t nfixed, char *rec, const char *ip,
             unsigned long *queries)
 {
 	struct zrr z[64];
-	struct tres t = {{&tres_ops}, z, nfixed + 1, 0, 0};
+	struct tres t = {{&tres_ops}, z, nfixed + 1, 0, 0, NULL};
 	enum spf_result r;
 
 	memcpy(z, fixed, nfixed * sizeof(*z));
@@ -323,14 +333,14 @@ with_record(const struct zrr *fixed, size_t nfixed, char *rec, const char *ip,
 }
 
 static const struct zrr limit_zone[] = {
-	{"h.example", "A", "10.0.0.1", 0},
-	{"h.example", "MX", "1 h.example", 0},
-	{"t.example", "A", "10.0.0.2", 0},
-	{"loop1.example", "TXT", "v=spf1 include:loop2.example -all", 0},
-	{"loop2.example", "TXT", "v=spf1 include:loop1.example -all", 0},
-	{"self.example", "TXT", "v=spf1 redirect=self.example", 0},
-	{"1.2.0.192.in-addr.arpa", "PTR", "n1.example", 0},
-	{"n1.example", "A", "192.0.2.1", 0},
+    {"h.example", "A", "10.0.0.1", 0},
+    {"h.example", "MX", "1 h.example", 0},
+    {"t.example", "A", "10.0.0.2", 0},
+    {"loop1.example", "TXT", "v=spf1 include:loop2.example -all", 0},
+    {"loop2.example", "TXT", "v=spf1 include:loop1.example -all", 0},
+    {"self.example", "TXT", "v=spf1 redirect=self.example", 0},
+    {"1.2.0.192.in-addr.arpa", "PTR", "n1.example", 0},
+    {"n1.example", "A", "192.0.2.1", 0},
 };
 #define NLIMIT (sizeof(limit_zone) / sizeof(limit_zone[0]))
 
@@ -346,26 +356,31 @@ test_term_limits(void)
 	                   "192.0.2.1", NULL),
 	       SPF_PERMERROR, "11 DNS terms: permerror");
 	is_int(with_record(limit_zone, NLIMIT,
-	                   record("mx:h.example", 5, "a ptr a:h.example exists:nx.example "
-	                                             "a:h.example ip4:192.0.2.1"),
+	                   record("mx:h.example", 5,
+	                          "a ptr a:h.example exists:nx.example "
+	                          "a:h.example ip4:192.0.2.1"),
 	                   "192.0.2.1", NULL),
 	       SPF_PASS, "mixed terms: 10 DNS terms pass");
 	is_int(with_record(limit_zone, NLIMIT,
-	                   record("mx:h.example", 5, "a ptr a:h.example exists:nx.example "
-	                                             "a:h.example a:h.example ip4:192.0.2.1"),
+	                   record("mx:h.example", 5,
+	                          "a ptr a:h.example exists:nx.example "
+	                          "a:h.example a:h.example ip4:192.0.2.1"),
 	                   "192.0.2.1", NULL),
 	       SPF_PERMERROR, "mixed terms: the 11th is a permerror");
 	is_int(with_record(limit_zone, NLIMIT, record("a", 1000, "+all"), "192.0.2.1", &q),
 	       SPF_PERMERROR, "1000-term record: permerror");
 	is_int(q, 11, "...after one TXT and exactly 10 A queries");
-	is_int(with_record(limit_zone, NLIMIT, record("a:h.example", 8, "exists:%{p}.x.example ?all"),
-	                   "192.0.2.1", NULL),
+	is_int(with_record(limit_zone, NLIMIT,
+	                   record("a:h.example", 8, "exists:%{p}.x.example ?all"), "192.0.2.1",
+	                   NULL),
 	       SPF_NEUTRAL, "%%{p} counts: 8 + exists + p = 10");
-	is_int(with_record(limit_zone, NLIMIT, record("a:h.example", 9, "exists:%{p}.x.example ?all"),
-	                   "192.0.2.1", NULL),
+	is_int(with_record(limit_zone, NLIMIT,
+	                   record("a:h.example", 9, "exists:%{p}.x.example ?all"), "192.0.2.1",
+	                   NULL),
 	       SPF_PERMERROR, "9 + exists + p = 11");
-	is_int(with_record(limit_zone, NLIMIT, record("ip4:10.0.0.1", 600, "?all"), "192.0.2.1", &q),
-	       SPF_NEUTRAL, "600 ip4 terms need no DNS");
+	is_int(
+	    with_record(limit_zone, NLIMIT, record("ip4:10.0.0.1", 600, "?all"), "192.0.2.1", &q),
+	    SPF_NEUTRAL, "600 ip4 terms need no DNS");
 	is_int(q, 1, "one query only");
 	is_int(with_record(limit_zone, NLIMIT, record("include:loop1.example", 1, ""), "192.0.2.1",
 	                   NULL),
@@ -378,30 +393,35 @@ test_term_limits(void)
 static void
 test_void_limits(void)
 {
-	is_int(with_record(limit_zone, NLIMIT, record("a:nx.example", 2, "?all"), "192.0.2.1", NULL),
-	       SPF_NEUTRAL, "2 void look-ups: within the limit");
-	is_int(with_record(limit_zone, NLIMIT, record("a:nx.example", 3, "?all"), "192.0.2.1", NULL),
-	       SPF_PERMERROR, "3 void look-ups: permerror");
-	is_int(with_record(limit_zone, NLIMIT, record("mx:h.example", 1, "a:nx.example exists:nx.example "
-	                                              "a:h.example//0 ?all"),
+	is_int(
+	    with_record(limit_zone, NLIMIT, record("a:nx.example", 2, "?all"), "192.0.2.1", NULL),
+	    SPF_NEUTRAL, "2 void look-ups: within the limit");
+	is_int(
+	    with_record(limit_zone, NLIMIT, record("a:nx.example", 3, "?all"), "192.0.2.1", NULL),
+	    SPF_PERMERROR, "3 void look-ups: permerror");
+	is_int(with_record(limit_zone, NLIMIT,
+	                   record("mx:h.example", 1,
+	                          "a:nx.example exists:nx.example "
+	                          "a:h.example//0 ?all"),
 	                   "2001:db8::1", NULL),
 	       SPF_PERMERROR, "NODATA counts as void (AAAA of h.example)");
 }
 
 /* A chain of n includes, c0 -> c1 -> ... -> cn "+all". */
 static enum spf_result
-chain(size_t n, const char *kind)
+chain(size_t n, const char *kind, const struct spf_limits *lim)
 {
 	struct zrr z[40];
 	char names[40][40], recs[40][80];
-	struct tres t = {{&tres_ops}, z, n + 1, 0, 0};
+	struct tres t = {{&tres_ops}, z, n + 1, 0, 0, lim};
 
 	for (size_t i = 0; i <= n; i++) {
 		snprintf(names[i], sizeof(names[i]), "c%zu.example", i);
 		if (i == n)
 			snprintf(recs[i], sizeof(recs[i]), "v=spf1 +all");
 		else if (strcmp(kind, "include") == 0)
-			snprintf(recs[i], sizeof(recs[i]), "v=spf1 include:c%zu.example -all", i + 1);
+			snprintf(recs[i], sizeof(recs[i]), "v=spf1 include:c%zu.example -all",
+			         i + 1);
 		else
 			snprintf(recs[i], sizeof(recs[i]), "v=spf1 redirect=c%zu.example", i + 1);
 		z[i] = (struct zrr){names[i], "TXT", recs[i], 0};
@@ -412,11 +432,22 @@ chain(size_t n, const char *kind)
 static void
 test_chains(void)
 {
-	is_int(chain(10, "include"), SPF_PASS, "10 nested includes pass");
-	is_int(chain(11, "include"), SPF_PERMERROR, "11 nested includes: permerror");
-	is_int(chain(10, "redirect"), SPF_PASS, "10 redirects pass");
-	is_int(chain(11, "redirect"), SPF_PERMERROR, "11 redirects: permerror");
-	is_int(chain(39, "include"), SPF_PERMERROR, "39 nested includes: permerror");
+	struct spf_limits many = {.max_dns_terms = 100};
+	struct spf_limits three = {.max_dns_terms = 3};
+
+	is_int(chain(10, "include", NULL), SPF_PASS, "10 nested includes pass");
+	is_int(chain(11, "include", NULL), SPF_PERMERROR, "11 nested includes: permerror");
+	is_int(chain(10, "redirect", NULL), SPF_PASS, "10 redirects pass");
+	is_int(chain(11, "redirect", NULL), SPF_PERMERROR, "11 redirects: permerror");
+	is_int(chain(39, "include", NULL), SPF_PERMERROR, "39 nested includes: permerror");
+	is_int(chain(3, "include", &three), SPF_PASS, "configured limit 3: 3 includes pass");
+	is_int(chain(4, "include", &three), SPF_PERMERROR, "configured limit 3: 4 do not");
+	is_int(chain(SPF_MAX_DEPTH, "include", &many), SPF_PASS,
+	       "nesting exactly SPF_MAX_DEPTH deep passes");
+	is_int(chain(SPF_MAX_DEPTH + 1, "include", &many), SPF_PERMERROR,
+	       "one deeper is a permerror, whatever the term limit");
+	is_int(chain(SPF_MAX_DEPTH + 1, "redirect", &many), SPF_PERMERROR,
+	       "redirects are bounded the same way");
 }
 
 /* n MX (or PTR) names, of which only the last leads to the client. */
@@ -425,7 +456,7 @@ names(size_t n, const char *type)
 {
 	struct zrr z[40];
 	char hosts[40][40], vals[40][64];
-	struct tres t = {{&tres_ops}, z, 0, 0, 0};
+	struct tres t = {{&tres_ops}, z, 0, 0, 0, NULL};
 	int mx = strcmp(type, "MX") == 0;
 
 	z[t.n++] = (struct zrr){"t.example", "TXT", mx ? "v=spf1 mx -all" : "v=spf1 ptr -all", 0};
@@ -467,10 +498,10 @@ test_timeout(void)
 }
 
 static const struct zrr id_zone[] = {
-	{"helo.example.org", "TXT", "v=spf1 a -all exp=e.example.org", 0},
-	{"helo.example.org", "A", "192.0.2.9", 0},
-	{"e.example.org", "TXT", "%{s} %{l} %{o} %{h} %{r}", 0},
-	{"example.org", "TXT", "v=spf1 -all exp=e.example.org", 0},
+    {"helo.example.org", "TXT", "v=spf1 a -all exp=e.example.org", 0},
+    {"helo.example.org", "A", "192.0.2.9", 0},
+    {"e.example.org", "TXT", "%{s} %{l} %{o} %{h} %{r}", 0},
+    {"example.org", "TXT", "v=spf1 -all exp=e.example.org", 0},
 };
 
 static void
@@ -486,8 +517,9 @@ test_identities(void)
 	is_int(o.result, SPF_FAIL, "null sender: HELO identity fails");
 	is_int(o.scope, SPF_SCOPE_HELO, "scope helo");
 	is_str(o.sender, "postmaster@helo.example.org", "identity postmaster@helo");
-	is_str(o.explanation, "postmaster@helo.example.org postmaster helo.example.org "
-	                      "helo.example.org mx.example.net",
+	is_str(o.explanation,
+	       "postmaster@helo.example.org postmaster helo.example.org "
+	       "helo.example.org mx.example.net",
 	       "macros of the HELO identity");
 	spf_outcome_free(&o);
 	q.mail_from = "example.org";
@@ -498,7 +530,8 @@ test_identities(void)
 	q.mail_from = "@example.org";
 	q.receiver = NULL;
 	is_int(spf_check_mailfrom(&t.base, NULL, &q, &o, &err), 0, "empty local part evaluated");
-	is_str(o.explanation, "postmaster@example.org postmaster example.org helo.example.org unknown",
+	is_str(o.explanation,
+	       "postmaster@example.org postmaster example.org helo.example.org unknown",
 	       "empty local part is postmaster; no receiver is unknown");
 	spf_outcome_free(&o);
 	q = req4("192.0.2.9", "helo.example.org", "x@example.org");
@@ -519,6 +552,30 @@ test_identities(void)
 	q.family = 0;
 	q.mail_from = "a@b.example";
 	is_int(spf_check_mailfrom(&t.base, NULL, &q, &o, &err), -1, "no address family");
+}
+
+/* An exp= whose name expands past SPF_EXPAND_MAX gives no explanation. */
+static void
+test_exp_too_long(void)
+{
+	static const struct zrr z[] = {
+	    {"t.example", "TXT", "v=spf1 -all exp=%{S}%{S}%{S}%{S}%{S}%{S}%{S}.example", 0},
+	};
+	struct tres t = TRES(z);
+	struct spf_request q = req4("192.0.2.1", "h.example", NULL);
+	struct spf_outcome o;
+	struct auth_error err;
+	char from[420];
+
+	memset(from, '&', 400);
+	memcpy(from + 400, "@t.example", 11);
+	q.mail_from = from;
+	is_int(spf_check_mailfrom(&t.base, NULL, &q, &o, &err), 0, "long exp= name evaluated");
+	is_int(o.result, SPF_FAIL, "still fail");
+	ok(o.explanation == NULL, "no explanation");
+	is_str(o.problem, "", "no problem for a fail");
+	is_int(t.queries, 1, "no TXT query for the explanation");
+	spf_outcome_free(&o);
 }
 
 static void
@@ -580,6 +637,7 @@ main(void)
 	test_name_limits();
 	test_timeout();
 	test_identities();
+	test_exp_too_long();
 	test_names();
 	test_received();
 	return done_testing();

@@ -1,0 +1,53 @@
+/*
+ * daemon - the operating-system side of authmilter: the listening socket,
+ * daemonizing, the pid file, dropping privileges and signals.
+ *
+ * Signals: libmilter's smfi_main() starts its own signal thread, which
+ * stops the milter on SIGHUP as on SIGTERM.  We want SIGHUP to reload, so
+ * smfi_main() runs in a thread of its own, with SIGHUP, SIGTERM and SIGINT
+ * blocked there (and so in every thread libmilter starts), and the main
+ * thread alone keeps them unblocked with handlers that write the signal
+ * number to a pipe.  Linux hands a process-directed signal to the main
+ * thread first whenever that thread does not block it, so it is the main
+ * thread that sees them, and daemon_wait_signal() reads them from the pipe
+ * outside signal context.
+ *
+ * Errors are reported through struct auth_error; nothing here logs.
+ */
+#ifndef AUTH_DAEMON_H
+#define AUTH_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* For a unix: or local: socket, refuses when a daemon already answers on
+ * it; a stale one is left for smfi_opensocket(true) to remove. */
+int daemon_check_socket(const char *conn, struct auth_error *err);
+/* After smfi_opensocket(): a unix socket gets mode 0660 and the owner and
+ * group the daemon runs as, so the MTA's group can connect. */
+int daemon_socket_perms(const char *conn, const char *user, const char *group,
+                        struct auth_error *err);
+/* Removes a unix socket at exit (best effort: after dropping privileges
+ * the directory may not be ours). */
+void daemon_remove_socket(const char *conn);
+/* Forks into the background (new session, cwd /, stdio on /dev/null). */
+int daemon_detach(struct auth_error *err);
+int daemon_write_pidfile(const char *path, struct auth_error *err);
+/* setgroups/setgid/setuid to user and group (either may be NULL), each
+ * checked, then checks that root cannot be regained. */
+int daemon_drop_privileges(const char *user, const char *group, struct auth_error *err);
+
+/* Blocks the signals in the calling thread (before any other thread
+ * starts), so that threads made later inherit the mask. */
+int daemon_signals_block(struct auth_error *err);
+/* In the main thread, after the other threads started: handlers on,
+ * signals unblocked here only. */
+int daemon_signals_listen(struct auth_error *err);
+/* Waits for the next signal; returns its number. */
+int daemon_wait_signal(void);
+/* Makes daemon_wait_signal() return sig (from any thread). */
+void daemon_raise(int sig);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * mfilter - see mfilter.h.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "confref.h"
+#include "log.h"
+#include "mfilter.h"
+#include "policy/config.h"
+#include "session.h"
+
+/* Protocol steps we never need the MTA to send, and the replies it need
+ * not wait for (we act at end of message only). */
+#define MFILTER_NO_STEPS (SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define MFILTER_NO_REPLY                                                                   \
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |     \
+	 SMFIP_NR_EOH | SMFIP_NR_BODY)
+#define MFILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
+#define MFILTER_QUEUE_ID_MAX 64
+#define MFILTER_REPLY_MAX 512
+#define MFILTER_HEADER_VALUE_MAX 8192
+
+struct mconn {
+	struct confref *ref;
+	struct session *session; /* NULL when it could not be made */
+	unsigned long proto;     /* the protocol flags the MTA agreed to */
+	bool connected;          /* xxfi_connect was seen */
+	bool in_mail;            /* MAIL was seen for the current message */
+	bool failed;             /* an error in this message: answer with the error verdict */
+	char client[INET6_ADDRSTRLEN];
+	char queue_id[MFILTER_QUEUE_ID_MAX];
+};
+
+/* Guards mfilter_in_flight (messages between MAIL and their end);
+ * mfilter_quiet is signalled when it drops to 0. */
+static pthread_mutex_t mfilter_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mfilter_quiet = PTHREAD_COND_INITIALIZER;
+static unsigned long mfilter_in_flight;
+
+static void
+mfilter_count(bool up)
+{
+	pthread_mutex_lock(&mfilter_lock);
+	if (up)
+		mfilter_in_flight++;
+	else if (--mfilter_in_flight == 0)
+		pthread_cond_broadcast(&mfilter_quiet);
+	pthread_mutex_unlock(&mfilter_lock);
+}
+
+unsigned long
+mfilter_wait_quiet(unsigned seconds)
+{
+	struct timespec until;
+	unsigned long left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&mfilter_lock);
+	while (mfilter_in_flight > 0)
+		if (pthread_cond_timedwait(&mfilter_quiet, &mfilter_lock, &until) != 0)
+			break;
+	left = mfilter_in_flight;
+	pthread_mutex_unlock(&mfilter_lock);
+	return left;
+}
+
+static struct mconn *
+mconn_get(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_msg(LOG_L_ERROR, "out of memory for a new connection");
+		return NULL;
+	}
+	c->ref = confref_acquire();
+	c->session = session_new(confref_config(c->ref), confref_engines(c->ref), &err);
+	if (c->session == NULL)
+		log_msg(LOG_L_ERROR, "cannot start a session: %s", err.msg);
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		log_msg(LOG_L_ERROR, "cannot attach connection state");
+		session_free(c->session);
+		confref_release(c->ref);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* What a callback returns for a step whose reply the MTA may not expect. */
+static sfsistat
+mconn_reply(const struct mconn *c, unsigned long nr_flag)
+{
+	return c != NULL && (c->proto & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* Records a failed session call; the message is answered at its end. */
+static void
+mconn_fail(struct mconn *c, const char *step, const struct auth_error *err)
+{
+	if (!c->failed)
+		log_msg(err->code == AUTH_ELIMIT ? LOG_L_WARNING : LOG_L_ERROR, "%s: %s: %s",
+		        c->queue_id[0] ? c->queue_id : "NOQUEUE", step, err->msg);
+	c->failed = true;
+}
+
+/* Whether this message still feeds the session. */
+static bool
+mconn_live(const struct mconn *c)
+{
+	return c != NULL && c->session != NULL && !c->failed;
+}
+
+static void
+mconn_queue_id(SMFICTX *ctx, struct mconn *c)
+{
+	const char *id;
+
+	if (c->queue_id[0] != '\0' || (id = smfi_getsymval(ctx, "{i}")) == NULL)
+		return;
+	if (strlen(id) >= sizeof(c->queue_id))
+		return;
+	memcpy(c->queue_id, id, strlen(id) + 1);
+}
+
+static void
+mconn_begin_message(struct mconn *c)
+{
+	c->in_mail = true;
+	mfilter_count(true);
+}
+
+static void
+mconn_end_message(struct mconn *c)
+{
+	if (c->session != NULL)
+		session_reset(c->session);
+	if (c->in_mail)
+		mfilter_count(false);
+	c->failed = false;
+	c->in_mail = false;
+	c->queue_id[0] = '\0';
+}
+
+static sfsistat
+mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+             unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+             unsigned long *pf3)
+{
+	struct mconn *c = mconn_get(ctx);
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & MFILTER_ACTIONS) != MFILTER_ACTIONS)
+		log_msg(LOG_L_WARNING, "the MTA does not offer every action we use (offered 0x%lx)",
+		        f0);
+	*pf0 = f0 & MFILTER_ACTIONS;
+	*pf1 = f1 & (MFILTER_NO_STEPS | MFILTER_NO_REPLY | SMFIP_HDR_LEADSPC);
+	*pf2 = 0;
+	*pf3 = 0;
+	if (c != NULL)
+		c->proto = *pf1;
+	return SMFIS_CONTINUE;
+}
+
+/* The client address in text, IPv4-mapped IPv6 as IPv4 (RFC 7208 §5 asks
+ * for the IPv4 form); "" when the MTA does not know it. */
+static void
+mf_client_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		if (inet_ntop(AF_INET, &in->sin_addr, out, outlen) == NULL)
+			out[0] = '\0';
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		const void *a = &in6->sin6_addr;
+		int fam = AF_INET6;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			a = &in6->sin6_addr.s6_addr[12];
+			fam = AF_INET;
+		}
+		if (inet_ntop(fam, a, out, outlen) == NULL)
+			out[0] = '\0';
+	}
+}
+
+static sfsistat
+mf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct mconn *c = mconn_get(ctx);
+	struct auth_error err;
+	const char *host = hostname;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	mf_client_text(hostaddr, c->client, sizeof(c->client));
+	/* Postfix and Sendmail name a client without verified reverse DNS
+	 * "unknown" or "[address]". */
+	if (host != NULL && (host[0] == '[' || strcmp(host, "unknown") == 0))
+		host = NULL;
+	c->connected = true;
+	if (mconn_live(c) &&
+	    session_connect(c->session, c->client[0] ? c->client : NULL, host, &err) < 0)
+		mconn_fail(c, "connect", &err);
+	return mconn_reply(c, SMFIP_NR_CONN);
+}
+
+static sfsistat
+mf_helo(SMFICTX *ctx, char *helo)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+
+	if (mconn_live(c) && c->connected && session_helo(c->session, helo, &err) < 0)
+		mconn_fail(c, "helo", &err);
+	return mconn_reply(c, SMFIP_NR_HELO);
+}
+
+static sfsistat
+mf_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+	const char *auth;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->in_mail)
+		mconn_end_message(c);
+	mconn_begin_message(c);
+	mconn_queue_id(ctx, c);
+	if (!c->connected || argv == NULL || argv[0] == NULL) {
+		c->failed = true;
+		log_msg(LOG_L_WARNING, "MAIL without a connection or a sender");
+		return mconn_reply(c, SMFIP_NR_MAIL);
+	}
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (mconn_live(c) && auth != NULL && auth[0] != '\0')
+		session_set_authenticated(c->session, auth);
+	if (mconn_live(c) && session_mail_from(c->session, argv[0], &err) < 0)
+		mconn_fail(c, "mail from", &err);
+	return mconn_reply(c, SMFIP_NR_MAIL);
+}
+
+static sfsistat
+mf_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+
+	if (mconn_live(c) && c->in_mail && argv != NULL && argv[0] != NULL &&
+	    session_rcpt(c->session, argv[0], &err) < 0)
+		mconn_fail(c, "rcpt to", &err);
+	return mconn_reply(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat
+mf_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+	char *spaced = NULL;
+	size_t vlen;
+	int rc;
+
+	if (!mconn_live(c) || !c->in_mail || name == NULL || value == NULL)
+		return mconn_reply(c, SMFIP_NR_HDR);
+	vlen = strlen(value);
+	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon. */
+	if (!(c->proto & SMFIP_HDR_LEADSPC) && (spaced = malloc(vlen + 2)) != NULL) {
+		spaced[0] = ' ';
+		memcpy(spaced + 1, value, vlen + 1);
+		value = spaced;
+		vlen++;
+	}
+	rc = session_header(c->session, name, strlen(name), value, vlen, &err);
+	free(spaced);
+	if (rc < 0)
+		mconn_fail(c, "header", &err);
+	return mconn_reply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat
+mf_eoh(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+
+	if (c != NULL)
+		mconn_queue_id(ctx, c);
+	if (mconn_live(c) && c->in_mail && session_eoh(c->session, &err) < 0)
+		mconn_fail(c, "end of headers", &err);
+	return mconn_reply(c, SMFIP_NR_EOH);
+}
+
+static sfsistat
+mf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct auth_error err;
+
+	if (mconn_live(c) && c->in_mail &&
+	    session_body(c->session, (const char *)chunk, len, &err) < 0)
+		mconn_fail(c, "body", &err);
+	return mconn_reply(c, SMFIP_NR_BODY);
+}
+
+/* Copies text for smfi_setreply(): printable only, '%' doubled. */
+static void
+mf_reply_text(const char *text, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; text != NULL && *text != '\0' && n + 3 < outlen; text++) {
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch == '%')
+			out[n++] = '%';
+		out[n++] = ch < 0x20 || ch >= 0x7f ? ' ' : (char)ch;
+	}
+	out[n] = '\0';
+}
+
+static sfsistat
+mf_reply(SMFICTX *ctx, const struct session_verdict *v, bool reject)
+{
+	char text[MFILTER_REPLY_MAX], code[8];
+	const char *dsn = v->dsn;
+
+	mf_reply_text(v->text != NULL ? v->text
+	                              : reject ? "Message rejected by policy"
+	                                       : "Message cannot be checked now, try again later",
+	              text, sizeof(text));
+	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
+		snprintf(code, sizeof(code), "%d", v->smtp_code);
+	else
+		snprintf(code, sizeof(code), "%s", reject ? "550" : "451");
+	if (dsn == NULL || dsn[0] != code[0])
+		dsn = reject ? "5.7.1" : "4.7.1";
+	if (smfi_setreply(ctx, code, (char *)dsn, text) != MI_SUCCESS)
+		log_msg(LOG_L_WARNING, "the MTA refused the reply text; it answers with its own");
+	return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+/* A header value as the MTA wants it: line ends as LF (the MTA writes
+ * them out as CRLF), and no leading space unless SMFIP_HDR_LEADSPC. */
+static char *
+mf_header_value(const struct mconn *c, const char *v)
+{
+	size_t len = strlen(v), i, n = 0;
+	char *out;
+
+	if (!(c->proto & SMFIP_HDR_LEADSPC) && v[0] == ' ') {
+		v++;
+		len--;
+	}
+	if (len > MFILTER_HEADER_VALUE_MAX || (out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if (!(v[i] == '\r' && v[i + 1] == '\n'))
+			out[n++] = v[i];
+	out[n] = '\0';
+	return out;
+}
+
+static void
+mf_edit_headers(SMFICTX *ctx, const struct mconn *c, const struct session_verdict *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->ndel && i < SESSION_MAX_DEL_HEADERS; i++)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->del_index[i], NULL) !=
+		    MI_SUCCESS)
+			log_msg(LOG_L_WARNING, "%s: could not delete Authentication-Results #%u",
+			        c->queue_id, v->del_index[i]);
+	/* Inserted at the top in reverse, so add[0] ends up first. */
+	for (i = v->nadd < SESSION_MAX_ADD_HEADERS ? v->nadd : SESSION_MAX_ADD_HEADERS; i-- > 0;) {
+		char *value = mf_header_value(c, v->add[i].value);
+
+		if (value == NULL || smfi_insheader(ctx, 0, (char *)v->add[i].name, value) !=
+		                         MI_SUCCESS)
+			log_msg(LOG_L_WARNING, "%s: could not add %s", c->queue_id, v->add[i].name);
+		free(value);
+	}
+}
+
+static sfsistat
+mf_act(SMFICTX *ctx, struct mconn *c, const struct session_verdict *v)
+{
+	const struct policy_config *cfg = confref_config(c->ref);
+
+	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
+	if (v->report_json != NULL)
+		log_msg(LOG_L_INFO, "%s: report record %s", c->queue_id[0] ? c->queue_id : "NOQUEUE",
+		        v->report_json);
+	switch (v->action) {
+	case SESSION_REJECT: return mf_reply(ctx, v, true);
+	case SESSION_TEMPFAIL: return mf_reply(ctx, v, false);
+	case SESSION_QUARANTINE:
+		mf_edit_headers(ctx, c, v);
+		if (cfg->quarantine == CONFIG_QUARANTINE_HOLD &&
+		    smfi_quarantine(ctx, (char *)(v->text != NULL ? v->text : "DMARC quarantine")) !=
+		        MI_SUCCESS)
+			log_msg(LOG_L_WARNING, "%s: the MTA refused to quarantine", c->queue_id);
+		return SMFIS_CONTINUE;
+	case SESSION_ACCEPT: break;
+	}
+	mf_edit_headers(ctx, c, v);
+	return SMFIS_CONTINUE;
+}
+
+/* With no session at all (out of memory), the config alone decides. */
+static sfsistat
+mf_no_session(SMFICTX *ctx, struct mconn *c)
+{
+	struct session_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	v.reason = SESSION_R_INTERNAL;
+	v.action = c != NULL && confref_config(c->ref)->on_internal_error == CONFIG_TEMPFAIL
+	               ? SESSION_TEMPFAIL
+	               : SESSION_ACCEPT;
+	v.spf_result = v.dkim_summary = v.dmarc_result = "temperror";
+	log_summary(c != NULL ? c->queue_id : NULL, c != NULL ? c->client : NULL, &v);
+	return v.action == SESSION_TEMPFAIL ? mf_reply(ctx, &v, false) : SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_eom(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	const struct session_verdict *v = NULL;
+	struct auth_error err;
+	sfsistat rc;
+
+	if (c == NULL || c->session == NULL) {
+		rc = mf_no_session(ctx, c);
+		if (c != NULL)
+			mconn_end_message(c);
+		return rc;
+	}
+	mconn_queue_id(ctx, c);
+	if (!c->in_mail)
+		c->failed = true;
+	if (!c->failed && session_eom(c->session, &v, &err) < 0)
+		mconn_fail(c, "end of message", &err);
+	if (c->failed || v == NULL)
+		v = session_error_verdict(c->session);
+	rc = mf_act(ctx, c, v);
+	mconn_end_message(c);
+	return rc;
+}
+
+static sfsistat
+mf_abort(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+
+	if (c != NULL)
+		mconn_end_message(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_close(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	mconn_end_message(c);
+	session_free(c->session);
+	confref_release(c->ref);
+	free(c);
+	return SMFIS_CONTINUE;
+}
+
+int
+mfilter_register(const char *name)
+{
+	struct smfiDesc desc;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.xxfi_name = (char *)name;
+	desc.xxfi_version = SMFI_VERSION;
+	desc.xxfi_flags = MFILTER_ACTIONS;
+	desc.xxfi_connect = mf_connect;
+	desc.xxfi_helo = mf_helo;
+	desc.xxfi_envfrom = mf_envfrom;
+	desc.xxfi_envrcpt = mf_envrcpt;
+	desc.xxfi_header = mf_header;
+	desc.xxfi_eoh = mf_eoh;
+	desc.xxfi_body = mf_body;
+	desc.xxfi_eom = mf_eom;
+	desc.xxfi_abort = mf_abort;
+	desc.xxfi_close = mf_close;
+	desc.xxfi_negotiate = mf_negotiate;
+	return smfi_register(desc);
+}

@@ -1,0 +1,549 @@
+#!/usr/bin/python3
+"""milter-proto - authmilter driven over the milter protocol (version 6).
+
+The MTA side is written here, packet by packet (struct-packed SMFIC_*
+commands), so the test can send what a real MTA never would: commands out
+of order, missing macros, oversized or truncated packets, unknown
+commands.  After each abuse the daemon must still serve the next
+connection.  It also checks what the daemon negotiates, that it answers
+nothing where it asked for no reply, what it does at end of message, and
+that SIGHUP reloads (or keeps a good config) and SIGTERM ends it cleanly
+with exit status 0 (under AddressSanitizer, that includes no leaks).
+
+DNS: the daemon is pointed at a loopback port where nothing answers, with
+a short timeout, so every look-up is a temporary failure; what this test
+checks does not depend on any DNS answer.
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+AUTHSERV_ID = "mx.proto.test"
+
+# Commands (MTA to milter) and replies (milter to MTA), from libmilter's mfdef.h.
+SMFIC_ABORT, SMFIC_BODY, SMFIC_CONNECT, SMFIC_MACRO = b"A", b"B", b"C", b"D"
+SMFIC_BODYEOB, SMFIC_HELO, SMFIC_QUIT_NC, SMFIC_HEADER = b"E", b"H", b"K", b"L"
+SMFIC_MAIL, SMFIC_EOH, SMFIC_OPTNEG, SMFIC_QUIT, SMFIC_RCPT = b"M", b"N", b"O", b"Q", b"R"
+SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_REJECT, SMFIR_TEMPFAIL = b"c", b"a", b"r", b"t"
+SMFIR_REPLYCODE, SMFIR_INSHEADER, SMFIR_CHGHEADER, SMFIR_ADDHEADER = b"y", b"i", b"m", b"h"
+SMFIR_QUARANTINE, SMFIR_PROGRESS = b"q", b"p"
+FINAL = {SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_REJECT, SMFIR_TEMPFAIL, SMFIR_REPLYCODE}
+
+SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE = 0x01, 0x10, 0x20
+SMFIP_NR_HDR, SMFIP_NOUNKNOWN, SMFIP_NODATA = 0x80, 0x100, 0x200
+SMFIP_NR_CONN, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT = 0x1000, 0x2000, 0x4000, 0x8000
+SMFIP_NR_EOH, SMFIP_NR_BODY, SMFIP_HDR_LEADSPC = 0x40000, 0x80000, 0x100000
+ALL_ACTIONS = 0x1FF
+ALL_PROTOCOL = 0x1FFFFF
+WANT_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
+WANT_PROTOCOL = (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |
+                 SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+                 SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+
+count = 0
+failures = 0
+
+
+def ok(cond, name):
+    global count, failures
+    count += 1
+    if not cond:
+        failures += 1
+    print("%sok %d - %s" % ("" if cond else "not ", count, name), flush=True)
+    return cond
+
+
+def diag(text):
+    for line in str(text).splitlines():
+        print("# " + line, flush=True)
+
+
+class Milter:
+    """One MTA-side connection."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+
+    def send(self, cmd, data=b""):
+        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+
+    def raw(self, data):
+        self.sock.sendall(data)
+
+    def _read(self, n):
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            if not chunk:
+                raise EOFError("connection closed")
+            out += chunk
+        return out
+
+    def recv(self):
+        (length,) = struct.unpack("!I", self._read(4))
+        body = self._read(length)
+        return body[:1], body[1:]
+
+    def quiet(self, seconds=0.3):
+        """True when the daemon sends nothing within seconds."""
+        self.sock.settimeout(seconds)
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)
+            return False
+        except socket.timeout:
+            return True
+        finally:
+            self.sock.settimeout(10)
+
+    def closed(self, seconds=5):
+        """True when the daemon closes the connection within seconds."""
+        self.sock.settimeout(seconds)
+        try:
+            while True:
+                if self.sock.recv(4096) == b"":
+                    return True
+        except (socket.timeout, ConnectionResetError):
+            return False
+        except OSError:
+            return True
+
+    def negotiate(self, actions=ALL_ACTIONS, protocol=ALL_PROTOCOL):
+        self.send(SMFIC_OPTNEG, struct.pack("!III", 6, actions, protocol))
+        cmd, data = self.recv()
+        version, got_actions, got_protocol = struct.unpack("!III", data[:12])
+        self.protocol = got_protocol
+        return cmd, version, got_actions, got_protocol
+
+    def step(self, cmd, data, nr_flag):
+        """Sends one command; reads the reply unless no reply was agreed."""
+        self.send(cmd, data)
+        if self.protocol & nr_flag:
+            return None
+        return self.recv()
+
+    def macro(self, for_cmd, pairs):
+        data = for_cmd + b"".join(k + b"\0" + v + b"\0" for k, v in pairs)
+        self.send(SMFIC_MACRO, data)
+
+    def connect(self, ip="192.0.2.1", host=b"[192.0.2.1]"):
+        family = b"6" if ":" in ip else b"4"
+        data = host + b"\0" + family + struct.pack("!H", 4242) + ip.encode() + b"\0"
+        return self.step(SMFIC_CONNECT, data, SMFIP_NR_CONN)
+
+    def eom(self):
+        """End of message: the modifications, then the final reply."""
+        self.send(SMFIC_BODYEOB)
+        actions = []
+        while True:
+            cmd, data = self.recv()
+            if cmd == SMFIR_PROGRESS:
+                continue
+            actions.append((cmd, data))
+            if cmd in FINAL or cmd == SMFIR_REJECT:
+                return actions
+
+    def message(self, headers, body=b"Hello.\r\n", sender=b"<user@sender.test>",
+                queue_id=b"QID1", auth=None):
+        """One whole transaction; returns the end-of-message actions."""
+        pairs = [(b"i", queue_id)] if queue_id is not None else []
+        if auth is not None:
+            pairs.append((b"{auth_authen}", auth))
+        self.macro(SMFIC_MAIL, pairs)
+        self.step(SMFIC_MAIL, sender + b"\0", SMFIP_NR_MAIL)
+        self.step(SMFIC_RCPT, b"<rcpt@receiver.test>\0", SMFIP_NR_RCPT)
+        for name, value in headers:
+            self.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
+        self.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
+        self.step(SMFIC_BODY, body, SMFIP_NR_BODY)
+        return self.eom()
+
+    def close(self):
+        try:
+            self.send(SMFIC_QUIT)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+HEADERS = [(b"From", b" Sender <user@sender.test>"), (b"To", b" rcpt@receiver.test"),
+           (b"Subject", b" protocol test"), (b"Message-ID", b" <1@sender.test>"),
+           (b"Date", b" Wed, 25 Nov 2026 12:00:00 +0000")]
+
+
+def final(actions):
+    return actions[-1] if actions else (None, b"")
+
+
+def valid_final(actions):
+    """The final reply is one a milter may give at end of message."""
+    cmd, data = final(actions)
+    if cmd in (SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_TEMPFAIL, SMFIR_REJECT):
+        return True
+    return cmd == SMFIR_REPLYCODE and data[:1] in (b"4", b"5") and data.endswith(b"\0")
+
+
+def inserted(actions, name):
+    return [d for c, d in actions if c == SMFIR_INSHEADER and
+            d[4:].split(b"\0")[0] == name]
+
+
+class Daemon:
+    def __init__(self, binary, tmp):
+        self.binary, self.tmp = binary, tmp
+        self.sock = os.path.join(tmp, "authmilter.sock")
+        self.conf = os.path.join(tmp, "authmilter.conf")
+        self.log = os.path.join(tmp, "authmilter.log")
+        self.proc = None
+
+    def write_config(self, extra=""):
+        with open(self.conf, "w") as f:
+            f.write("authserv_id %s\nsocket unix:%s\n" % (AUTHSERV_ID, self.sock) +
+                    "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n" % dead_port() +
+                    "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" + extra)
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.binary, "-f", "-c", self.conf],
+                                     stdout=self.logf, stderr=self.logf)
+        for _ in range(100):
+            if os.path.exists(self.sock):
+                try:
+                    Milter(self.sock).close()
+                    return True
+                except OSError:
+                    pass
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log_text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+        finally:
+            self.logf.close()
+
+
+def dead_port():
+    """A loopback UDP port with nothing behind it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def full_session(d, name):
+    """A whole connection with one message; the daemon still serves."""
+    try:
+        m = Milter(d.sock)
+        m.negotiate()
+        m.connect()
+        m.step(SMFIC_HELO, b"client.sender.test\0", SMFIP_NR_HELO)
+        acts = m.message(HEADERS)
+        m.close()
+        return ok(valid_final(acts) and d.alive(), name)
+    except (OSError, EOFError) as e:
+        diag(e)
+        return ok(False, name)
+
+
+def test_negotiation(d):
+    m = Milter(d.sock)
+    cmd, version, actions, protocol = m.negotiate()
+    ok(cmd == SMFIC_OPTNEG and version == 6, "negotiation answered, version 6")
+    ok(actions == WANT_ACTIONS, "asks for add-header, change-header, quarantine (0x%x)" % actions)
+    ok(protocol == WANT_PROTOCOL, "asks for leading space, no unknown/DATA, no replies "
+       "before end of message (0x%x)" % protocol)
+    m.close()
+    # An MTA offering only the version 2 steps: every step gets a reply.
+    m = Milter(d.sock)
+    cmd, version, actions, protocol = m.negotiate(actions=0x3F, protocol=0x7F)
+    ok(protocol == 0 and actions == WANT_ACTIONS,
+       "asks only for what the MTA offers (0x%x 0x%x)" % (actions, protocol))
+    r = m.connect()
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "connect answered with continue")
+    r = m.step(SMFIC_HELO, b"client.sender.test\0", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "helo answered with continue")
+    m.macro(SMFIC_MAIL, [(b"i", b"QIDV2")])
+    r = m.step(SMFIC_MAIL, b"<user@sender.test>\0", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "mail answered with continue")
+    r = m.step(SMFIC_RCPT, b"<rcpt@receiver.test>\0", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "rcpt answered with continue")
+    r = m.step(SMFIC_HEADER, b"From\0Sender <user@sender.test>\0", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "header answered with continue")
+    r = m.step(SMFIC_EOH, b"", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "end of headers answered with continue")
+    r = m.step(SMFIC_BODY, b"Body.\r\n", 0)
+    ok(r is not None and r[0] == SMFIR_CONTINUE, "body answered with continue")
+    acts = m.eom()
+    ok(valid_final(acts), "end of message answered (v2 steps)")
+    m.close()
+
+
+def test_no_replies_before_eom(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    m.step(SMFIC_HELO, b"client.sender.test\0", SMFIP_NR_HELO)
+    m.macro(SMFIC_MAIL, [(b"i", b"QIDNR")])
+    m.step(SMFIC_MAIL, b"<user@sender.test>\0", SMFIP_NR_MAIL)
+    m.step(SMFIC_RCPT, b"<rcpt@receiver.test>\0", SMFIP_NR_RCPT)
+    for name, value in HEADERS:
+        m.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
+    m.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
+    m.step(SMFIC_BODY, b"Body.\r\n", SMFIP_NR_BODY)
+    ok(m.quiet(), "nothing sent back before end of message")
+    acts = m.eom()
+    ok(valid_final(acts), "end of message gets a final reply")
+    ars = inserted(acts, b"Authentication-Results")
+    for a in ars:
+        idx = struct.unpack("!I", a[:4])[0]
+        ok(idx == 0, "Authentication-Results inserted at the top (index %d)" % idx)
+        value = a[4:].split(b"\0")[1]
+        ok(value.startswith(b" " + AUTHSERV_ID.encode() + b";"),
+           "its value keeps the leading space and names our authserv-id: %r" % value[:60])
+        ok(b"\r\n" not in value, "folded with LF only, as the MTA wants it")
+    m.close()
+
+
+def test_many_messages(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect(ip="2001:db8::25", host=b"client6.sender.test")
+    m.step(SMFIC_HELO, b"client6.sender.test\0", SMFIP_NR_HELO)
+    finals = [valid_final(m.message(HEADERS, queue_id=b"QM%d" % i)) for i in range(40)]
+    ok(all(finals), "40 messages on one connection, each answered")
+    m.close()
+    ok(d.log_text().count("QM39: client=2001:db8::25 ") == 1,
+       "one summary line per message, with queue id and IPv6 client")
+
+
+def test_abort_mid_body(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    m.macro(SMFIC_MAIL, [(b"i", b"QABORT")])
+    m.step(SMFIC_MAIL, b"<user@sender.test>\0", SMFIP_NR_MAIL)
+    for name, value in HEADERS:
+        m.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
+    m.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
+    m.step(SMFIC_BODY, b"x" * 60000, SMFIP_NR_BODY)
+    m.send(SMFIC_ABORT)
+    ok(m.quiet(), "abort needs no reply")
+    acts = m.message(HEADERS, queue_id=b"QAFTER")
+    ok(valid_final(acts), "the next message on the same connection is evaluated")
+    m.close()
+    ok("QABORT: client" not in d.log_text(), "the aborted message logs no summary")
+    ok("QAFTER: client=192.0.2.1 " in d.log_text(), "the next one does")
+
+
+def test_missing_macros(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    m.step(SMFIC_MAIL, b"<>\0", SMFIP_NR_MAIL)
+    m.step(SMFIC_RCPT, b"<postmaster@receiver.test>\0", SMFIP_NR_RCPT)
+    for name, value in HEADERS:
+        m.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
+    m.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
+    acts = m.eom()
+    ok(valid_final(acts), "no macros at all, null sender, no body: answered")
+    m.close()
+    ok("NOQUEUE: client=192.0.2.1 " in d.log_text(), "logged without a queue id")
+
+
+def test_unknown_client(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.step(SMFIC_CONNECT, b"localhost\0U", SMFIP_NR_CONN)
+    acts = m.message(HEADERS, queue_id=b"QLOCAL")
+    ok(valid_final(acts), "client of unknown address family (local submission) answered")
+    m.close()
+    ok("QLOCAL: client=unknown " in d.log_text(), "logged as client=unknown")
+
+
+def test_header_limit(d, name, want_tempfail):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    big = [(b"X-Big-%d" % i, b" " + b"y" * 900) for i in range(8)]
+    acts = m.message(HEADERS + big, queue_id=b"QBIG")
+    cmd, data = final(acts)
+    if want_tempfail:
+        ok(cmd == SMFIR_REPLYCODE and data.startswith(b"451 4."),
+           "%s: headers over max_header_bytes: 451 4.x.x (%r)" % (name, data[:40]))
+    else:
+        ok(cmd in (SMFIR_CONTINUE, SMFIR_ACCEPT),
+           "%s: headers over max_header_bytes: accepted (%r)" % (name, cmd))
+    acts = m.message(HEADERS, queue_id=b"QSMALL")
+    ok(valid_final(acts), "%s: the next message is evaluated" % name)
+    m.close()
+
+
+def test_out_of_order(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.send(SMFIC_HEADER, b"From\0 a@b.test\0")
+    m.send(SMFIC_BODY, b"body before anything\r\n")
+    try:
+        m.send(SMFIC_BODYEOB)
+        m.sock.settimeout(5)
+        m.sock.recv(4096)
+    except OSError:
+        pass
+    m.close()
+    ok(d.alive(), "header and body before connect and MAIL: daemon up")
+    full_session(d, "next connection after out-of-order commands")
+
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    m.send(SMFIC_EOH)
+    try:
+        m.send(SMFIC_BODYEOB)
+        m.sock.settimeout(5)
+        m.sock.recv(4096)
+    except OSError:
+        pass
+    m.close()
+    full_session(d, "next connection after end of message without MAIL")
+
+
+def abuse(d, name, payloads):
+    """Sends raw bytes after negotiation; the daemon must survive."""
+    try:
+        m = Milter(d.sock)
+        m.negotiate()
+        m.connect()
+        for p in payloads:
+            m.raw(p)
+        m.closed(3)
+        m.sock.close()
+    except OSError:
+        pass
+    ok(d.alive(), "%s: daemon up" % name)
+    full_session(d, "%s: next connection served" % name)
+
+
+def test_malformed(d):
+    abuse(d, "oversized length", [struct.pack("!I", 0x7FFFFFF0) + b"B" + b"z" * 100])
+    abuse(d, "unknown command", [struct.pack("!I", 5) + b"Zabcd"])
+    abuse(d, "truncated packet", [struct.pack("!I", 100) + b"L" + b"From\0"])
+    abuse(d, "zero length", [struct.pack("!I", 0)])
+    abuse(d, "header without NUL", [struct.pack("!I", 9) + b"LFromabcd"])
+    abuse(d, "macro with odd strings", [struct.pack("!I", 4) + b"DM{i"])
+    abuse(d, "connect with bad family", [struct.pack("!I", 12) + b"Chost\0Z\0\0ab"])
+    # Garbage before negotiation.
+    try:
+        m = Milter(d.sock)
+        m.raw(b"GET / HTTP/1.0\r\n\r\n")
+        m.closed(3)
+        m.sock.close()
+    except OSError:
+        pass
+    ok(d.alive(), "garbage instead of negotiation: daemon up")
+    full_session(d, "garbage instead of negotiation: next connection served")
+
+
+def test_reload(d):
+    with open(d.conf, "a") as f:
+        f.write("no_such_key 1\n")
+    with open(d.conf) as f:
+        bad_line = len(f.read().splitlines())
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    ok(d.alive(), "SIGHUP with a broken config: daemon up")
+    ok("reload failed, keeping the running config: %s:%d: unknown key \"no_such_key\""
+       % (d.conf, bad_line) in d.log_text(), "the log says why, with file:line")
+    full_session(d, "served with the old config")
+    d.write_config("max_header_bytes 2k\non_internal_error tempfail\n")
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    ok("configuration reloaded from %s" % d.conf in d.log_text(), "SIGHUP reloads a good config")
+    test_header_limit(d, "after reload, fail closed", True)
+
+
+def test_term_finishes_message(d):
+    # Without no-reply steps, so that each reply shows the daemon has read
+    # the message up to there before the signal comes.
+    m = Milter(d.sock)
+    m.negotiate(protocol=ALL_PROTOCOL & ~(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+                                          SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+                                          SMFIP_NR_BODY))
+    m.connect()
+    m.macro(SMFIC_MAIL, [(b"i", b"QINFLIGHT")])
+    m.step(SMFIC_MAIL, b"<user@sender.test>\0", SMFIP_NR_MAIL)
+    m.step(SMFIC_RCPT, b"<rcpt@receiver.test>\0", SMFIP_NR_RCPT)
+    for name, value in HEADERS:
+        m.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    m.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
+    m.step(SMFIC_BODY, b"late body\r\n", SMFIP_NR_BODY)
+    acts = m.eom()
+    ok(valid_final(acts), "a message in flight at SIGTERM is finished")
+    m.close()
+    ok("QINFLIGHT: client=192.0.2.1 " in d.log_text(), "and logged")
+    status = d.stop()
+    ok(status == 0, "exit status 0 after SIGTERM (%s)" % status)
+    ok(not os.path.exists(d.sock), "socket removed at exit")
+
+
+def main():
+    top = os.environ.get("top_builddir", ".")
+    binary = os.environ.get("AUTHMILTER", os.path.join(top, "milter", "authmilter"))
+    if not os.access(binary, os.X_OK):
+        print("1..0 # SKIP %s not built" % binary)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="milter-proto-") as tmp:
+        d = Daemon(binary, tmp)
+        d.write_config("max_header_bytes 2k\n")
+        if not ok(d.start(), "daemon starts on a unix socket"):
+            diag(d.log_text())
+            print("1..%d" % count)
+            return 1
+        try:
+            test_negotiation(d)
+            test_no_replies_before_eom(d)
+            test_many_messages(d)
+            test_abort_mid_body(d)
+            test_missing_macros(d)
+            test_unknown_client(d)
+            test_header_limit(d, "fail open", False)
+            test_out_of_order(d)
+            test_malformed(d)
+            test_reload(d)
+            test_term_finishes_message(d)
+        except (OSError, EOFError) as e:
+            ok(False, "protocol exchange failed: %r" % e)
+        finally:
+            if d.proc.poll() is None:
+                d.stop()
+            if failures:
+                diag(d.log_text()[-6000:])
+    print("1..%d" % count)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

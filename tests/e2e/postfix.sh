@@ -1,0 +1,327 @@
+#!/bin/sh
+# postfix - authmilter behind a real Postfix, end to end.
+#
+# A private Postfix instance (its own config, queue and data directories
+# under a temporary directory, smtpd on a free loopback port, delivery
+# through a pipe to a script that writes each message to a file) has
+# authmilter as its milter over a unix socket; authmilter runs as nobody
+# in group postfix and asks nsd, serving the test zones on loopback, for
+# SPF, DKIM and DMARC records.  swaks sends:
+#   - a message DKIM-signed by good.test, from an SPF-permitted address:
+#     delivered with spf, dkim and dmarc pass;
+#   - a forged From: reject.test (p=reject): swaks sees 550 5.7.1;
+#   - an SPF failure from spffail.test (p=none): delivered, spf=fail;
+#   - a forged From: quar.test (p=quarantine): accepted into the hold queue;
+#   - a signed message carrying a forged Authentication-Results with our
+#     authserv-id and a genuine-looking one of another host: ours deleted,
+#     the other kept.
+# The system's own Postfix is never started or used.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-.}
+. "$top_srcdir/tests/lib/nsd.sh"
+python=${SYS_PYTHON3:-/usr/bin/python3}
+authmilter=$top_builddir/milter/authmilter
+dkimsign=$top_builddir/tests/tools/dkimsign
+authserv=mx.postfix.test
+
+missing=
+for tool in postfix postconf postqueue swaks openssl; do
+	command -v $tool >/dev/null 2>&1 || [ -x /usr/sbin/$tool ] || missing="$missing $tool"
+done
+nsd_available || missing="$missing nsd"
+[ -n "$missing" ] && { echo "1..0 # SKIP not installed:$missing"; exit 0; }
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP a private Postfix instance needs root"; exit 0; }
+id postfix >/dev/null 2>&1 || { echo "1..0 # SKIP no postfix user"; exit 0; }
+for prog in "$authmilter" "$dkimsign"; do
+	[ -x "$prog" ] || { echo "1..0 # SKIP $prog not built"; exit 0; }
+done
+"$python" -c 'import authres' 2>/dev/null ||
+	{ echo "1..0 # SKIP python3-authres not installed"; exit 0; }
+PATH=$PATH:/usr/sbin
+
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+milter_pid=
+postfix_up=
+cleanup() {
+	[ -n "$postfix_up" ] && postfix -c "$tmp/etc" stop >/dev/null 2>&1
+	if [ -n "$milter_pid" ]; then
+		kill "$milter_pid" 2>/dev/null
+		wait "$milter_pid" 2>/dev/null
+	fi
+	nsd_stop
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+n=0 failed=0
+check() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=1
+	fi
+}
+is() {
+	if [ "$1" = "$2" ]; then
+		check 0 "$3"
+	else
+		check 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want: '$2'"
+	fi
+}
+
+free_port() {
+	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- DNS: the test zones, with a fresh DKIM key ----
+
+mkdir "$tmp/zones"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/dkim.key" 2>/dev/null
+pub=$(openssl pkey -in "$tmp/dkim.key" -pubout -outform DER 2>/dev/null | base64 -w0)
+# TXT character-strings are at most 255 bytes: split the key record.
+pubtxt=$(printf '%s' "v=DKIM1; k=rsa; p=$pub" | fold -w 200 | sed 's/.*/"&"/' | tr '\n' ' ')
+zone() { # NAME SPF DMARC-POLICY [EXTRA-LINE]
+	{
+		printf '$TTL 300\n@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n' "$1" "$1"
+		printf '@ IN NS ns.%s.\nns IN A 127.0.0.1\n' "$1"
+		printf '@ IN TXT "%s"\n' "$2"
+		printf '_dmarc IN TXT "v=DMARC1; p=%s"\n' "$3"
+		[ $# -gt 3 ] && printf '%s\n' "$4"
+	} >"$tmp/zones/$1.zone"
+}
+zone good.test "v=spf1 ip4:127.0.0.1 -all" reject "sel._domainkey IN TXT ( $pubtxt)"
+zone reject.test "v=spf1 -all" reject
+zone quar.test "v=spf1 -all" quarantine
+zone spffail.test "v=spf1 -all" none
+if ! nsd_start "$tmp/zones"; then
+	echo "Bail out! nsd did not start"
+	exit 1
+fi
+
+# ---- authmilter ----
+
+mkdir "$tmp/milter"
+chown nobody:postfix "$tmp/milter"
+cat >"$tmp/authmilter.conf" <<EOF
+authserv_id $authserv
+socket unix:$tmp/milter/authmilter.sock
+dns_server 127.0.0.1:$NSD_PORT
+dns_timeout 2s
+# The test client connects from 127.0.0.1, trusted by default.
+trusted_networks ""
+log_level info
+EOF
+"$authmilter" -t -c "$tmp/authmilter.conf" >/dev/null
+check $? "authmilter -t accepts the config"
+"$authmilter" -f -c "$tmp/authmilter.conf" -u nobody -g postfix >"$tmp/authmilter.log" 2>&1 &
+milter_pid=$!
+i=0
+while [ ! -S "$tmp/milter/authmilter.sock" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -S "$tmp/milter/authmilter.sock" ]
+check $? "authmilter listens on its unix socket"
+is "$(stat -c '%U:%G %a' "$tmp/milter/authmilter.sock")" "nobody:postfix 660" \
+	"the socket belongs to the daemon's user, in the MTA's group"
+is "$(ps -o user=,group= -p "$milter_pid" | tr -s ' ')" "nobody postfix" \
+	"authmilter dropped to nobody:postfix"
+
+# ---- Postfix ----
+
+port=$(free_port)
+mkdir "$tmp/etc" "$tmp/spool" "$tmp/data" "$tmp/out"
+chown postfix "$tmp/data"
+chmod 1777 "$tmp/out"
+cat >"$tmp/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $tmp/spool
+data_directory = $tmp/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.postfix.test
+mydomain = postfix.test
+mydestination =
+relay_domains =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+default_transport = sink
+relay_transport = sink
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = no
+biff = no
+maillog_file = $tmp/maillog
+maillog_file_prefixes = $tmp
+EOF
+# The milter settings, as contrib/postfix/main.cf.snippet gives them.
+sed -n '/^[a-z_]* *=/p' "$top_srcdir/contrib/postfix/main.cf.snippet" |
+	sed "s|^smtpd_milters = .*|smtpd_milters = unix:$tmp/milter/authmilter.sock|" |
+	sed 's|^non_smtpd_milters = .*|non_smtpd_milters =|' |
+	sed 's|^milter_default_action = .*|milter_default_action = tempfail|' >>"$tmp/etc/main.cf"
+cat >"$tmp/etc/master.cf" <<EOF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+sink      unix  - n n - - pipe user=nobody argv=$tmp/sink \${queue_id}
+EOF
+printf '#!/bin/sh\numask 022\ncat >"%s/out/$1.eml"\n' "$tmp" >"$tmp/sink"
+chmod 755 "$tmp/sink"
+warnings=$(postconf -c "$tmp/etc" -n 2>&1 >/dev/null)
+is "$warnings" "" "postconf reads the milter settings without a warning"
+postfix -c "$tmp/etc" start >"$tmp/postfix-start.log" 2>&1
+check $? "the private Postfix starts"
+postfix_up=1
+i=0
+until "$python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
+	2>/dev/null || [ $i -ge 50 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+
+# ---- messages ----
+
+message() { # FROM-ADDRESS SUBJECT ID [EXTRA-HEADER...]
+	_from=$1 _subject=$2 _id=$3
+	shift 3
+	for _h in "$@"; do
+		printf '%s\r\n' "$_h"
+	done
+	printf 'From: Sender <%s>\r\nTo: rcpt@receiver.test\r\nSubject: %s\r\n' "$_from" "$_subject"
+	printf 'Date: Wed, 25 Nov 2026 12:00:00 +0000\r\nMessage-ID: <%s@test>\r\n' "$_id"
+	printf '\r\nHello from %s.\r\n' "$_from"
+}
+sign() {
+	"$dkimsign" -d good.test -s sel -k "$tmp/dkim.key" -h from:to:subject:date:message-id
+}
+send() { # NAME MAIL-FROM DATA-FILE
+	swaks --server 127.0.0.1 --port "$port" --helo client.test --from "$2" \
+		--to rcpt@receiver.test --data "$3" >"$tmp/$1.swaks" 2>&1
+	# The reply to the end of the message: the first one after " -> .".
+	awk '/^ -> \.$/ { data = 1; next } data && /^<(-|\*\*) +[0-9][0-9][0-9] / {
+		sub(/^<(-|\*\*) +/, ""); print; exit }' "$tmp/$1.swaks"
+}
+# Waits for the delivered copy of the message with this Message-ID.
+delivered() {
+	i=0
+	while [ $i -lt 50 ]; do
+		f=$(grep -l "^Message-ID: <$1@test>" "$tmp"/out/*.eml 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+# Each Authentication-Results field of a file: "authserv-id method=result...".
+results() {
+	"$python" - "$1" <<'EOF'
+import email, email.policy, sys, authres
+with open(sys.argv[1], "rb") as f:
+    msg = email.message_from_binary_file(f, policy=email.policy.compat32)
+for value in msg.get_all("Authentication-Results") or []:
+    h = authres.AuthenticationResultsHeader.parse(
+        "Authentication-Results: " + " ".join(value.split()))
+    print(h.authserv_id, " ".join("%s=%s" % (r.method, r.result) for r in h.results))
+EOF
+}
+
+message user@good.test "good" good | sign >"$tmp/good.eml"
+reply=$(send good user@good.test "$tmp/good.eml")
+is "${reply%% *}" "250" "signed message from good.test accepted ($reply)"
+f=$(delivered good)
+check $? "signed message delivered"
+is "$(results "$f")" "$authserv spf=pass dkim=pass dmarc=pass" \
+	"delivered with spf, dkim and dmarc pass"
+is "$(grep -v '^[[:space:]]' "$f" | sed -n '1,2s/:.*//p' | tr '\n' ' ')" \
+	"Authentication-Results Received " "Authentication-Results is inserted at the top"
+
+message user@reject.test "forged" forged >"$tmp/forged.eml"
+reply=$(send forged user@reject.test "$tmp/forged.eml")
+is "$reply" "550 5.7.1 Rejected by DMARC policy for reject.test" \
+	"forged From of a p=reject domain: swaks sees 550 5.7.1"
+sleep 1
+[ -z "$(grep -l '^Message-ID: <forged@test>' "$tmp"/out/*.eml 2>/dev/null)" ]
+check $? "the rejected message was not delivered"
+
+message user@spffail.test "spf fail" spffail >"$tmp/spffail.eml"
+reply=$(send spffail user@spffail.test "$tmp/spffail.eml")
+is "${reply%% *}" "250" "SPF-failing message from a p=none domain accepted"
+f=$(delivered spffail)
+check $? "SPF-failing message delivered"
+# Unsigned: the field carries no DKIM result.
+is "$(results "$f")" "$authserv spf=fail dmarc=fail" \
+	"delivered with spf=fail and dmarc=fail"
+
+message user@quar.test "quarantine" quar >"$tmp/quar.eml"
+reply=$(send quar user@quar.test "$tmp/quar.eml")
+is "${reply%% *}" "250" "forged From of a p=quarantine domain accepted by Postfix"
+sleep 1
+[ -z "$(grep -l '^Message-ID: <quar@test>' "$tmp"/out/*.eml 2>/dev/null)" ]
+check $? "the quarantined message was not delivered"
+held=$(postqueue -c "$tmp/etc" -j | "$python" -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    print(m["queue_name"], m["sender"])')
+is "$held" "hold user@quar.test" "it waits in the hold queue"
+
+message user@good.test "forged results" forgedar \
+	"Authentication-Results: other.example; spf=pass smtp.mailfrom=good.test" \
+	"Authentication-Results: $authserv; dmarc=pass header.from=good.test" |
+	sign >"$tmp/forgedar.eml"
+reply=$(send forgedar user@good.test "$tmp/forgedar.eml")
+is "${reply%% *}" "250" "message with forged Authentication-Results accepted"
+f=$(delivered forgedar)
+check $? "it is delivered"
+is "$(results "$f")" "$authserv spf=pass dkim=pass dmarc=pass
+other.example spf=pass" "ours replaces the forged one; another host's is kept"
+
+# ---- what the daemon logged ----
+
+is "$(grep -c ' client=127.0.0.1 ' "$tmp/authmilter.log")" "5" \
+	"one summary line per message"
+grep -q "action=reject text=Rejected by DMARC policy for reject.test" "$tmp/authmilter.log"
+check $? "the rejection is logged with its reason"
+grep -q ' action=quarantine ' "$tmp/authmilter.log"
+check $? "the quarantine is logged"
+grep -q 'report record {' "$tmp/authmilter.log"
+check $? "DMARC report records are logged"
+
+kill "$milter_pid"
+wait "$milter_pid"
+is "$?" "0" "authmilter exits 0 on SIGTERM"
+milter_pid=
+
+if [ $failed != 0 ]; then
+	echo "# authmilter log:"
+	sed 's/^/#   /' "$tmp/authmilter.log" | tail -30
+	echo "# Postfix log:"
+	sed 's/^/#   /' "$tmp/maillog" | tail -30
+fi
+echo "1..$n"
+exit $failed
