@@ -40,8 +40,12 @@
  *
  * Ownership: the verifier owns everything it returns; result pointers stay
  * valid until dkim_verifier_free().  The resolver is the caller's; it is
- * used only during dkim_verifier_headers().  Not thread-safe: one verifier per message (the
- * resolver may be shared).
+ * used only during dkim_verifier_headers().  Not thread-safe: one verifier
+ * per message (the resolver may be shared).
+ *
+ * Limits: max_signatures examined, max_header_sig_bytes per signature field,
+ * DKIM_MAX_HEADER_DATA of canonical header data per signature, and those of
+ * dkim_sig.h and dkim_key.h.
  */
 #ifndef AUTH_DKIM_H
 #define AUTH_DKIM_H
