@@ -85,7 +85,7 @@ static const struct {
     {"abc\r\n", "abc\r\n", "abc\r\n"},
     {"a \r\n \r\n\t\r\n", "a \r\n \r\n\t\r\n", "a\r\n"},
     {"\r\n\r\nx\r\n\r\n", "\r\n\r\nx\r\n", "\r\n\r\nx\r\n"},
-    {"  lead\r\n", "  lead\r\n", " lead\r\n"},
+    {"  indented\r\n", "  indented\r\n", " indented\r\n"},
     {"a\rb\nc", "a\rb\nc\r\n", "a\rb\nc\r\n"},
     {"a\r", "a\r\r\n", "a\r\r\n"},
     {"a\r\r\n", "a\r\r\n", "a\r\r\n"},
