@@ -184,7 +184,7 @@ def body_bytes(rng, size):
     megabyte repeats (hashing cost is the same, generating it is not)."""
     if size > (1 << 20):
         block = body_bytes(rng, 1 << 20)
-        return (block * (size // len(block) + 1))[:size - 2] + b"\r\n"
+        return _cut(block * (size // len(block) + 1), size)
     lines, total = [], 0
     while total < size:
         n = rng.randint(4, 14)
@@ -193,8 +193,13 @@ def body_bytes(rng, size):
             line = b""
         lines.append(line + b"\r\n")
         total += len(line) + 2
-    body = b"".join(lines)
-    return body[:max(size - 2, 0)] + b"\r\n"
+    return _cut(b"".join(lines), size)
+
+
+def _cut(body, size):
+    """body cut to about `size` bytes, ending in CRLF and with no CR left
+    bare by the cut (an MTA would not pass one on)."""
+    return body[:max(size - 2, 0)].rstrip(b"\r") + b"\r\n"
 
 
 def body_size(rng):

@@ -1,11 +1,13 @@
 #!/bin/sh
 # run.sh - authmilter against opendkim + opendmarc on one corpus (README.md).
 #
-#   tests/bench/run.sh [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-s SEED] [-F FLATSIZE]
+#   tests/bench/run.sh [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS]
+#                      [-s SEED] [-F FLATSIZE]
 #
 # BUILDDIR holds milter/authmilter (default: the current directory).
 # COUNT messages (default 400), CONN concurrent connections (default 16),
-# RATE messages a second in the paced latency run (default 50), FLATSIZE
+# RATE messages a second in the paced latency run (default 50), ROUNDS
+# saturated runs of each side, in turn (default 5; the median counts), FLATSIZE
 # the large body of the memory-flatness run (default 50m).
 #
 # BENCH_KEEP=1 in the environment keeps the work directory (corpora, logs,
@@ -25,17 +27,19 @@ builddir=.
 count=400
 conn=16
 rate=50
+rounds=5
 seed=20260101
 flat=50m
-while getopts b:n:c:r:s:F: opt; do
+while getopts b:n:c:r:R:s:F: opt; do
 	case $opt in
 	b) builddir=$OPTARG ;;
 	n) count=$OPTARG ;;
 	c) conn=$OPTARG ;;
 	r) rate=$OPTARG ;;
+	R) rounds=$OPTARG ;;
 	s) seed=$OPTARG ;;
 	F) flat=$OPTARG ;;
-	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-s SEED] [-F FLATSIZE]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS] [-s SEED] [-F FLATSIZE]" >&2; exit 2 ;;
 	esac
 done
 builddir=$(cd "$builddir" && pwd)
@@ -66,7 +70,7 @@ if [ -z "${BENCH_IN_NETNS:-}" ]; then
 	printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"/etc/netns/$ns/resolv.conf"
 	ip netns exec "$ns" ip link set lo up
 	BENCH_IN_NETNS=1 timeout 3600 ip netns exec "$ns" sh "$0" -b "$builddir" -n "$count" \
-		-c "$conn" -r "$rate" -s "$seed" -F "$flat"
+		-c "$conn" -r "$rate" -R "$rounds" -s "$seed" -F "$flat"
 	exit $?
 fi
 
@@ -173,28 +177,36 @@ echo "generating corpora (seed $seed)..." >&2
 # The three corpora share their keys and zones (same seed).
 nsd_start "$work/corpus/zones"
 
-echo "authmilter..." >&2
+# Both sides run at once (an idle milter costs nothing) and the saturated
+# runs alternate, so a busy neighbour weighs on both alike.
+echo "saturated runs: $rounds rounds, authmilter and peers in turn..." >&2
 start_authmilter am
-c0=$(cpu_of "$AMPID")
-bench "$conn" --json "$work/am.json" "$work/corpus" "$work/am.sock" >/dev/null || true
-c1=$(cpu_of "$AMPID")
+start_peers
+: >"$work/cpu.txt"
+round=1
+while [ "$round" -le "$rounds" ]; do
+	c0=$(cpu_of "$AMPID")
+	bench "$conn" --json "$work/am-$round.json" "$work/corpus" "$work/am.sock" >/dev/null ||
+		true
+	c1=$(cpu_of "$AMPID")
+	d0=$(cpu_of "$DKPID")
+	m0=$(cpu_of "$DMPID")
+	bench "$conn" --json "$work/peers-$round.json" "$work/corpus" "$work/opendkim.sock" \
+		"$work/opendmarc.sock" >/dev/null || true
+	d1=$(cpu_of "$DKPID")
+	m1=$(cpu_of "$DMPID")
+	echo "$round $c0 $c1 $d0 $d1 $m0 $m1" >>"$work/cpu.txt"
+	round=$((round + 1))
+done
+echo "paced runs ($rate/s)..." >&2
 bench "$conn" --rate "$rate" --json "$work/am-paced.json" "$work/corpus" \
 	"$work/am.sock" >/dev/null || true
-am_rss=$(rss_of "$AMPID")
-stop_pid "$AMPID"
-
-echo "opendkim + opendmarc..." >&2
-start_peers
-d0=$(cpu_of "$DKPID")
-m0=$(cpu_of "$DMPID")
-bench "$conn" --json "$work/peers.json" "$work/corpus" "$work/opendkim.sock" \
-	"$work/opendmarc.sock" >/dev/null || true
-d1=$(cpu_of "$DKPID")
-m1=$(cpu_of "$DMPID")
 bench "$conn" --rate "$rate" --json "$work/peers-paced.json" "$work/corpus" \
 	"$work/opendkim.sock" "$work/opendmarc.sock" >/dev/null || true
+am_rss=$(rss_of "$AMPID")
 dk_rss=$(rss_of "$DKPID")
 dm_rss=$(rss_of "$DMPID")
+stop_pid "$AMPID"
 stop_pid "$DKPID"
 stop_pid "$DMPID"
 
@@ -207,6 +219,6 @@ for size in small large; do
 	stop_pid "$AMPID"
 done
 
-"$PY" "$here/report.py" "$work" "$conn" "$rate" "$flat" \
-	"am_cpu=$c0:$c1" "dkim_cpu=$d0:$d1" "dmarc_cpu=$m0:$m1" "am_rss=$am_rss" "dkim_rss=$dk_rss" \
+"$PY" "$here/report.py" "$work" "$conn" "$rate" "$flat" "rounds=$rounds" \
+	"am_rss=$am_rss" "dkim_rss=$dk_rss" \
 	"dmarc_rss=$dm_rss" "flat_small_rss=$flat_small_rss" "flat_large_rss=$flat_large_rss"
