@@ -382,6 +382,52 @@ def test_unknown_client(d):
     ok("QLOCAL: client=unknown " in d.log_text(), "logged as client=unknown")
 
 
+def summary(d, queue_id):
+    """The summary line logged for a queue id, from "client=" on."""
+    for line in d.log_text().splitlines():
+        if ": %s: client=" % queue_id in line:
+            return line[line.index("client="):]
+    return None
+
+
+def test_exempt_clients(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    acts = m.message(HEADERS, queue_id=b"QAUTH", auth=b"alice")
+    ok(valid_final(acts), "authenticated client ({auth_authen}) answered")
+    m.close()
+    line = summary(d, "QAUTH")
+    ok(line is not None and line.startswith("client=192.0.2.1 spf=skipped dkim=skipped "
+                                            "dmarc=skipped "),
+       "{auth_authen} reaches the session: not checked (%s)" % line)
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect(ip="::ffff:10.9.9.9", host=b"[::ffff:10.9.9.9]")
+    acts = m.message(HEADERS, queue_id=b"QMAPPED")
+    ok(valid_final(acts), "IPv4-mapped IPv6 client answered")
+    m.close()
+    line = summary(d, "QMAPPED")
+    ok(line is not None and line.startswith("client=10.9.9.9 spf=skipped "),
+       "IPv4-mapped client taken as IPv4, and trusted (%s)" % line)
+
+
+def test_forged_results(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    forged = [(b"Authentication-Results", b" other.example; spf=pass smtp.mailfrom=x.test"),
+              (b"Authentication-Results", b" " + AUTHSERV_ID.encode() +
+               b"; dmarc=pass header.from=sender.test")]
+    acts = m.message(forged + HEADERS, queue_id=b"QFORGED")
+    changes = [struct.unpack("!I", d_[:4])[0:1] + tuple(d_[4:].split(b"\0")[:2])
+               for c, d_ in acts if c == SMFIR_CHGHEADER]
+    ok(changes == [(2, b"Authentication-Results", b"")],
+       "the field claiming our authserv-id (2nd of its name) is deleted, "
+       "the other kept: %r" % changes)
+    m.close()
+
+
 def test_header_limit(d, name, want_tempfail):
     m = Milter(d.sock)
     m.negotiate()
@@ -529,6 +575,8 @@ def main():
             test_abort_mid_body(d)
             test_missing_macros(d)
             test_unknown_client(d)
+            test_exempt_clients(d)
+            test_forged_results(d)
             test_header_limit(d, "fail open", False)
             test_out_of_order(d)
             test_malformed(d)
