@@ -252,8 +252,8 @@ def dead_port():
     return port
 
 
-def full_session(d, name):
-    """A whole connection with one message; the daemon still serves."""
+def one_message(d):
+    """A whole connection with one message; True when it was answered."""
     try:
         m = Milter(d.sock)
         m.negotiate()
@@ -261,10 +261,15 @@ def full_session(d, name):
         m.step(SMFIC_HELO, b"client.sender.test\0", SMFIP_NR_HELO)
         acts = m.message(HEADERS)
         m.close()
-        return ok(valid_final(acts) and d.alive(), name)
+        return valid_final(acts)
     except (OSError, EOFError) as e:
         diag(e)
-        return ok(False, name)
+        return False
+
+
+def full_session(d, name):
+    """The daemon still serves a whole connection."""
+    return ok(one_message(d) and d.alive(), name)
 
 
 def test_negotiation(d):
@@ -555,6 +560,57 @@ def test_term_finishes_message(d):
     ok(not os.path.exists(d.sock), "socket removed at exit")
 
 
+def run(args):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace").strip()
+
+
+def test_command_line(d):
+    rc, out = run([d.binary, "-t", "-c", d.conf])
+    ok(rc == 0 and out == "authmilter: configuration OK", "-t on a good config: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "max_headers=5"])
+    ok(rc == 1 and out == "authmilter: command line: max_headers must be between 10 and 100000",
+       "-t with a bad override: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "nokey"])
+    ok(rc == 2 and out.startswith("authmilter: -o takes key=value\nusage: authmilter"),
+       "-o without '=' is a usage error: %d" % rc)
+    rc, out = run([d.binary, "-t", "-c", os.path.join(d.tmp, "missing.conf")])
+    ok(rc == 1 and "missing.conf: No such file or directory" in out,
+       "a config named with -c must exist: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-x"])
+    ok(rc == 2, "unknown option: exit 2")
+
+
+def test_detached(d):
+    """Without -f: the command returns once detached; the pid file names the
+    daemon, which serves, stops on SIGTERM and removes its files."""
+    pidfile = os.path.join(d.tmp, "authmilter.pid")
+    rc, out = run([d.binary, "-c", d.conf, "-P", pidfile])
+    ok(rc == 0, "started in the background: exit %d %s" % (rc, out))
+    for _ in range(100):
+        if os.path.exists(pidfile) and os.path.exists(d.sock):
+            break
+        time.sleep(0.1)
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read())
+    except (OSError, ValueError):
+        ok(False, "pid file written")
+        return
+    ok(os.getsid(pid) != os.getsid(0) and os.getsid(pid) != pid,
+       "in a session of its own, not its leader (no controlling terminal)")
+    ok(one_message(d), "the detached daemon serves")
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(150):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    ok(not os.path.exists(pidfile) and not os.path.exists(d.sock),
+       "SIGTERM: pid file and socket removed")
+
+
 def main():
     top = os.environ.get("top_builddir", ".")
     binary = os.environ.get("AUTHMILTER", os.path.join(top, "milter", "authmilter"))
@@ -564,6 +620,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="milter-proto-") as tmp:
         d = Daemon(binary, tmp)
         d.write_config("max_header_bytes 2k\n")
+        test_command_line(d)
         if not ok(d.start(), "daemon starts on a unix socket"):
             diag(d.log_text())
             print("1..%d" % count)
@@ -582,6 +639,7 @@ def main():
             test_malformed(d)
             test_reload(d)
             test_term_finishes_message(d)
+            test_detached(d)
         except (OSError, EOFError) as e:
             ok(False, "protocol exchange failed: %r" % e)
         finally:
