@@ -149,8 +149,10 @@ dkim_header_data(const struct msg_headers *h, enum dkim_canon hcanon,
 	struct buf sig;
 	int rc = -1;
 
-	if (used == NULL)
+	if (used == NULL || b_off > sig_len || b_len > sig_len - b_off) {
+		free(used);
 		return -1;
+	}
 	for (size_t k = 0; k < nnames; k++) {
 		long i = select_field(h, &names[k], used);
 		const struct msg_field *f;

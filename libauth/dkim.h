@@ -40,8 +40,12 @@
  *
  * Ownership: the verifier owns everything it returns; result pointers stay
  * valid until dkim_verifier_free().  The resolver is the caller's; it is
- * used only during dkim_verifier_headers().  Not thread-safe: one verifier per message (the
- * resolver may be shared).
+ * used only during dkim_verifier_headers().  Not thread-safe: one verifier
+ * per message (the resolver may be shared).
+ *
+ * Limits: max_signatures examined, max_header_sig_bytes per signature field,
+ * DKIM_MAX_HEADER_DATA of canonical header data per signature, and those of
+ * dkim_sig.h and dkim_key.h.
  */
 #ifndef AUTH_DKIM_H
 #define AUTH_DKIM_H
@@ -125,7 +129,8 @@ const char *dkim_result_name(enum dkim_result r);
  * For the signer: appends the canonical header data a signature covers
  * (§3.7: the fields named in h=, selected bottom-up per §5.4.2, then the
  * signature field sig_raw with its b= value deleted, no final CRLF) to out.
- * Returns 0, or -1 when out would exceed its maximum.
+ * Returns 0, or -1 when out would exceed its maximum or the b= region
+ * [b_off, b_off + b_len) is not inside the field.
  */
 int dkim_header_data(const struct msg_headers *h, enum dkim_canon hcanon,
                      const struct dkim_name_view *names, size_t nnames, const char *sig_raw,

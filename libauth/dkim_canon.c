@@ -157,6 +157,45 @@ feed_byte(struct dkim_body_canon *st, struct stage *s, char c)
 		content_byte(st, s, c);
 }
 
+/* The length of the run at p of bytes that are plain content: no CR, and
+ * for relaxed no WSP.  Such runs bypass the per-byte state machine. */
+static size_t
+plain_run(const struct dkim_body_canon *st, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (st->canon == DKIM_CANON_SIMPLE) {
+		const char *cr = memchr(p, '\r', n);
+
+		return cr != NULL ? (size_t)(cr - p) : n;
+	}
+	while (i < n && p[i] != '\r' && p[i] != ' ' && p[i] != '\t')
+		i++;
+	return i;
+}
+
+/* What content_byte() does for each byte of a plain run. */
+static void
+emit_run(struct dkim_body_canon *st, struct stage *s, const char *p, size_t n)
+{
+	emit_crlfs(st, s);
+	if (st->wsp)
+		stage_put(s, ' ');
+	st->wsp = false;
+	st->emitted = true;
+	while (n > 0) {
+		size_t k;
+
+		if (s->n == STAGE_SIZE)
+			stage_flush(s);
+		k = STAGE_SIZE - s->n < n ? STAGE_SIZE - s->n : n;
+		memcpy(s->data + s->n, p, k);
+		s->n += k;
+		p += k;
+		n -= k;
+	}
+}
+
 void
 dkim_body_canon_feed(struct dkim_body_canon *st, const char *p, size_t n, dkim_canon_sink *sink,
                      void *ctx)
@@ -166,8 +205,17 @@ dkim_body_canon_feed(struct dkim_body_canon *st, const char *p, size_t n, dkim_c
 	s.sink = sink;
 	s.ctx = ctx;
 	s.n = 0;
-	for (size_t i = 0; i < n; i++)
-		feed_byte(st, &s, p[i]);
+	for (size_t i = 0; i < n;) {
+		/* A pending CR must meet the next byte in the state machine. */
+		size_t run = st->cr ? 0 : plain_run(st, p + i, n - i);
+
+		if (run > 0) {
+			emit_run(st, &s, p + i, run);
+			i += run;
+		} else {
+			feed_byte(st, &s, p[i++]);
+		}
+	}
 	stage_flush(&s);
 }
 

@@ -168,6 +168,13 @@ dns_cache_new(struct dns_resolver *backend, const struct dns_cache_opts *opts,
 	struct dns_cache *c;
 	size_t n, i;
 
+	/* dns_cache_new(dns_ldns_new(...), ...) must not crash when the
+	 * backend could not be made; its own error detail is kept. */
+	if (backend == NULL) {
+		if (err != NULL && err->code == AUTH_OK)
+			auth_error_set(err, AUTH_EINVAL, "no resolver to cache");
+		return NULL;
+	}
 	cache_set_opts(&o, opts);
 	n = o.max_entries / CACHE_SHARD_MIN;
 	n = n < 1 ? 1 : n > CACHE_SHARDS_MAX ? CACHE_SHARDS_MAX : n;

@@ -112,7 +112,8 @@ from_skip_delimited(const unsigned char *p, const unsigned char *end, unsigned c
 	return NULL;
 }
 
-/* Moves to the next token, skipping CFWS. */
+/* Moves to the next token, skipping CFWS.  FT_ERR is final: no later call
+ * can step past it to an FT_END that would make the field look whole. */
 static void
 from_next(struct from_parse *ps)
 {
@@ -122,6 +123,8 @@ from_next(struct from_parse *ps)
 	                                    FT_COMMA, FT_COLON, FT_SEMI};
 	const char *s;
 
+	if (ps->tok == FT_ERR)
+		return;
 	for (;;) {
 		while (p < end && from_is_space(*p))
 			p++;
@@ -149,10 +152,8 @@ from_next(struct from_parse *ps)
 		p++;
 	} else
 		ps->tok = FT_ERR;
-	if (ps->tok == FT_ERR) {
-		ps->p = end;
+	if (ps->tok == FT_ERR)
 		return;
-	}
 	ps->tlen = (size_t)(p - ps->tp);
 	ps->p = p;
 }

@@ -63,9 +63,8 @@ spf_eval_count_term(struct spf_eval *ev)
 }
 
 enum spf_step
-spf_eval_count_void(struct spf_eval *ev, const struct dns_answer *a)
+spf_eval_count_void(struct spf_eval *ev)
 {
-	(void)a;
 	if (++ev->voids > ev->max_voids)
 		return spf_eval_problem(ev, SPF_STEP_PERMERROR, "more than %u void look-ups",
 		                        ev->max_voids);

@@ -17,7 +17,9 @@
  * no record, however hostile, makes an evaluation unbounded.
  *
  * Ownership: struct spf_outcome is the caller's; its explanation is
- * allocated and released by spf_outcome_free().  Thread-safe: evaluations
+ * allocated and released by spf_outcome_free().  The explanation's own text
+ * is printable ASCII, but the macros in it may bring in whatever bytes the
+ * envelope held: a front end sanitizes it before putting it in a reply.  Thread-safe: evaluations
  * share nothing but the resolver, which is itself thread-safe.
  */
 #ifndef AUTH_SPF_H

@@ -65,7 +65,7 @@ enum spf_step spf_eval_problem(struct spf_eval *ev, enum spf_step step, const ch
 enum spf_step spf_eval_count_term(struct spf_eval *ev);
 
 /* Counts a void answer (NXDOMAIN/NODATA); SPF_STEP_PERMERROR past the limit. */
-enum spf_step spf_eval_count_void(struct spf_eval *ev, const struct dns_answer *a);
+enum spf_step spf_eval_count_void(struct spf_eval *ev);
 
 /* Expands a domain-spec (NULL means <domain>) into a query name (§4.8,
  * §7.3 truncation). */

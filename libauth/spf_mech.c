@@ -54,7 +54,7 @@ spf_match_addresses(struct spf_eval *ev, const char *name, unsigned c4, unsigned
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "address look-up of %s failed: %s",
 		                        name, a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = void_counts ? spf_eval_count_void(ev, a) : SPF_STEP_NOMATCH;
+		step = void_counts ? spf_eval_count_void(ev) : SPF_STEP_NOMATCH;
 	for (size_t i = 0; step == SPF_STEP_NOMATCH && a->status == DNS_RECORDS && i < a->count;
 	     i++)
 		if (spf_rr_matches(ev, &a->rrs[i], c4, c6))
@@ -76,7 +76,7 @@ spf_mech_mx(struct spf_eval *ev, const char *name, unsigned c4, unsigned c6)
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "MX look-up of %s failed: %s", name,
 		                        a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	else if (a->count > ev->max_names)
 		step = spf_eval_problem(ev, SPF_STEP_PERMERROR, "%s has more than %u MX records",
 		                        name, ev->max_names);
@@ -155,7 +155,7 @@ spf_eval_ptr_names(struct spf_eval *ev, int count_void, char names[][DNS_NAME_MA
 		return SPF_STEP_NOMEM;
 	/* §5.5: a DNS error on the PTR look-up makes ptr fail to match. */
 	if ((a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) && count_void)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	/* §4.6.4: only the first max_names PTR names are tried. */
 	for (size_t i = 0; a->status == DNS_RECORDS && i < a->count && i < ev->max_names &&
 	                   *n < max && step == SPF_STEP_NOMATCH;
@@ -197,7 +197,7 @@ spf_mech_exists(struct spf_eval *ev, const char *name)
 		step = spf_eval_problem(ev, SPF_STEP_TEMPERROR, "look-up of %s failed: %s", name,
 		                        a->reason ? a->reason : "temporary failure");
 	else if (a->status != DNS_RECORDS)
-		step = spf_eval_count_void(ev, a);
+		step = spf_eval_count_void(ev);
 	dns_answer_release(a);
 	return step;
 }

@@ -13,8 +13,10 @@ past l=) must get the verdict the RFC gives them from all three.  Prints TAP.
 
 import base64
 import os
+import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -86,11 +88,33 @@ def txt_rdata(text):
 
 
 def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (nsd binds both)."""
+    for _ in range(200):
+        port = random.randint(20000, 59999)
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                s = socket.socket(socket.AF_INET, kind)
+                s.bind(("127.0.0.1", port))
+                s.close()
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def answers(port):
+    """True when something on 127.0.0.1:port answers the SOA of example.com."""
+    q = struct.pack(">HHHHHH", 0x4242, 0, 1, 0, 0, 0)
+    q += b"\x07example\x03com\x00" + struct.pack(">HH", 6, 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    s.settimeout(0.2)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        return s.recv(512)[:2] == b"\x42\x42"
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 class Peers:
@@ -107,6 +131,7 @@ class Peers:
             for sel, rec in keys.records.items():
                 f.write("%s._domainkey IN TXT %s\n" % (sel, txt_rdata(rec)))
         self.nsd_pid = None
+        self.failure = None
         self.opendkim = os.access(NSD, os.X_OK) and os.access(OPENDKIM, os.X_OK)
         if self.opendkim:
             self.opendkim = self._start_nsd()
@@ -121,22 +146,31 @@ class Peers:
                     '  logfile: "%s/nsd.log"\n'
                     'zone:\n  name: "example.com"\n  zonefile: "example.com.zone"\n'
                     % (port, self.tmp, self.tmp, self.tmp, self.tmp, self.tmp))
-        if subprocess.run([NSD, "-c", conf], capture_output=True).returncode != 0:
+        started = subprocess.run([NSD, "-c", conf], capture_output=True)
+        if started.returncode != 0:
+            self.failure = started.stderr.decode(errors="replace")
             return False
-        for _ in range(50):
-            if os.path.exists(os.path.join(self.tmp, "nsd.pid")):
+        serving = False
+        for _ in range(200):
+            if self.nsd_pid is None and os.path.exists(os.path.join(self.tmp, "nsd.pid")):
                 with open(os.path.join(self.tmp, "nsd.pid")) as f:
                     text = f.read().strip()
-                if text:
-                    self.nsd_pid = int(text)
-                    break
+                self.nsd_pid = int(text) if text else None
+            if self.nsd_pid is not None and answers(port):
+                serving = True
+                break
             time.sleep(0.1)
+        if not serving:
+            self.stop()
+            self.nsd_pid = None
+            with open(os.path.join(self.tmp, "nsd.log"), errors="replace") as f:
+                self.failure = "nsd did not answer: " + f.read()
         with open(os.path.join(self.tmp, "unbound.conf"), "w") as f:
             f.write('server:\n  do-not-query-localhost: no\n'
                     'forward-zone:\n  name: "."\n  forward-addr: 127.0.0.1@%d\n' % port)
         with open(os.path.join(self.tmp, "verify.conf"), "w") as f:
             f.write("Mode v\nSyslog no\nResolverConfiguration %s/unbound.conf\n" % self.tmp)
-        return self.nsd_pid is not None
+        return serving
 
     def stop(self):
         if self.nsd_pid is None:
@@ -318,6 +352,9 @@ def main():
     try:
         keys = Keys(tmp)
         peers = Peers(tmp, keys)
+        if peers.failure is not None:
+            # Both tools are installed, so this is a fault, not a skip.
+            tap.ok(False, "nsd serves the key zone", peers.failure.replace("\n", "\n# "))
         for sname, sign in signers(peers):
             for alg in ("rsa", "ed"):
                 for canon in CANONS:

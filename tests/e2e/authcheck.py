@@ -74,6 +74,28 @@ ok(j.get("authentication_results", "").startswith(
     "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=alice@example.org; "
     "dkim=pass header.d=example.org"), "authentication_results on one line", j)
 
+try:
+    import authres
+except ImportError:
+    authres = None
+if authres is None:
+    n += 1
+    print("ok", n, "- # SKIP python3-authres not installed")
+else:
+    try:
+        h = authres.AuthenticationResultsHeader.parse(j["authentication_results"])
+        got = [(r.method, r.result, sorted((p.type, p.name, p.value) for p in r.properties))
+               for r in h.results]
+        detail = (h.authserv_id, got)
+    except Exception as e:  # the parser's own errors carry no common base class
+        h, got, detail = None, None, repr(e)
+    ok(h is not None and h.authserv_id == "mx.example.net" and got == [
+        ("spf", "pass", [("smtp", "mailfrom", "alice@example.org")]),
+        ("dkim", "pass", [("header", "a", "rsa-sha256"), ("header", "d", "example.org"),
+                          ("header", "i", "@example.org"), ("header", "s", "mail2026")]),
+        ("dmarc", "pass", [("header", "from", "example.org"), ("policy", "dmarc", "reject")]),
+    ], "python3-authres reads back the values we meant", detail)
+
 altered = message.replace(b"noon", b"one")
 rc, j, err = check_json(["--ip", "203.0.113.7", "--mail-from", "x@forger.example", "-"],
                         altered)

@@ -85,7 +85,7 @@ static const struct {
     {"abc\r\n", "abc\r\n", "abc\r\n"},
     {"a \r\n \r\n\t\r\n", "a \r\n \r\n\t\r\n", "a\r\n"},
     {"\r\n\r\nx\r\n\r\n", "\r\n\r\nx\r\n", "\r\n\r\nx\r\n"},
-    {"  lead\r\n", "  lead\r\n", " lead\r\n"},
+    {"  indented\r\n", "  indented\r\n", " indented\r\n"},
     {"a\rb\nc", "a\rb\nc\r\n", "a\rb\nc\r\n"},
     {"a\r", "a\r\r\n", "a\r\r\n"},
     {"a\r\r\n", "a\r\r\n", "a\r\r\n"},
@@ -123,6 +123,71 @@ test_bodies(void)
 		ok(simple_ok && relaxed_ok, "body %zu the same in chunks of every size", i);
 	}
 	buf_free(&out);
+}
+
+/* The RFC's wording done the plain way, on a whole body: the reference the
+ * streaming canonicalizer is compared with. */
+static void
+ref_canon(enum dkim_canon c, const char *in, size_t len, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < len;) {
+		size_t end = i;
+		bool ws = false;
+
+		while (end < len && !(in[end] == '\r' && end + 1 < len && in[end + 1] == '\n'))
+			end++;
+		for (size_t k = i; k < end; k++) {
+			bool w = in[k] == ' ' || in[k] == '\t';
+
+			if (c == DKIM_CANON_RELAXED && w) {
+				ws = true;
+				continue;
+			}
+			if (ws)
+				buf_putc(out, ' ');
+			ws = false;
+			buf_putc(out, in[k]);
+		}
+		if (end < len)
+			buf_append(out, "\r\n", 2);
+		i = end + 2;
+	}
+	while (out->len >= 2 && memcmp(out->data + out->len - 2, "\r\n", 2) == 0)
+		out->len -= 2;
+	if (c == DKIM_CANON_SIMPLE || out->len > 0)
+		buf_append(out, "\r\n", 2);
+}
+
+/* Random bodies over the bytes that matter, fed in random chunks. */
+static void
+test_against_reference(void)
+{
+	static const char alphabet[] = "a \t\r\n\r\n\xe9";
+	struct buf ref, got;
+	char body[64];
+	unsigned seed = 12345, bad = 0;
+
+	buf_init(&ref, 1024);
+	buf_init(&got, 1024);
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = (seed = seed * 1103515245u + 12345u) >> 16 & 63;
+
+		for (size_t i = 0; i < len; i++)
+			body[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) %
+			                   (sizeof(alphabet) - 1)];
+		for (int c = DKIM_CANON_SIMPLE; c <= DKIM_CANON_RELAXED; c++) {
+			size_t step = ((seed = seed * 1103515245u + 12345u) >> 16) % 7 + 1;
+
+			ref_canon((enum dkim_canon)c, body, len, &ref);
+			canon_body((enum dkim_canon)c, body, len, step, &got);
+			if (ref.len != got.len || memcmp(ref.data, got.data, ref.len) != 0)
+				bad++;
+		}
+	}
+	is_int(bad, 0, "20000 random bodies canonicalize as the reference does");
+	buf_free(&ref);
+	buf_free(&got);
 }
 
 static void
@@ -205,6 +270,7 @@ main(void)
 {
 	test_headers();
 	test_bodies();
+	test_against_reference();
 	test_hashes();
 	test_flat_memory();
 	return done_testing();

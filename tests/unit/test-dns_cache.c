@@ -310,6 +310,19 @@ test_threads(void)
 	dns_resolver_free(c);
 }
 
+static void
+test_no_backend(void)
+{
+	struct auth_error err;
+
+	auth_error_clear(&err);
+	ok(dns_cache_new(NULL, NULL, &err) == NULL, "no backend, no cache");
+	is_int(err.code, AUTH_EINVAL, "no backend is a caller error");
+	auth_error_set(&err, AUTH_EDNS, "backend said why");
+	ok(dns_cache_new(NULL, NULL, &err) == NULL, "still no cache");
+	is_str(err.msg, "backend said why", "the backend's own error is kept");
+}
+
 int
 main(void)
 {
@@ -318,5 +331,6 @@ main(void)
 	test_tempfail();
 	test_eviction();
 	test_threads();
+	test_no_backend();
 	return done_testing();
 }
