@@ -66,10 +66,12 @@ def diag(text):
 class Milter:
     """One MTA-side connection."""
 
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, where):
+        """where: a unix socket path, or a (host, port) pair."""
+        family = socket.AF_UNIX if isinstance(where, str) else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(10)
-        self.sock.connect(path)
+        self.sock.connect(where)
 
     def send(self, cmd, data=b""):
         self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
@@ -195,16 +197,17 @@ def inserted(actions, name):
 
 
 class Daemon:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, port=None):
         self.binary, self.tmp = binary, tmp
-        self.sock = os.path.join(tmp, "authmilter.sock")
+        self.sock = os.path.join(tmp, "authmilter.sock") if port is None else ("127.0.0.1", port)
+        self.spec = "unix:" + self.sock if port is None else "inet:%d@127.0.0.1" % port
         self.conf = os.path.join(tmp, "authmilter.conf")
         self.log = os.path.join(tmp, "authmilter.log")
         self.proc = None
 
     def write_config(self, extra=""):
         with open(self.conf, "w") as f:
-            f.write("authserv_id %s\nsocket unix:%s\n" % (AUTHSERV_ID, self.sock) +
+            f.write("authserv_id %s\nsocket %s\n" % (AUTHSERV_ID, self.spec) +
                     "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n" % dead_port() +
                     "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" + extra)
 
@@ -213,12 +216,11 @@ class Daemon:
         self.proc = subprocess.Popen([self.binary, "-f", "-c", self.conf],
                                      stdout=self.logf, stderr=self.logf)
         for _ in range(100):
-            if os.path.exists(self.sock):
-                try:
-                    Milter(self.sock).close()
-                    return True
-                except OSError:
-                    pass
+            try:
+                Milter(self.sock).close()
+                return True
+            except OSError:
+                pass
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.1)
@@ -611,6 +613,25 @@ def test_detached(d):
        "SIGTERM: pid file and socket removed")
 
 
+def test_inet_socket(binary, tmp):
+    port = free_tcp_port()
+    d = Daemon(binary, os.path.join(tmp, "inet"), port)
+    os.mkdir(d.tmp)
+    d.write_config()
+    if not ok(d.start(), "daemon starts on inet:%d@127.0.0.1" % port):
+        return
+    ok(one_message(d), "a message over TCP is answered")
+    ok(d.stop() == 0, "stops with exit status 0")
+
+
+def free_tcp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def main():
     top = os.environ.get("top_builddir", ".")
     binary = os.environ.get("AUTHMILTER", os.path.join(top, "milter", "authmilter"))
@@ -640,6 +661,7 @@ def main():
             test_reload(d)
             test_term_finishes_message(d)
             test_detached(d)
+            test_inet_socket(binary, tmp)
         except (OSError, EOFError) as e:
             ok(False, "protocol exchange failed: %r" % e)
         finally:
