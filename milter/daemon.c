@@ -53,8 +53,7 @@ daemon_check_socket(const char *conn, struct auth_error *err)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	if (rc == 0)
-		return auth_error_set(err, AUTH_EIO, "%s: another daemon is listening there",
-		                      path);
+		return auth_error_set(err, AUTH_EIO, "%s: another daemon is listening there", path);
 	return 0;
 }
 
@@ -68,8 +67,7 @@ daemon_remove_socket(const char *conn)
 }
 
 static int
-daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
-              struct auth_error *err)
+daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid, struct auth_error *err)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -91,8 +89,7 @@ daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
 }
 
 int
-daemon_socket_perms(const char *conn, const char *user, const char *group,
-                    struct auth_error *err)
+daemon_socket_perms(const char *conn, const char *user, const char *group, struct auth_error *err)
 {
 	const char *path = daemon_unix_path(conn);
 	uid_t uid;
