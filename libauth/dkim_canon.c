@@ -157,49 +157,85 @@ feed_byte(struct dkim_body_canon *st, struct stage *s, char c)
 		content_byte(st, s, c);
 }
 
-/* The length of the run at p of bytes that are plain content: no CR, and
- * for relaxed no WSP.  Such runs bypass the per-byte state machine. */
-static size_t
-plain_run(const struct dkim_body_canon *st, const char *p, size_t n)
-{
-	size_t i = 0;
+/*
+ * Byte classes for the fast path: CLS_SIMPLE marks the bytes simple
+ * canonicalization must look at (CR), CLS_RELAXED those relaxed must (CR and
+ * WSP).  Every other byte is plain content, copied as it is.
+ */
+#define CLS_SIMPLE 1u
+#define CLS_RELAXED 2u
+#define CLS_ALL (CLS_SIMPLE | CLS_RELAXED)
 
-	if (st->canon == DKIM_CANON_SIMPLE) {
-		const char *cr = memchr(p, '\r', n);
+static const unsigned char byte_class[256] = {
+	['\r'] = CLS_ALL,
+	[' '] = CLS_RELAXED,
+	['\t'] = CLS_RELAXED,
+};
+
+static unsigned
+class_mask(const struct dkim_body_canon *st)
+{
+	return st->canon == DKIM_CANON_RELAXED ? CLS_RELAXED : CLS_SIMPLE;
+}
+
+static size_t
+skip_plain(const char *p, size_t j, size_t n, unsigned mask)
+{
+	if (mask == CLS_SIMPLE) {
+		const char *cr = memchr(p + j, '\r', n - j);
 
 		return cr != NULL ? (size_t)(cr - p) : n;
 	}
-	while (i < n && p[i] != '\r' && p[i] != ' ' && p[i] != '\t')
-		i++;
-	return i;
+	while (j < n && !(byte_class[(unsigned char)p[j]] & mask))
+		j++;
+	return j;
 }
 
-/* What content_byte() does for each byte of a plain run. */
+/*
+ * The length of the span at p (p[0] plain content, no CR pending) whose
+ * canonical form is its own bytes: plain content, and inside it a single SP
+ * or a CRLF between two plain bytes (the SP survives relaxed, the line end
+ * is followed by content so it is not a trailing empty line).  The span
+ * ends on a plain byte, so whatever follows is decided by the state machine
+ * exactly as before; a SP or CRLF at the end of the chunk ends the span.
+ */
+static size_t
+plain_span(const struct dkim_body_canon *st, const char *p, size_t n)
+{
+	unsigned mask = class_mask(st);
+	size_t j = 0;
+
+	for (;;) {
+		j = skip_plain(p, j, n, mask);
+		if (j + 1 < n && p[j] == ' ' && !(byte_class[(unsigned char)p[j + 1]] & mask))
+			j += 2;
+		else if (j + 2 < n && p[j] == '\r' && p[j + 1] == '\n' &&
+		         !(byte_class[(unsigned char)p[j + 2]] & mask))
+			j += 3;
+		else
+			return j;
+	}
+}
+
+/* What content_byte() does for each byte of a plain span, with the span
+ * handed to the sink straight from the input. */
 static void
-emit_run(struct dkim_body_canon *st, struct stage *s, const char *p, size_t n)
+emit_span(struct dkim_body_canon *st, struct stage *s, const char *p, size_t n)
 {
 	emit_crlfs(st, s);
 	if (st->wsp)
 		stage_put(s, ' ');
 	st->wsp = false;
 	st->emitted = true;
-	while (n > 0) {
-		size_t k;
-
-		if (s->n == STAGE_SIZE)
-			stage_flush(s);
-		k = STAGE_SIZE - s->n < n ? STAGE_SIZE - s->n : n;
-		memcpy(s->data + s->n, p, k);
-		s->n += k;
-		p += k;
-		n -= k;
-	}
+	stage_flush(s);
+	s->sink(s->ctx, p, n);
 }
 
 void
 dkim_body_canon_feed(struct dkim_body_canon *st, const char *p, size_t n, dkim_canon_sink *sink,
                      void *ctx)
 {
+	unsigned mask = class_mask(st);
 	struct stage s;
 
 	s.sink = sink;
@@ -207,10 +243,10 @@ dkim_body_canon_feed(struct dkim_body_canon *st, const char *p, size_t n, dkim_c
 	s.n = 0;
 	for (size_t i = 0; i < n;) {
 		/* A pending CR must meet the next byte in the state machine. */
-		size_t run = st->cr ? 0 : plain_run(st, p + i, n - i);
+		if (!st->cr && !(byte_class[(unsigned char)p[i]] & mask)) {
+			size_t run = plain_span(st, p + i, n - i);
 
-		if (run > 0) {
-			emit_run(st, &s, p + i, run);
+			emit_span(st, &s, p + i, run);
 			i += run;
 		} else {
 			feed_byte(st, &s, p[i++]);

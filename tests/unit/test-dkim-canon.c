@@ -190,6 +190,86 @@ test_against_reference(void)
 	buf_free(&got);
 }
 
+/* Bodies with long plain spans around what ends them: single and double
+ * SP, HTAB, WSP before CRLF, empty lines, a lone CR or LF, no final CRLF. */
+static const char *const span_bodies[] = {
+	"The quick brown fox\r\njumps over the lazy dog.\r\nAnd then some more.\r\n",
+	"two  spaces, a\ttab and\t \ttrailing \r\nwsp \t\r\n\r\n leading\r\n\r\n\r\n",
+	"lone\rCR and lone\nLF inside\r\r\nand CR CR LF\r\n \r\nx y\r\n",
+	"no final line end here: a b c d",
+	"a b\r\nc d\r\n e\r\n\tf \r\ng  \r\n\r\nh\r\n \r\n",
+};
+
+/* Every body split in two at every offset, and in three at every pair of
+ * offsets, must canonicalize as the reference does. */
+static void
+test_spans_split(void)
+{
+	struct buf ref, got;
+
+	buf_init(&ref, 4096);
+	buf_init(&got, 4096);
+	for (size_t b = 0; b < sizeof(span_bodies) / sizeof(span_bodies[0]); b++) {
+		const char *body = span_bodies[b];
+		size_t len = strlen(body);
+
+		for (int c = DKIM_CANON_SIMPLE; c <= DKIM_CANON_RELAXED; c++) {
+			unsigned bad = 0;
+
+			ref_canon((enum dkim_canon)c, body, len, &ref);
+			for (size_t i = 0; i <= len; i++) {
+				for (size_t j = i; j <= len; j++) {
+					struct dkim_body_canon st;
+
+					buf_reset(&got);
+					dkim_body_canon_init(&st, (enum dkim_canon)c);
+					dkim_body_canon_feed(&st, body, i, sink_buf, &got);
+					dkim_body_canon_feed(&st, body + i, j - i, sink_buf, &got);
+					dkim_body_canon_feed(&st, body + j, len - j, sink_buf, &got);
+					dkim_body_canon_finish(&st, sink_buf, &got);
+					if (ref.len != got.len || memcmp(ref.data, got.data, ref.len) != 0)
+						bad++;
+				}
+			}
+			is_int(bad, 0, "span body %zu %s: every 3-way split", b,
+			       dkim_canon_name((enum dkim_canon)c));
+		}
+	}
+	buf_free(&ref);
+	buf_free(&got);
+}
+
+static void
+count_calls(void *ctx, const char *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	(*(unsigned *)ctx)++;
+}
+
+/* Text whose canonical form is its own bytes reaches the sink in one call:
+ * the span runs over single SPs and over CRLFs followed by content. */
+static void
+test_span_is_one_call(void)
+{
+	static const char text[] = "Dear reader,\r\nthis is one span of text.\r\nThe end.\r\n";
+	static const char wsp[] = "a  b\r\n";
+	struct dkim_body_canon st;
+	unsigned calls = 0;
+
+	dkim_body_canon_init(&st, DKIM_CANON_RELAXED);
+	dkim_body_canon_feed(&st, text, sizeof(text) - 1, count_calls, &calls);
+	is_int(calls, 1, "relaxed: a paragraph is one sink call");
+	calls = 0;
+	dkim_body_canon_init(&st, DKIM_CANON_SIMPLE);
+	dkim_body_canon_feed(&st, text, sizeof(text) - 1, count_calls, &calls);
+	is_int(calls, 1, "simple: a paragraph is one sink call");
+	calls = 0;
+	dkim_body_canon_init(&st, DKIM_CANON_RELAXED);
+	dkim_body_canon_feed(&st, wsp, sizeof(wsp) - 1, count_calls, &calls);
+	is_int(calls, 3, "relaxed: a WSP run splits the span (a, pending SP, b)");
+}
+
 static void
 b64(const unsigned char *md, unsigned len, char *out)
 {
@@ -229,6 +309,41 @@ test_hashes(void)
 	        "Ny9+L9LQHOKh1x3Acqy7pMb9JaEIfNfxU/TsDON+Ht4=", 2, 7, "l=2 hashes \"he\"");
 	hash_is(DKIM_CANON_RELAXED, EVP_sha256(), 0, "hello\r\n",
 	        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 0, 7, "l=0 hashes nothing");
+}
+
+/* l= at every length over a body of spans: the digest is that of the
+ * first l bytes of the reference canonical form. */
+static void
+test_spans_limit(void)
+{
+	const char *body = span_bodies[1];
+	size_t len = strlen(body);
+	struct buf ref;
+	unsigned bad = 0;
+
+	buf_init(&ref, 4096);
+	for (int c = DKIM_CANON_SIMPLE; c <= DKIM_CANON_RELAXED; c++) {
+		ref_canon((enum dkim_canon)c, body, len, &ref);
+		for (size_t l = 0; l <= ref.len; l++) {
+			for (size_t cut = 0; cut <= len; cut += 7) {
+				struct dkim_body_hasher *h =
+				    dkim_body_hasher_new((enum dkim_canon)c, EVP_sha256(), l);
+				unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+				unsigned glen = 0, wlen = 0;
+
+				dkim_body_hasher_update(h, body, cut);
+				dkim_body_hasher_update(h, body + cut, len - cut);
+				if (dkim_body_hasher_final(h, got, &glen) != 0 ||
+				    EVP_Digest(ref.data, l, want, &wlen, EVP_sha256(), NULL) != 1 ||
+				    glen != wlen || memcmp(got, want, glen) != 0 ||
+				    dkim_body_hasher_hashed(h) != l || dkim_body_hasher_total(h) != ref.len)
+					bad++;
+				dkim_body_hasher_free(h);
+			}
+		}
+	}
+	is_int(bad, 0, "l= at every length, body cut anywhere, hashes the reference prefix");
+	buf_free(&ref);
 }
 
 #define BIG_BODY (100ul * 1024 * 1024)
@@ -271,7 +386,10 @@ main(void)
 	test_headers();
 	test_bodies();
 	test_against_reference();
+	test_spans_split();
+	test_span_is_one_call();
 	test_hashes();
+	test_spans_limit();
 	test_flat_memory();
 	return done_testing();
 }
