@@ -11,6 +11,7 @@
 
 #include "dkim.h"
 #include "dkim_key.h"
+#include "dkim_keycache.h"
 
 /* One signature under examination (the first max_signatures). */
 struct vsig {
@@ -186,7 +187,7 @@ out:
  * from one query to the next.
  */
 static const char *
-choose_key(const struct dns_answer *a, struct dkim_key *key)
+choose_key(struct dkim_keycache *cache, const struct dns_answer *a, struct dkim_key *key)
 {
 	const char *reason = "key syntax error";
 	bool found = false;
@@ -198,7 +199,8 @@ choose_key(const struct dns_answer *a, struct dkim_key *key)
 
 		if (a->rrs[i].type != DNS_T_TXT)
 			continue;
-		r = dkim_key_parse(a->rrs[i].u.txt.joined, a->rrs[i].u.txt.joined_len, &k, &kind);
+		r = dkim_keycache_parse(cache, a->rrs[i].u.txt.joined, a->rrs[i].u.txt.joined_len, &k,
+		                        &kind);
 		if (kind == DKIM_KEY_NOT_DKIM) {
 			dkim_key_clear(&k);
 			continue;
@@ -235,7 +237,7 @@ fetch_key(struct dkim_verifier *v, struct vsig *vs)
 		settle(vs->res, DKIM_PERMERROR, "no key");
 		return false;
 	}
-	r = choose_key(a, &vs->key);
+	r = choose_key(v->o.key_cache, a, &vs->key);
 	dns_answer_release(a);
 	if (r == NULL)
 		r = dkim_key_check(&vs->key, &vs->sig);

@@ -75,6 +75,8 @@ enum dkim_result {
 /* The canonical header data one signature covers. */
 #define DKIM_MAX_HEADER_DATA (4u * 1024 * 1024)
 
+struct dkim_keycache;
+
 struct dkim_verify_opts {            /* zero = default */
 	unsigned max_signatures;     /* DKIM_DEFAULT_MAX_SIGNATURES */
 	int allow_sha1;              /* 0: rsa-sha1 is result policy */
@@ -83,6 +85,8 @@ struct dkim_verify_opts {            /* zero = default */
 	time_t now;                  /* time(NULL) */
 	size_t max_header_sig_bytes; /* DKIM_DEFAULT_MAX_SIG_BYTES per field */
 	unsigned clock_skew;         /* seconds t= may be ahead; DKIM_DEFAULT_CLOCK_SKEW */
+	struct dkim_keycache *key_cache; /* parsed keys shared between verifiers (dkim_keycache.h),
+	                                  * the caller's, outliving the verifier; NULL: none */
 };
 
 struct dkim_sig_result {

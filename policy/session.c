@@ -17,6 +17,7 @@
 #include "authres.h"
 #include "config.h"
 #include "dkim.h"
+#include "dkim_keycache.h"
 #include "dmarc.h"
 #include "msg.h"
 #include "session.h"
@@ -25,10 +26,13 @@
 
 /* Per-message memory for verdict texts and envelope copies. */
 #define SESSION_ARENA_MAX (1024u * 1024)
+/* Parsed DKIM keys kept: the selectors of the busiest signers fit. */
+#define SESSION_KEY_CACHE_ENTRIES 256
 
 struct session_engines {
 	struct dns_resolver *resolver; /* the caller's */
 	struct dmarc_ctx *dmarc;
+	struct dkim_keycache *keys; /* parsed DKIM keys, shared by all sessions */
 };
 
 struct session {
@@ -83,7 +87,13 @@ session_engines_new(const struct policy_config *cfg, struct dns_resolver *resolv
 	                                                      : DMARC_MODE_RFC9989;
 	dopts.from_rule = session_from_rule(cfg->from_policy);
 	e->resolver = resolver;
+	if ((e->keys = dkim_keycache_new(SESSION_KEY_CACHE_ENTRIES)) == NULL) {
+		free(e);
+		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+		return NULL;
+	}
 	if ((e->dmarc = dmarc_ctx_new(resolver, &dopts, err)) == NULL) {
+		dkim_keycache_free(e->keys);
 		free(e);
 		return NULL;
 	}
@@ -96,6 +106,7 @@ session_engines_free(struct session_engines *e)
 	if (e == NULL)
 		return;
 	dmarc_ctx_free(e->dmarc);
+	dkim_keycache_free(e->keys);
 	free(e);
 }
 
@@ -289,6 +300,7 @@ session_eoh(struct session *s, struct auth_error *err)
 	    .allow_sha1 = s->cfg->dkim_allow_sha1,
 	    .min_rsa_bits = s->cfg->dkim_min_rsa_bits,
 	    .reject_partial_body = s->cfg->dkim_reject_partial_body,
+	    .key_cache = s->e->keys,
 	};
 	struct msg_limits lim = {s->cfg->max_header_bytes, s->cfg->max_headers};
 
