@@ -38,21 +38,28 @@ canon_header_relaxed(const char *raw, size_t len, size_t colon, struct buf *out)
 	}
 	if (buf_putc(out, ':') < 0)
 		return -1;
-	for (size_t i = colon + 1; i < len; i++) {
+	for (size_t i = colon + 1; i < len;) {
 		unsigned char c = (unsigned char)raw[i];
+		size_t run = 1;
 
 		if (c == '\r' && i + 1 < len && raw[i + 1] == '\n') {
-			i++;
+			i += 2;
 			continue;
 		}
 		if (is_wsp(c)) {
 			ws = started;
+			i++;
 			continue;
 		}
 		if (ws && buf_putc(out, ' ') < 0)
 			return -1;
-		if (buf_putc(out, c) < 0)
+		/* c and the bytes after it up to WSP or CR are kept as they are
+		 * (a lone CR too, as the first byte of a run). */
+		while (i + run < len && !is_wsp((unsigned char)raw[i + run]) && raw[i + run] != '\r')
+			run++;
+		if (buf_append(out, raw + i, run) < 0)
 			return -1;
+		i += run;
 		started = true;
 		ws = false;
 	}
