@@ -204,8 +204,7 @@ reply=$(send spffail user@spffail.test "$tmp/spffail.eml")
 is "${reply%% *}" "250" "SPF-failing message from a p=none domain accepted"
 f=$(delivered spffail)
 check $? "SPF-failing message delivered"
-# Unsigned: the field carries no DKIM result.
-is "$(results "$f")" "$authserv spf=fail dmarc=fail" \
+is "$(results "$f")" "$authserv spf=fail dkim=none dmarc=fail" \
 	"delivered with spf=fail and dmarc=fail"
 
 message user@quar.test "quarantine" quar >"$tmp/quar.eml"
