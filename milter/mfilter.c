@@ -169,7 +169,8 @@ mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		log_msg(LOG_L_WARNING, "the MTA does not offer every action we use (offered 0x%lx)",
 		        f0);
 	*pf0 = f0 & MFILTER_ACTIONS;
-	*pf1 = f1 & (MFILTER_NO_STEPS | MFILTER_NO_REPLY | SMFIP_HDR_LEADSPC);
+	/* Without connection state every step must answer for itself. */
+	*pf1 = f1 & (MFILTER_NO_STEPS | SMFIP_HDR_LEADSPC | (c != NULL ? MFILTER_NO_REPLY : 0));
 	*pf2 = 0;
 	*pf3 = 0;
 	if (c != NULL)

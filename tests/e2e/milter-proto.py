@@ -589,15 +589,17 @@ def test_detached(d):
     pidfile = os.path.join(d.tmp, "authmilter.pid")
     rc, out = run([d.binary, "-c", d.conf, "-P", pidfile])
     ok(rc == 0, "started in the background: exit %d %s" % (rc, out))
-    for _ in range(100):
-        if os.path.exists(pidfile) and os.path.exists(d.sock):
+    pid = None
+    for _ in range(200):
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read())
+            Milter(d.sock).close()
             break
-        time.sleep(0.1)
-    try:
-        with open(pidfile) as f:
-            pid = int(f.read())
-    except (OSError, ValueError):
-        ok(False, "pid file written")
+        except (OSError, ValueError):
+            pid = None
+            time.sleep(0.1)
+    if not ok(pid is not None, "pid file written, socket open"):
         return
     ok(os.getsid(pid) != os.getsid(0) and os.getsid(pid) != pid,
        "in a session of its own, not its leader (no controlling terminal)")
