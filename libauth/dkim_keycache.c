@@ -23,10 +23,10 @@ struct entry {
 };
 
 struct dkim_keycache {
-	/* lock guards every field below it: entries (their bytes, keys and
+	size_t capacity; /* fixed at creation */
+	/* lock guards everything below it: the entries (their bytes, keys and
 	 * ticks), tick and the counters. */
 	pthread_mutex_t lock;
-	size_t capacity;
 	struct entry *entries;
 	uint64_t tick;
 	unsigned long hits, misses;

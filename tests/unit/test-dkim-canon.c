@@ -331,6 +331,39 @@ test_span_is_one_call(void)
 	is_int(calls, 3, "relaxed: a WSP run splits the span (a, pending SP, b)");
 }
 
+/* Longer random bodies in larger chunks, over bytes next to the ones that
+ * matter (0x0c 0x0e 0x1f 0x21 0x08 0x0a, 0x80 0xff), so that the word-at-a-
+ * time scan meets every position of CR, SP and HTAB in its word. */
+static void
+test_against_reference_long(void)
+{
+	static const char alphabet[] = "abcdefgh  \t\r\n\r\n\r\x0c\x0e\x1f!\x08\n\x80\xff";
+	struct buf ref, got;
+	char body[256];
+	unsigned seed = 777, bad = 0;
+
+	buf_init(&ref, 1024);
+	buf_init(&got, 1024);
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = ((seed = seed * 1103515245u + 12345u) >> 16) % sizeof(body);
+
+		for (size_t i = 0; i < len; i++)
+			body[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) %
+			                   (sizeof(alphabet) - 1)];
+		for (int c = DKIM_CANON_SIMPLE; c <= DKIM_CANON_RELAXED; c++) {
+			size_t step = ((seed = seed * 1103515245u + 12345u) >> 16) % 97 + 1;
+
+			ref_canon((enum dkim_canon)c, body, len, &ref);
+			canon_body((enum dkim_canon)c, body, len, step, &got);
+			if (ref.len != got.len || memcmp(ref.data, got.data, ref.len) != 0)
+				bad++;
+		}
+	}
+	is_int(bad, 0, "20000 long random bodies in large chunks canonicalize as the reference does");
+	buf_free(&ref);
+	buf_free(&got);
+}
+
 static void
 b64(const unsigned char *md, unsigned len, char *out)
 {
@@ -448,6 +481,7 @@ main(void)
 	test_header_reference();
 	test_bodies();
 	test_against_reference();
+	test_against_reference_long();
 	test_spans_split();
 	test_span_is_one_call();
 	test_hashes();
