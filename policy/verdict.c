@@ -70,6 +70,17 @@ verdict_set(struct session_verdict *v, enum session_action act, enum session_rea
 	v->text = text;
 }
 
+/* RFC 8601 §5: every field claiming our authserv-id must go; when more
+ * than SESSION_MAX_DEL_HEADERS do, some would stay, so the message is
+ * refused instead (no genuine message carries that many). */
+static void
+verdict_refuse_forged_authres(struct session_verdict *v)
+{
+	verdict_set(v, SESSION_REJECT, SESSION_R_MALFORMED, 550, "5.7.1",
+	            "Rejected: too many Authentication-Results fields claim this host's "
+	            "authserv-id");
+}
+
 /* The action, from DMARC's disposition first, then the configured SPF and
  * temporary-failure rules.  Returns -1 when the arena is full. */
 static int
@@ -80,6 +91,10 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 	const char *text;
 
 	verdict_set(v, SESSION_ACCEPT, SESSION_R_NONE, 0, NULL, NULL);
+	if (in->del_overflow) {
+		verdict_refuse_forged_authres(v);
+		return 0;
+	}
 	if (d != NULL && d->override == DMARC_OVERRIDE_LOCAL_POLICY &&
 	    in->cap_reason != SESSION_R_NONE)
 		v->reason = in->cap_reason;
@@ -506,7 +521,8 @@ full:
 }
 
 void
-verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel)
+verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel,
+               bool del_overflow)
 {
 	memset(out, 0, sizeof(*out));
 	verdict_set(out, SESSION_ACCEPT, SESSION_R_TRUSTED, 0, NULL, NULL);
@@ -514,6 +530,10 @@ verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t nd
 	out->spf_result = out->dmarc_result = out->dmarc_disposition = "skipped";
 	out->dkim_summary = "skipped";
 	out->json = "{\"skipped\":\"trusted client\",\"action\":\"accept\"}";
+	if (del_overflow) {
+		verdict_refuse_forged_authres(out);
+		out->json = "{\"skipped\":\"trusted client\",\"action\":\"reject\"}";
+	}
 }
 
 void

@@ -37,14 +37,18 @@ struct verdict_input {
 	enum session_reason cap_reason;
 	const unsigned *del_index;          /* A-R fields to delete, descending */
 	size_t ndel;
+	/* More A-R fields claim our authserv-id than del_index could hold. */
+	bool del_overflow;
 };
 
 /* Fills *out.  Returns 0, or -1 with err set when the arena is full. */
 int verdict_build(const struct verdict_input *in, struct arena *a, struct session_verdict *out,
                   struct auth_error *err);
 
-/* The verdict for a message that was not checked (trusted client). */
-void verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel);
+/* The verdict for a message that was not checked (trusted client);
+ * del_overflow as in struct verdict_input. */
+void verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel,
+                    bool del_overflow);
 
 /* The verdict for an internal error: fail-open or fail-closed. */
 void verdict_error(const struct policy_config *cfg, struct session_verdict *out);

@@ -350,6 +350,54 @@ test_forged_authres_deleted_bottom_up(void)
 	free(m);
 }
 
+/* n forged A-R fields above a signed message from good.example. */
+static char *
+forged_authres_message(unsigned n)
+{
+	struct buf h;
+	char *m;
+
+	buf_init(&h, 1 << 16);
+	for (unsigned i = 0; i < n; i++)
+		buf_printf(&h, "Authentication-Results: mx.test; dmarc=pass header.from=bank%u.example\n",
+		           i);
+	buf_puts(&h, good_hdrs);
+	m = make_message(h.data, "x\n", 1);
+	buf_free(&h);
+	return m;
+}
+
+static void
+test_too_many_forged_authres_refused(void)
+{
+	const struct session_verdict *r;
+	struct env v;
+	char *full = forged_authres_message(SESSION_MAX_DEL_HEADERS);
+	char *over = forged_authres_message(SESSION_MAX_DEL_HEADERS + 1);
+
+	env_open(&v, NULL);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", full);
+	is_int(r->action, SESSION_ACCEPT, "as many forged A-R fields as can be deleted: accepted");
+	is_int(r->ndel, SESSION_MAX_DEL_HEADERS, "every one of them deleted");
+	is_int(r->del_index[0], SESSION_MAX_DEL_HEADERS, "from the bottom");
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", over);
+	is_int(r->action, SESSION_REJECT, "one more than can be deleted: refused (RFC 8601 §5)");
+	is_int(r->reason, SESSION_R_MALFORMED, "reason malformed");
+	is_int(r->smtp_code, 550, "550");
+	is_str(r->dsn, "5.7.1", "5.7.1");
+	ok(has(r->json, "\"action\":\"reject\""), "the JSON says reject");
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", full);
+	is_int(r->action, SESSION_ACCEPT, "the next message starts afresh");
+	session_set_authenticated(v.s, "alice");
+	r = deliver(&v, "203.0.113.5", "<alice@good.example>", over);
+	is_int(r->action, SESSION_REJECT, "an authenticated client is refused too");
+	is_str(r->json, "{\"skipped\":\"trusted client\",\"action\":\"reject\"}",
+	       "exempt JSON says reject");
+	env_close(&v);
+	free(full);
+	free(over);
+}
+
 static void
 test_trusted_and_authenticated_clients(void)
 {
@@ -423,6 +471,7 @@ main(void)
 	test_local_policy_lowers_reject();
 	test_spf_fail_and_tempfail_rules();
 	test_forged_authres_deleted_bottom_up();
+	test_too_many_forged_authres_refused();
 	test_trusted_and_authenticated_clients();
 	test_from_policy_and_received_spf();
 	test_error_verdicts();
