@@ -127,15 +127,16 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 		           ? arena_printf(a, "SPF validation failed for %s: %s", in->spf->domain,
 		                          in->spf->explanation)
 		           : arena_printf(a, "SPF validation failed for %s", in->spf->domain);
-		/* RFC 7372 §3.3: X.7.23, SPF validation failed. */
+		/* RFC 7372 §3.2: X.7.23, SPF validation failed. */
 		verdict_set(v, SESSION_REJECT, SESSION_R_SPF_FAIL, 550, "5.7.23", text);
 		return text != NULL ? 0 : -1;
 	}
 	if (cfg->on_dns_tempfail == CONFIG_TEMPFAIL && verdict_tempfailed(in)) {
 		text = arena_printf(a, "Temporary DNS failure checking %s; try again later",
 		                    d->from_domain[0] ? d->from_domain : "the sender");
-		/* RFC 3463 X.7.1 in its temporary form: not authorized yet. */
-		verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.7.1", text);
+		/* RFC 7208 §8.6: 451 4.4.3 (RFC 3463 §3.5, directory server
+		 * failure); X.7.1 is a permanent code only (RFC 3463 §3.8). */
+		verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.4.3", text);
 		return text != NULL ? 0 : -1;
 	}
 	return 0;

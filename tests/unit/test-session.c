@@ -324,7 +324,7 @@ test_spf_fail_and_tempfail_rules(void)
 	r = deliver_unsigned(&v, "slow.example", "192.0.2.1");
 	is_int(r->action, SESSION_TEMPFAIL, "DNS trouble tempfails when configured");
 	is_int(r->smtp_code, 451, "451");
-	is_str(r->dsn, "4.7.1", "4.7.1");
+	is_str(r->dsn, "4.4.3", "4.4.3, directory server failure (RFC 7208 §8.6)");
 	env_close(&v);
 }
 
