@@ -404,28 +404,36 @@ read_quoted(struct rd *r, char *out, size_t outsz, size_t *len)
 	return -1;
 }
 
-int
-authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
+/* The authserv-id that opens the value (CFWS before it skipped). */
+static int
+read_leading_id(struct rd *r, char *out, size_t outsz)
 {
-	struct rd r = {(const unsigned char *)value, len, 0};
 	size_t n = 0;
 
 	if (outsz == 0)
 		return -1;
-	if (skip_cfws(&r) < 0 || r.i >= r.n)
+	if (skip_cfws(r) < 0 || r->i >= r->n)
 		return -1;
-	if (r.p[r.i] == '"') {
-		if (read_quoted(&r, out, outsz, &n) < 0 || n == 0)
+	if (r->p[r->i] == '"') {
+		if (read_quoted(r, out, outsz, &n) < 0 || n == 0)
 			return -1;
 	} else {
-		while (r.i < r.n && is_token_char(r.p[r.i]))
-			if (put_out(out, outsz, &n, r.p[r.i++]) < 0)
+		while (r->i < r->n && is_token_char(r->p[r->i]))
+			if (put_out(out, outsz, &n, r->p[r->i++]) < 0)
 				return -1;
 		if (n == 0)
 			return -1;
 	}
 	out[n] = '\0';
-	if (skip_cfws(&r) < 0)
+	return 0;
+}
+
+int
+authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
+{
+	struct rd r = {(const unsigned char *)value, len, 0};
+
+	if (read_leading_id(&r, out, outsz) < 0 || skip_cfws(&r) < 0)
 		return -1;
 	while (r.i < r.n && r.p[r.i] >= '0' && r.p[r.i] <= '9')
 		r.i++;
@@ -434,11 +442,17 @@ authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
 	return 0;
 }
 
+/*
+ * RFC 8601 §5 is about what a field claims by its authserv-id, and a
+ * reader downstream may be more lenient than the grammar: a field that
+ * opens with our authserv-id claims to be ours even when what follows is
+ * not valid (no ";", a bad version), so it is removed all the same.
+ */
 bool
 authres_claims(const char *value, size_t len, const char *authserv_id)
 {
+	struct rd r = {(const unsigned char *)value, len, 0};
 	char id[AUTHRES_PIECE_MAX];
 
-	return authres_authserv_id(value, len, id, sizeof(id)) == 0 &&
-	       strcasecmp(id, authserv_id) == 0;
+	return read_leading_id(&r, id, sizeof(id)) == 0 && strcasecmp(id, authserv_id) == 0;
 }

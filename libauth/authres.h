@@ -98,7 +98,8 @@ int authres_end(struct authres *w);
  */
 int authres_authserv_id(const char *value, size_t len, char *out, size_t outsz);
 
-/* Whether the field claims authserv_id (compared case-insensitively). */
+/* Whether the field claims authserv_id (compared case-insensitively):
+ * its value opens with that authserv-id, whatever follows. */
 bool authres_claims(const char *value, size_t len, const char *authserv_id);
 
 #endif

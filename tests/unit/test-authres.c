@@ -215,6 +215,14 @@ test_reader(void)
 	   "claims: case-insensitive with version");
 	ok(!authres_claims(" mx.example.net.evil; none", 26, "mx.example.net"),
 	   "claims: another id");
+	ok(authres_claims(" mx.example.net spf=pass", 24, "mx.example.net"),
+	   "claims: our id without the \";\" still claims to be ours (RFC 8601 §5)");
+	ok(authres_claims(" (c) \"mx.example.net\" x; dkim=pass", 34, "mx.example.net"),
+	   "claims: quoted id before a bad version");
+	ok(authres_claims(" mx.example.net", 15, "mx.example.net"), "claims: our id alone");
+	ok(!authres_claims(" (unterminated mx.example.net;", 30, "mx.example.net"),
+	   "claims: no id outside a comment");
+	ok(!authres_claims(" ; mx.example.net", 17, "mx.example.net"), "claims: no id first");
 }
 
 int
