@@ -303,12 +303,14 @@ authres_b_prefix_len(const char *const *b, size_t n, size_t i)
  * The disposition goes in a comment, "(p=reject dis=quarantine)", as
  * OpenDMARC writes it and Gmail does in capitals ("p=REJECT ... dis=NONE");
  * Microsoft's bare "action=" is not RFC 8601 syntax for a property.  The
- * requested policy also goes in the registered-form property policy.dmarc
- * so that a parser reads it without looking into comments.
+ * registered property policy.dmarc carries the evaluated policy, after
+ * sp=/np= and pct=/t= (its registry entry, RFC 7489 §11.1), so that a
+ * parser reads it without looking into comments.
  */
 void
 authres_add_dmarc(struct authres *w, const char *result, const char *from_domain,
-                  const char *policy, const char *disposition, const char *reason)
+                  const char *policy, const char *evaluated, const char *disposition,
+                  const char *reason)
 {
 	struct authres_prop p[2];
 	char comment[64];
@@ -322,8 +324,8 @@ authres_add_dmarc(struct authres *w, const char *result, const char *from_domain
 	}
 	if (from_domain != NULL && from_domain[0] != '\0')
 		p[n++] = (struct authres_prop){"header", "from", from_domain};
-	if (policy != NULL)
-		p[n++] = (struct authres_prop){"policy", "dmarc", policy};
+	if (evaluated != NULL)
+		p[n++] = (struct authres_prop){"policy", "dmarc", evaluated};
 	authres_add(w, "dmarc", result, c, reason, p, n);
 }
 

@@ -361,6 +361,7 @@ dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
 	enum dmarc_disp d = DMARC_DISP_NONE;
 	enum dmarc_override why = DMARC_OVERRIDE_NONE;
 
+	o->evaluated = o->policy;
 	if (o->from_rejected) {
 		o->disposition = DMARC_DISP_REJECT;
 		o->override = DMARC_OVERRIDE_LOCAL_POLICY;
@@ -380,6 +381,8 @@ dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
 			why = DMARC_OVERRIDE_SAMPLED_OUT;
 		}
 	}
+	if (why != DMARC_OVERRIDE_NONE)
+		o->evaluated = d;
 	if (lp != NULL && lp->trusted_forwarder && d != DMARC_DISP_NONE) {
 		d = DMARC_DISP_NONE;
 		why = DMARC_OVERRIDE_TRUSTED_FORWARDER;

@@ -199,6 +199,7 @@ verdict_authres(const struct verdict_input *in, struct arena *a)
 
 		authres_add_dmarc(&w, dmarc_result_name(d->result), d->from_domain,
 		                  d->have_record ? dmarc_disp_name(d->policy) : NULL,
+		                  d->have_record ? dmarc_disp_name(d->evaluated) : NULL,
 		                  d->have_record ? dmarc_disp_name(d->disposition) : NULL, d->reason);
 	}
 	rc = authres_end(&w);

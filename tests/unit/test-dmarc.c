@@ -735,6 +735,48 @@ test_apply_policy(void)
 	is_int(random_calls, 3, "no draw without sampling");
 }
 
+/* The policy policy.dmarc reports: after pct=/t=, before local policy. */
+static enum dmarc_disp
+evaluated(enum dmarc_mode mode, enum dmarc_result res, enum dmarc_disp p, int pct, int t,
+          const struct dmarc_local_policy *lp)
+{
+	struct dmarc_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = mode;
+	o.result = res;
+	o.policy = p;
+	o.record.pct = pct;
+	o.record.testing = t;
+	dmarc_apply_policy(&o, lp);
+	return o.evaluated;
+}
+
+static void
+test_evaluated_policy(void)
+{
+	unsigned out = 99;
+	struct dmarc_local_policy lp = {.random100 = counting_random, .random_ctx = &out};
+	struct dmarc_local_policy capped = {.random100 = counting_random,
+	                                    .random_ctx = &out,
+	                                    .cap_set = true,
+	                                    .cap = DMARC_DISP_NONE};
+	struct dmarc_local_policy fwd = {.trusted_forwarder = true};
+	enum dmarc_mode m89 = DMARC_MODE_RFC9989, m74 = DMARC_MODE_RFC7489;
+
+	is_int(evaluated(m89, R(FAIL), D(REJECT), -1, 0, NULL), D(REJECT), "evaluated: p as is");
+	is_int(evaluated(m89, R(FAIL), D(REJECT), -1, 1, NULL), D(QUARANTINE),
+	       "evaluated: t=y lowers it");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), 50, 0, &lp), D(QUARANTINE),
+	       "evaluated: sampled out by pct=");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), 50, 0, &capped), D(QUARANTINE),
+	       "evaluated: a local cap after sampling leaves it");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), -1, 0, &fwd), D(REJECT),
+	       "evaluated: a trusted forwarder leaves it");
+	is_int(evaluated(m89, R(PASS), D(REJECT), -1, 1, NULL), D(REJECT),
+	       "evaluated: a pass keeps the requested policy");
+}
+
 /*
  * libopendmarc's RFC 7489 logic on the same records and identifiers: our
  * RFC 7489 mode must agree on the parsed tags and the policy to enforce.
@@ -810,6 +852,7 @@ main(void)
 	test_walk_bound(r, c9989);
 	test_records();
 	test_apply_policy();
+	test_evaluated_policy();
 	test_opendmarc_agrees(c7489);
 	dmarc_ctx_free(c9989);
 	dmarc_ctx_free(c7489);
