@@ -282,12 +282,16 @@ distinct_domains(const struct msg_from *f, const char *out[MSG_FROM_MAX_DOMAINS]
 }
 
 /* The From fields name no single Author Domain: apply the configured rule
- * (enum dmarc_from_rule in dmarc.h says why the default is what it is). */
+ * (enum dmarc_from_rule in dmarc.h says why the default is what it is).
+ * More domains than msg_from lists cannot all be evaluated, and the
+ * strictest of those listed could be laxer than an unlisted one's, so
+ * that message is refused as the reject rule would. */
 static int
 evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
                    const struct dmarc_local_policy *lp, const char **domains, size_t n,
                    struct dmarc_outcome *out)
 {
+	bool unlisted = in->from != NULL && in->from->truncated;
 	struct dmarc_outcome *one;
 	size_t i;
 
@@ -295,10 +299,12 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 		out->reason = "no single Author Domain";
 		return 0;
 	}
-	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0) {
+	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0 || unlisted) {
 		out->result = DMARC_RESULT_PERMERROR;
-		out->reason = n == 0 ? "no Author Domain" : "several Author Domains";
-		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT;
+		out->reason = n == 0    ? "no Author Domain"
+		              : unlisted ? "more Author Domains than can be evaluated"
+		                         : "several Author Domains";
+		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT || unlisted;
 		if (n > 0)
 			dmarc_copy_name(out->from_domain, domains[0]);
 		dmarc_apply_policy(out, lp);

@@ -579,6 +579,32 @@ test_from_rules(struct dns_resolver *r)
 	dmarc_ctx_free(ign);
 }
 
+/* Under the strictest rule every Author Domain counts: when msg_from could
+ * not list them all, an unlisted one (say p=reject) would go unchecked. */
+static void
+test_unlisted_author_domains(struct dns_resolver *r)
+{
+	struct dmarc_ctx *all = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_STRICTEST);
+	struct msg_from from;
+	struct dmarc_auth_input in = {&from, 1, "a1.example", 0, NULL};
+	struct dmarc_outcome o;
+
+	make_from(&from, MSG_FROM_MULTIPLE,
+	          "a1.example a2.example a3.example a4.example a5.example a6.example a7.example "
+	          "a8.example a9.example a10.example a11.example a12.example a13.example "
+	          "a14.example a15.example a16.example");
+	dmarc_evaluate(all, &in, NULL, &o, NULL);
+	is_str(dmarc_result_name(o.result), "none", "strictest: 16 listed domains, no policy");
+	is_str(dmarc_disp_name(o.disposition), "none", "strictest: 16 listed: nothing applied");
+	from.truncated = true;
+	dmarc_evaluate(all, &in, NULL, &o, NULL);
+	is_str(dmarc_result_name(o.result), "permerror", "strictest: more than listed");
+	is_str(dmarc_disp_name(o.disposition), "reject", "strictest: more than listed: reject");
+	is_str(o.reason, "more Author Domains than can be evaluated", "strictest: reason");
+	ok(o.from_rejected, "strictest: more than listed: from_rejected");
+	dmarc_ctx_free(all);
+}
+
 /* RFC 9989 §4.10: never more than 8 queries, whatever the depth. */
 static void
 test_walk_bound(struct dns_resolver *r, struct dmarc_ctx *c)
@@ -849,6 +875,7 @@ main(void)
 	run_table(c9989, "rfc9989", 0);
 	run_table(c7489, "rfc7489", 1);
 	test_from_rules(r);
+	test_unlisted_author_domains(r);
 	test_walk_bound(r, c9989);
 	test_records();
 	test_apply_policy();
