@@ -369,7 +369,10 @@ dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
 
 	o->evaluated = o->policy;
 	if (o->from_rejected) {
-		o->disposition = DMARC_DISP_REJECT;
+		/* The receiver's own rule, so its own cap still bounds it. */
+		o->disposition = lp != NULL && lp->cap_set && lp->cap < DMARC_DISP_REJECT
+		                     ? lp->cap
+		                     : DMARC_DISP_REJECT;
 		o->override = DMARC_OVERRIDE_LOCAL_POLICY;
 		return;
 	}

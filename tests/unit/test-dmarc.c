@@ -553,6 +553,7 @@ test_from_rules(struct dns_resolver *r)
 	struct dmarc_ctx *ign = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_IGNORE);
 	struct msg_from from;
 	struct dmarc_auth_input in = {&from, 1, "example.com", 0, NULL};
+	struct dmarc_local_policy capped = {.cap_set = true, .cap = DMARC_DISP_NONE};
 	struct dmarc_outcome o;
 
 	make_from(&from, MSG_FROM_MULTIPLE_FIELDS, "example.com example.com");
@@ -561,6 +562,8 @@ test_from_rules(struct dns_resolver *r)
 	is_str(dmarc_disp_name(o.disposition), "reject", "reject rule: disposition reject");
 	is_str(dmarc_override_name(o.override), "local_policy", "reject rule: local policy");
 	ok(o.from_rejected, "reject rule: from_rejected");
+	dmarc_evaluate(rej, &in, &capped, &o, NULL);
+	is_str(dmarc_disp_name(o.disposition), "none", "reject rule: a local cap still bounds it");
 	make_from(&from, MSG_FROM_NONE, "");
 	dmarc_evaluate(rej, &in, NULL, &o, NULL);
 	is_str(dmarc_disp_name(o.disposition), "reject", "reject rule: no From");

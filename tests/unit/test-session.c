@@ -276,6 +276,18 @@ test_quarantine_hold_and_header_only(void)
 	env_close(&v);
 }
 
+/* An unsigned message with these header lines from 192.0.2.10. */
+static const struct session_verdict *
+deliver_plain(struct env *v, const char *hdrs)
+{
+	const struct session_verdict *r;
+	char *m = make_message(hdrs, "body\n", 0);
+
+	r = deliver(v, "192.0.2.10", "<alice@good.example>", m);
+	free(m);
+	return r;
+}
+
 static void
 test_local_policy_lowers_reject(void)
 {
@@ -290,6 +302,10 @@ test_local_policy_lowers_reject(void)
 	is_int(r->reason, SESSION_R_REPORT_ONLY, "reason report-only");
 	is_str(r->dmarc_result, "fail", "the result stays fail");
 	ok(r->report_json != NULL, "a report record is still made");
+	r = deliver_plain(&v, "Subject: no author\n");
+	is_int(r->action, SESSION_ACCEPT, "report-only does not reject a message without From");
+	is_int(r->reason, SESSION_R_REPORT_ONLY, "reason report-only there too");
+	is_str(r->dmarc_result, "permerror", "while the result stays permerror");
 	env_close(&v);
 	env_open(&v, override);
 	r = deliver_unsigned(&v, "good.example", "203.0.113.5");
