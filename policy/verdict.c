@@ -20,6 +20,15 @@ disp_name(const struct dmarc_outcome *d, enum dmarc_disp v)
 	return d != NULL && d->have_record ? dmarc_disp_name(v) : "none";
 }
 
+/* What is applied: also the local From rule's reject, which needs no
+ * record. */
+static const char *
+applied_name(const struct dmarc_outcome *d)
+{
+	return d != NULL && (d->have_record || d->from_rejected) ? dmarc_disp_name(d->disposition)
+	                                                         : "none";
+}
+
 /* Copies a finished buffer into the arena (NULL when either failed). */
 static const char *
 verdict_keep(struct arena *a, struct buf *b, int failed)
@@ -328,7 +337,7 @@ verdict_json_dmarc(const struct verdict_input *in, struct json *j)
 	json_key(j, "policy");
 	json_string(j, disp_name(d, d != NULL ? d->policy : DMARC_DISP_NONE));
 	json_key(j, "disposition");
-	json_string(j, disp_name(d, d != NULL ? d->disposition : DMARC_DISP_NONE));
+	json_string(j, applied_name(d));
 	json_key(j, "spf_aligned");
 	json_bool(j, d != NULL && d->spf_aligned);
 	json_key(j, "dkim_aligned");
@@ -511,7 +520,7 @@ verdict_build(const struct verdict_input *in, struct arena *a, struct session_ve
 	out->spf_result = in->spf != NULL ? spf_result_name(in->spf->result) : "none";
 	out->dkim_summary = verdict_dkim_summary(in, a);
 	out->dmarc_result = in->dmarc != NULL ? dmarc_result_name(in->dmarc->result) : "none";
-	out->dmarc_disposition = disp_name(in->dmarc, in->dmarc ? in->dmarc->disposition : 0);
+	out->dmarc_disposition = applied_name(in->dmarc);
 	if (in->dmarc != NULL && in->dmarc->from_domain[0] != '\0')
 		out->from_domain = in->dmarc->from_domain;
 	out->report_json = verdict_report(in, a);

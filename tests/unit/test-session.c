@@ -451,6 +451,9 @@ test_from_policy_and_received_spf(void)
 	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
 	is_int(r->action, SESSION_REJECT, "no From field is rejected under from_policy reject");
 	is_int(r->reason, SESSION_R_MALFORMED, "reason malformed");
+	is_str(r->dmarc_disposition, "reject", "the disposition applied is reject");
+	ok(has(r->json, "\"policy\":\"none\",\"disposition\":\"reject\""),
+	   "the JSON says so too (no policy was published)");
 	is_int(r->nadd, 2, "A-R and Received-SPF");
 	is_str(r->add[1].name, "Received-SPF", "Received-SPF added when configured");
 	ok(has(r->add[1].value, " pass "), "Received-SPF starts with the result");
