@@ -90,14 +90,39 @@ verdict_refuse_forged_authres(struct session_verdict *v)
 	            "authserv-id");
 }
 
-/* The action, from DMARC's disposition first, then the configured SPF and
- * temporary-failure rules.  Returns -1 when the arena is full. */
+/*
+ * When configured, a temporary DNS failure that may have changed DMARC's
+ * outcome defers the message.  It comes before DMARC's disposition: a
+ * reject or quarantine that a failed look-up may have caused is exactly
+ * what deferring is for.  Returns 1 when deferred, 0 when not, -1 when
+ * the arena is full.
+ */
+static int
+verdict_defer(const struct verdict_input *in, struct arena *a, struct session_verdict *v)
+{
+	const struct dmarc_outcome *d = in->dmarc;
+	const char *text;
+
+	if (in->cfg->report_only || in->cfg->on_dns_tempfail != CONFIG_TEMPFAIL ||
+	    !verdict_tempfailed(in) || d->from_rejected)
+		return 0;
+	text = arena_printf(a, "Temporary DNS failure checking %s; try again later",
+	                    d->from_domain[0] ? d->from_domain : "the sender");
+	/* RFC 7208 §8.6: 451 4.4.3 (RFC 3463 §3.5, directory server failure);
+	 * X.7.1 is a permanent code only (RFC 3463 §3.8). */
+	verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.4.3", text);
+	return text != NULL ? 1 : -1;
+}
+
+/* The action: the temporary-failure rule, DMARC's disposition, then the
+ * configured SPF rule.  Returns -1 when the arena is full. */
 static int
 verdict_decide(const struct verdict_input *in, struct arena *a, struct session_verdict *v)
 {
 	const struct dmarc_outcome *d = in->dmarc;
 	const struct policy_config *cfg = in->cfg;
 	const char *text;
+	int rc;
 
 	verdict_set(v, SESSION_ACCEPT, SESSION_R_NONE, 0, NULL, NULL);
 	if (in->del_overflow) {
@@ -107,6 +132,8 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 	if (d != NULL && d->override == DMARC_OVERRIDE_LOCAL_POLICY &&
 	    in->cap_reason != SESSION_R_NONE)
 		v->reason = in->cap_reason;
+	if ((rc = verdict_defer(in, a, v)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (d != NULL && d->disposition == DMARC_DISP_REJECT) {
 		text = d->from_rejected
 		           ? arena_strdup(a, "Rejected: the From field does not name one author domain")
@@ -138,14 +165,6 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 		           : arena_printf(a, "SPF validation failed for %s", in->spf->domain);
 		/* RFC 7372 §3.2: X.7.23, SPF validation failed. */
 		verdict_set(v, SESSION_REJECT, SESSION_R_SPF_FAIL, 550, "5.7.23", text);
-		return text != NULL ? 0 : -1;
-	}
-	if (cfg->on_dns_tempfail == CONFIG_TEMPFAIL && verdict_tempfailed(in)) {
-		text = arena_printf(a, "Temporary DNS failure checking %s; try again later",
-		                    d->from_domain[0] ? d->from_domain : "the sender");
-		/* RFC 7208 §8.6: 451 4.4.3 (RFC 3463 §3.5, directory server
-		 * failure); X.7.1 is a permanent code only (RFC 3463 §3.8). */
-		verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.4.3", text);
 		return text != NULL ? 0 : -1;
 	}
 	return 0;

@@ -33,7 +33,8 @@ static const char zone_fmt[] =
     "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
     "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
     "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
-    "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+    "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n";
 
 static void
 make_key(void)
@@ -62,7 +63,8 @@ make_zone(void)
 
 	snprintf(text, sizeof(text), zone_fmt, key_b64);
 	if (dns_zone_load_string(r, text, NULL, NULL) < 0 ||
-	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0)
+	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0 ||
+	    dns_zone_add_fail(r, "spfslow.example/TXT", NULL) < 0)
 		abort();
 	return r;
 }
@@ -341,6 +343,15 @@ test_spf_fail_and_tempfail_rules(void)
 	is_int(r->action, SESSION_TEMPFAIL, "DNS trouble tempfails when configured");
 	is_int(r->smtp_code, 451, "451");
 	is_str(r->dsn, "4.4.3", "4.4.3, directory server failure (RFC 7208 §8.6)");
+	r = deliver_unsigned(&v, "spfslow.example", "192.0.2.1");
+	is_str(r->spf_result, "temperror", "SPF look-up timed out");
+	is_str(r->dmarc_result, "fail", "so DMARC fails");
+	is_int(r->action, SESSION_TEMPFAIL, "a p=reject the time-out may have caused is deferred");
+	is_int(r->reason, SESSION_R_DNS_TEMPFAIL, "reason DNS tempfail");
+	env_close(&v);
+	env_open(&v, NULL);
+	r = deliver_unsigned(&v, "spfslow.example", "192.0.2.1");
+	is_int(r->action, SESSION_REJECT, "by default the DMARC reject stands");
 	env_close(&v);
 }
 
