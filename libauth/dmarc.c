@@ -195,7 +195,8 @@ discover_7489(struct dmarc_ctx *c, struct dmarc_outcome *o)
  * The requested policy: p= at the policy domain itself; below it np= for a
  * non-existent Author Domain (RFC 9989 only, asked only when it could
  * matter), else sp=, else p=.  A record RFC 7489 §6.6.3 step 6 lets through
- * without a valid p= or sp= counts as p=none.
+ * without a valid p= or sp= counts as p=none, as does in RFC 9989 mode one
+ * with an invalid sp= or np=.
  */
 static void
 requested_policy(struct dmarc_ctx *c, struct dmarc_outcome *o)
@@ -205,6 +206,13 @@ requested_policy(struct dmarc_ctx *c, struct dmarc_outcome *o)
 	o->policy = r->p;
 	o->policy_tag = DMARC_TAG_P;
 	if (o->mode == DMARC_MODE_RFC7489 && !(r->p_valid && r->sp_valid)) {
+		o->policy = DMARC_DISP_NONE;
+		return;
+	}
+	/* RFC 9989 policy discovery: a record whose sp= or np= is not valid
+	 * is acted on as if it said p=none, never by falling back to a
+	 * stricter p= for the subdomains the broken tag meant to cover. */
+	if (o->mode == DMARC_MODE_RFC9989 && !(r->sp_valid && r->np_valid)) {
 		o->policy = DMARC_DISP_NONE;
 		return;
 	}

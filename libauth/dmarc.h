@@ -123,6 +123,7 @@ enum dmarc_policy_tag {
 struct dmarc_record {
 	bool p_valid;  /* p= present with a valid value */
 	bool sp_valid; /* sp= absent, or present with a valid value */
+	bool np_valid; /* np= absent, or present with a valid value */
 	enum dmarc_disp p;
 	bool has_sp, has_np;
 	enum dmarc_disp sp, np;

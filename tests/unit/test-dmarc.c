@@ -27,6 +27,9 @@ static const char zone[] =
     "sub.strict.example. A 192.0.2.3\n"
     "_dmarc.sp.example. TXT \"v=DMARC1; p=reject; sp=quarantine\"\n"
     "a.sp.example. A 192.0.2.4\n"
+    "_dmarc.badsp.example. TXT \"v=DMARC1; p=reject; sp=rejekt\"\n"
+    "a.badsp.example. A 192.0.2.4\n"
+    "_dmarc.badnp.example. TXT \"v=DMARC1; p=reject; np=nope\"\n"
     "_dmarc.np.example. TXT \"v=DMARC1; p=quarantine; sp=none; np=reject\"\n"
     "exists.np.example. MX 10 mx.np.example.\n"
     "nodata.np.example. TXT \"not an address\"\n"
@@ -158,6 +161,22 @@ static const struct tcase cases[] = {
      "",
      {R(FAIL), D(QUARANTINE), D(QUARANTINE), O(NONE), "sp.example", "sp.example", 0, 0},
      SAME_AS_9989},
+    {"an invalid sp= makes the record p=none, not p= for subdomains",
+     MSG_FROM_OK,
+     "a.badsp.example",
+     0,
+     NULL,
+     "",
+     {R(FAIL), D(NONE), D(NONE), O(NONE), "badsp.example", "badsp.example", 0, 0},
+     {R(NONE), D(NONE), D(NONE), O(NONE), "", "badsp.example", 0, 0}},
+    {"an invalid np= makes the record p=none",
+     MSG_FROM_OK,
+     "ghost.badnp.example",
+     0,
+     NULL,
+     "",
+     {R(FAIL), D(NONE), D(NONE), O(NONE), "badnp.example", "badnp.example", 0, 0},
+     {R(FAIL), D(REJECT), D(REJECT), O(NONE), "badnp.example", "badnp.example", 0, 0}},
     {"np= for a non-existent subdomain",
      MSG_FROM_OK,
      "ghost.np.example",
@@ -695,6 +714,10 @@ test_records(void)
 	ok(rec.p_valid && !rec.sp_valid && !rec.has_sp, "invalid sp=");
 	ok(dmarc_record_usable(&rec, DMARC_MODE_RFC9989), "invalid sp=: usable in RFC 9989 mode");
 	ok(!dmarc_record_usable(&rec, DMARC_MODE_RFC7489), "invalid sp=, no rua: not in RFC 7489");
+	dmarc_record_parse("v=DMARC1; p=none; np=bogus", 26, &rec);
+	ok(rec.p_valid && !rec.np_valid && !rec.has_np, "invalid np=");
+	dmarc_record_parse("v=DMARC1; p=none; np=reject", 27, &rec);
+	ok(rec.np_valid && rec.has_np, "valid np=");
 
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "v=DMARC1; p=none; x=", 20);
