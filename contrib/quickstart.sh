@@ -1,7 +1,8 @@
 #!/bin/sh
 # Quick start: installs the Debian packages authmilter needs, builds it in
-# build/, and checks the sample message against the sample zone with
-# authcheck, the way the daemon would check it arriving from 192.0.2.25.
+# build/, and runs the daemon path end to end (contrib/demo.sh): nsd serving
+# the sample zone, authmilter, and a private Postfix on loopback taking a
+# signed message and a tampered copy from swaks.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 sh "$src/contrib/install-deps.sh"
@@ -11,7 +12,4 @@ mkdir -p build
 cd build
 [ -f Makefile ] || ../configure -q
 make -s -j"$(nproc)"
-set -x
-./milter/authcheck --dns-zone ../contrib/sample/example.org.zone \
-	--ip 192.0.2.25 --helo mail.example.org --mail-from alice@example.org \
-	--authserv-id mx.example.net ../contrib/sample/message.eml
+exec "$src/contrib/demo.sh" "$src/build"

@@ -110,19 +110,35 @@ parse_args(struct authmilter_opts *o, int argc, char **argv)
 	o->config = AUTHMILTER_DEFAULT_CONFIG;
 	while (rc == 0 && (c = getopt(argc, argv, "fc:p:u:g:P:o:th")) != -1) {
 		switch (c) {
-		case 'f': o->foreground = true; break;
+		case 'f':
+			o->foreground = true;
+			break;
 		case 'c':
 			o->config = optarg;
 			o->config_given = true;
 			break;
-		case 'p': rc = add_override(o, "socket", optarg, NULL); break;
-		case 'u': rc = add_override(o, "user", optarg, NULL); break;
-		case 'g': rc = add_override(o, "group", optarg, NULL); break;
-		case 'P': rc = add_override(o, "pidfile", optarg, NULL); break;
-		case 'o': rc = add_key_value(o, optarg); break;
-		case 't': o->check_only = true; break;
-		case 'h': return 1;
-		default: return -1;
+		case 'p':
+			rc = add_override(o, "socket", optarg, NULL);
+			break;
+		case 'u':
+			rc = add_override(o, "user", optarg, NULL);
+			break;
+		case 'g':
+			rc = add_override(o, "group", optarg, NULL);
+			break;
+		case 'P':
+			rc = add_override(o, "pidfile", optarg, NULL);
+			break;
+		case 'o':
+			rc = add_key_value(o, optarg);
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -1;
 		}
 	}
 	if (rc == 0 && optind < argc) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -53,8 +54,7 @@ daemon_check_socket(const char *conn, struct auth_error *err)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	if (rc == 0)
-		return auth_error_set(err, AUTH_EIO, "%s: another daemon is listening there",
-		                      path);
+		return auth_error_set(err, AUTH_EIO, "%s: another daemon is listening there", path);
 	return 0;
 }
 
@@ -68,8 +68,7 @@ daemon_remove_socket(const char *conn)
 }
 
 static int
-daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
-              struct auth_error *err)
+daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid, struct auth_error *err)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -91,8 +90,7 @@ daemon_lookup(const char *user, const char *group, uid_t *uid, gid_t *gid,
 }
 
 int
-daemon_socket_perms(const char *conn, const char *user, const char *group,
-                    struct auth_error *err)
+daemon_socket_perms(const char *conn, const char *user, const char *group, struct auth_error *err)
 {
 	const char *path = daemon_unix_path(conn);
 	uid_t uid;
@@ -139,22 +137,33 @@ daemon_detach(struct auth_error *err)
 	return 0;
 }
 
+/* Written beside the final name and renamed over it, so that a reader
+ * never sees an empty or partial file. */
 int
 daemon_write_pidfile(const char *path, struct auth_error *err)
 {
-	char line[32];
+	char line[32], tmp[PATH_MAX];
 	int fd, n;
+	bool ok;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return auth_error_set(err, AUTH_EINVAL, "%s: path too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return auth_error_set(err, AUTH_EIO, "%s: %s", path, strerror(errno));
+		return auth_error_set(err, AUTH_EIO, "%s: %s", tmp, strerror(errno));
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (n < 0 || write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return auth_error_set(err, AUTH_EIO, "%s: write failed", path);
-	}
+	ok = n > 0 && write(fd, line, (size_t)n) == n;
 	if (close(fd) != 0)
+		ok = false;
+	if (!ok) {
+		unlink(tmp);
+		return auth_error_set(err, AUTH_EIO, "%s: write failed", tmp);
+	}
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
 		return auth_error_set(err, AUTH_EIO, "%s: %s", path, strerror(errno));
+	}
 	return 0;
 }
 

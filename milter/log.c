@@ -18,16 +18,17 @@ struct log_name {
 	int value;
 };
 
-static const struct log_name log_levels[] = {
-    {"error", LOG_L_ERROR}, {"warning", LOG_L_WARNING}, {"notice", LOG_L_NOTICE},
-    {"info", LOG_L_INFO},   {"debug", LOG_L_DEBUG},     {NULL, 0}};
+static const struct log_name log_levels[] = {{"error", LOG_L_ERROR},   {"warning", LOG_L_WARNING},
+                                             {"notice", LOG_L_NOTICE}, {"info", LOG_L_INFO},
+                                             {"debug", LOG_L_DEBUG},   {NULL, 0}};
 
-static const struct log_name log_facilities[] = {
-    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
-    {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"local0", LOG_LOCAL0},
-    {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-    {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
-    {"local7", LOG_LOCAL7}, {NULL, 0}};
+static const struct log_name log_facilities[] = {{"mail", LOG_MAIL},         {"daemon", LOG_DAEMON},
+                                                 {"user", LOG_USER},         {"auth", LOG_AUTH},
+                                                 {"authpriv", LOG_AUTHPRIV}, {"local0", LOG_LOCAL0},
+                                                 {"local1", LOG_LOCAL1},     {"local2", LOG_LOCAL2},
+                                                 {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4},
+                                                 {"local5", LOG_LOCAL5},     {"local6", LOG_LOCAL6},
+                                                 {"local7", LOG_LOCAL7},     {NULL, 0}};
 
 static const int log_priorities[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
 
@@ -138,10 +139,14 @@ static const char *
 log_action_name(enum session_action a)
 {
 	switch (a) {
-	case SESSION_ACCEPT: return "accept";
-	case SESSION_REJECT: return "reject";
-	case SESSION_TEMPFAIL: return "tempfail";
-	case SESSION_QUARANTINE: return "quarantine";
+	case SESSION_ACCEPT:
+		return "accept";
+	case SESSION_REJECT:
+		return "reject";
+	case SESSION_TEMPFAIL:
+		return "tempfail";
+	case SESSION_QUARANTINE:
+		return "quarantine";
 	}
 	return "unknown";
 }

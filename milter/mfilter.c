@@ -22,8 +22,8 @@
 /* Protocol steps we never need the MTA to send, and the replies it need
  * not wait for (we act at end of message only). */
 #define MFILTER_NO_STEPS (SMFIP_NOUNKNOWN | SMFIP_NODATA)
-#define MFILTER_NO_REPLY                                                                   \
-	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |     \
+#define MFILTER_NO_REPLY                                                                           \
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |            \
 	 SMFIP_NR_EOH | SMFIP_NR_BODY)
 #define MFILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 
@@ -158,9 +158,8 @@ mconn_end_message(struct mconn *c)
 }
 
 static sfsistat
-mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-             unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-             unsigned long *pf3)
+mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct mconn *c = mconn_get(ctx);
 
@@ -170,7 +169,8 @@ mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		log_msg(LOG_L_WARNING, "the MTA does not offer every action we use (offered 0x%lx)",
 		        f0);
 	*pf0 = f0 & MFILTER_ACTIONS;
-	*pf1 = f1 & (MFILTER_NO_STEPS | MFILTER_NO_REPLY | SMFIP_HDR_LEADSPC);
+	/* Without connection state every step must answer for itself. */
+	*pf1 = f1 & (MFILTER_NO_STEPS | SMFIP_HDR_LEADSPC | (c != NULL ? MFILTER_NO_REPLY : 0));
 	*pf2 = 0;
 	*pf3 = 0;
 	if (c != NULL)
@@ -349,8 +349,8 @@ mf_reply(SMFICTX *ctx, const struct session_verdict *v, bool reject)
 	const char *dsn = v->dsn;
 
 	mf_reply_text(v->text != NULL ? v->text
-	                              : reject ? "Message rejected by policy"
-	                                       : "Message cannot be checked now, try again later",
+	              : reject        ? "Message rejected by policy"
+	                              : "Message cannot be checked now, try again later",
 	              text, sizeof(text));
 	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
 		snprintf(code, sizeof(code), "%d", v->smtp_code);
@@ -398,8 +398,8 @@ mf_edit_headers(SMFICTX *ctx, const struct mconn *c, const struct session_verdic
 	for (i = v->nadd < SESSION_MAX_ADD_HEADERS ? v->nadd : SESSION_MAX_ADD_HEADERS; i-- > 0;) {
 		char *value = mf_header_value(c, v->add[i].value);
 
-		if (value == NULL || smfi_insheader(ctx, 0, (char *)v->add[i].name, value) !=
-		                         MI_SUCCESS)
+		if (value == NULL ||
+		    smfi_insheader(ctx, 0, (char *)v->add[i].name, value) != MI_SUCCESS)
 			log_msg(LOG_L_WARNING, "%s: could not add %s", c->queue_id, v->add[i].name);
 		free(value);
 	}
@@ -412,19 +412,23 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct session_verdict *v)
 
 	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
 	if (v->report_json != NULL)
-		log_msg(LOG_L_INFO, "%s: report record %s", c->queue_id[0] ? c->queue_id : "NOQUEUE",
-		        v->report_json);
+		log_msg(LOG_L_INFO, "%s: report record %s",
+		        c->queue_id[0] ? c->queue_id : "NOQUEUE", v->report_json);
 	switch (v->action) {
-	case SESSION_REJECT: return mf_reply(ctx, v, true);
-	case SESSION_TEMPFAIL: return mf_reply(ctx, v, false);
+	case SESSION_REJECT:
+		return mf_reply(ctx, v, true);
+	case SESSION_TEMPFAIL:
+		return mf_reply(ctx, v, false);
 	case SESSION_QUARANTINE:
 		mf_edit_headers(ctx, c, v);
 		if (cfg->quarantine == CONFIG_QUARANTINE_HOLD &&
-		    smfi_quarantine(ctx, (char *)(v->text != NULL ? v->text : "DMARC quarantine")) !=
+		    smfi_quarantine(ctx,
+		                    (char *)(v->text != NULL ? v->text : "DMARC quarantine")) !=
 		        MI_SUCCESS)
 			log_msg(LOG_L_WARNING, "%s: the MTA refused to quarantine", c->queue_id);
 		return SMFIS_CONTINUE;
-	case SESSION_ACCEPT: break;
+	case SESSION_ACCEPT:
+		break;
 	}
 	mf_edit_headers(ctx, c, v);
 	return SMFIS_CONTINUE;

@@ -49,10 +49,10 @@ struct config_key {
 	enum key_kind kind;
 	size_t offset;
 	unsigned long min, max;
-	enum key_enum which;         /* K_ENUM */
-	const char *const *choices;  /* K_ENUM: the value names, in enum order */
-	config_check_fn check;       /* K_STRING: validator, or NULL */
-	bool empty_is_null;          /* K_STRING: "" clears the setting */
+	enum key_enum which;        /* K_ENUM */
+	const char *const *choices; /* K_ENUM: the value names, in enum order */
+	config_check_fn check;      /* K_STRING: validator, or NULL */
+	bool empty_is_null;         /* K_STRING: "" clears the setting */
 };
 
 static const char *const dmarc_modes[] = {"rfc9989", "rfc7489", NULL};
@@ -61,43 +61,55 @@ static const char *const quarantines[] = {"hold", "header", NULL};
 static const char *const on_errors[] = {"accept", "tempfail", NULL};
 
 #define OFF(field) offsetof(struct policy_config, field)
-#define STR(n, f, chk, null) {n, K_STRING, OFF(f), 0, 0, E_NONE, NULL, chk, null}
-#define NUM(n, k, f, lo, hi) {n, k, OFF(f), lo, hi, E_NONE, NULL, NULL, false}
-#define BOOL(n, f) {n, K_BOOL, OFF(f), 0, 0, E_NONE, NULL, NULL, false}
-#define ENUM(n, w, c) {n, K_ENUM, 0, 0, 0, w, c, NULL, false}
+#define STR(n, f, chk, null)                                                                       \
+	{                                                                                          \
+		n, K_STRING, OFF(f), 0, 0, E_NONE, NULL, chk, null                                 \
+	}
+#define NUM(n, k, f, lo, hi)                                                                       \
+	{                                                                                          \
+		n, k, OFF(f), lo, hi, E_NONE, NULL, NULL, false                                    \
+	}
+#define BOOL(n, f)                                                                                 \
+	{                                                                                          \
+		n, K_BOOL, OFF(f), 0, 0, E_NONE, NULL, NULL, false                                 \
+	}
+#define ENUM(n, w, c)                                                                              \
+	{                                                                                          \
+		n, K_ENUM, 0, 0, 0, w, c, NULL, false                                              \
+	}
 
 static const struct config_key config_keys[] = {
-	STR("authserv_id", authserv_id, config_check_authserv_id, false),
-	BOOL("add_received_spf", add_received_spf),
-	NUM("spf_timeout", K_MS, spf_timeout_ms, 1, 600000),
-	BOOL("spf_fail_reject", spf_fail_reject),
-	NUM("dkim_max_signatures", K_UINT, dkim_max_signatures, 1, 100),
-	BOOL("dkim_allow_sha1", dkim_allow_sha1),
-	NUM("dkim_min_rsa_bits", K_UINT, dkim_min_rsa_bits, 512, 16384),
-	BOOL("dkim_reject_partial_body", dkim_reject_partial_body),
-	ENUM("dmarc_mode", E_DMARC_MODE, dmarc_modes),
-	ENUM("from_policy", E_FROM, from_policies),
-	ENUM("quarantine", E_QUARANTINE, quarantines),
-	BOOL("report_only", report_only),
-	ENUM("on_dns_tempfail", E_DNS_TEMPFAIL, on_errors),
-	ENUM("on_internal_error", E_INTERNAL, on_errors),
-	{"trusted_networks", K_NETS, 0, 0, 0, E_NONE, NULL, NULL, false},
-	BOOL("skip_authenticated", skip_authenticated),
-	{"never_reject_domains", K_DOMAINS, 0, 0, 0, E_NONE, NULL, NULL, false},
-	STR("dns_server", dns_server, config_check_dns_server, true),
-	NUM("dns_timeout", K_MS, dns_timeout_ms, 1, 60000),
-	NUM("dns_retries", K_UINT, dns_retries, 0, 10),
-	NUM("dns_cache_entries", K_COUNT, dns_cache_entries, 16, 16777216),
-	NUM("dns_cache_max_ttl", K_SECONDS, dns_cache_max_ttl, 1, 604800),
-	NUM("max_header_bytes", K_SIZE, max_header_bytes, 1024, 64ul << 20),
-	NUM("max_headers", K_COUNT, max_headers, 10, 100000),
-	STR("socket", socket, config_check_socket, false),
-	STR("user", user, config_check_name, true),
-	STR("group", group, config_check_name, true),
-	STR("pidfile", pidfile, config_check_path, true),
-	STR("syslog_facility", syslog_facility, config_check_facility, false),
-	STR("log_level", log_level, config_check_log_level, false),
-	STR("report_db", report_db, config_check_report_db, false),
+    STR("authserv_id", authserv_id, config_check_authserv_id, false),
+    BOOL("add_received_spf", add_received_spf),
+    NUM("spf_timeout", K_MS, spf_timeout_ms, 1, 600000),
+    BOOL("spf_fail_reject", spf_fail_reject),
+    NUM("dkim_max_signatures", K_UINT, dkim_max_signatures, 1, 100),
+    BOOL("dkim_allow_sha1", dkim_allow_sha1),
+    NUM("dkim_min_rsa_bits", K_UINT, dkim_min_rsa_bits, 512, 16384),
+    BOOL("dkim_reject_partial_body", dkim_reject_partial_body),
+    ENUM("dmarc_mode", E_DMARC_MODE, dmarc_modes),
+    ENUM("from_policy", E_FROM, from_policies),
+    ENUM("quarantine", E_QUARANTINE, quarantines),
+    BOOL("report_only", report_only),
+    ENUM("on_dns_tempfail", E_DNS_TEMPFAIL, on_errors),
+    ENUM("on_internal_error", E_INTERNAL, on_errors),
+    {"trusted_networks", K_NETS, 0, 0, 0, E_NONE, NULL, NULL, false},
+    BOOL("skip_authenticated", skip_authenticated),
+    {"never_reject_domains", K_DOMAINS, 0, 0, 0, E_NONE, NULL, NULL, false},
+    STR("dns_server", dns_server, config_check_dns_server, true),
+    NUM("dns_timeout", K_MS, dns_timeout_ms, 1, 60000),
+    NUM("dns_retries", K_UINT, dns_retries, 0, 10),
+    NUM("dns_cache_entries", K_COUNT, dns_cache_entries, 16, 16777216),
+    NUM("dns_cache_max_ttl", K_SECONDS, dns_cache_max_ttl, 1, 604800),
+    NUM("max_header_bytes", K_SIZE, max_header_bytes, 1024, 64ul << 20),
+    NUM("max_headers", K_COUNT, max_headers, 10, 100000),
+    STR("socket", socket, config_check_socket, false),
+    STR("user", user, config_check_name, true),
+    STR("group", group, config_check_name, true),
+    STR("pidfile", pidfile, config_check_path, true),
+    STR("syslog_facility", syslog_facility, config_check_facility, false),
+    STR("log_level", log_level, config_check_log_level, false),
+    STR("report_db", report_db, config_check_report_db, false),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -220,18 +232,26 @@ config_free(struct policy_config *cfg)
 /* ---- applying one value ---- */
 
 static int
-config_set_number(struct policy_config *cfg, const struct config_key *k, const char *v,
-                  char *msg, size_t msglen)
+config_set_number(struct policy_config *cfg, const struct config_key *k, const char *v, char *msg,
+                  size_t msglen)
 {
 	unsigned long long n;
 	char *p = (char *)cfg + k->offset;
 	int rc;
 
 	switch (k->kind) {
-	case K_MS: rc = config_parse_duration(v, true, &n, msg, msglen); break;
-	case K_SECONDS: rc = config_parse_duration(v, false, &n, msg, msglen); break;
-	case K_SIZE: rc = config_parse_size(v, &n, msg, msglen); break;
-	default: rc = config_parse_uint(v, &n, msg, msglen); break;
+	case K_MS:
+		rc = config_parse_duration(v, true, &n, msg, msglen);
+		break;
+	case K_SECONDS:
+		rc = config_parse_duration(v, false, &n, msg, msglen);
+		break;
+	case K_SIZE:
+		rc = config_parse_size(v, &n, msg, msglen);
+		break;
+	default:
+		rc = config_parse_uint(v, &n, msg, msglen);
+		break;
 	}
 	if (rc < 0)
 		return -1;
@@ -247,8 +267,8 @@ config_set_number(struct policy_config *cfg, const struct config_key *k, const c
 }
 
 static int
-config_set_enum(struct policy_config *cfg, const struct config_key *k, const char *v,
-                char *msg, size_t msglen)
+config_set_enum(struct policy_config *cfg, const struct config_key *k, const char *v, char *msg,
+                size_t msglen)
 {
 	int i;
 
@@ -262,19 +282,30 @@ config_set_enum(struct policy_config *cfg, const struct config_key *k, const cha
 		return -1;
 	}
 	switch (k->which) {
-	case E_DMARC_MODE: cfg->dmarc_mode = (enum config_dmarc_mode)i; break;
-	case E_FROM: cfg->from_policy = (enum config_from_policy)i; break;
-	case E_QUARANTINE: cfg->quarantine = (enum config_quarantine)i; break;
-	case E_DNS_TEMPFAIL: cfg->on_dns_tempfail = (enum config_on_error)i; break;
-	case E_INTERNAL: cfg->on_internal_error = (enum config_on_error)i; break;
-	case E_NONE: break;
+	case E_DMARC_MODE:
+		cfg->dmarc_mode = (enum config_dmarc_mode)i;
+		break;
+	case E_FROM:
+		cfg->from_policy = (enum config_from_policy)i;
+		break;
+	case E_QUARANTINE:
+		cfg->quarantine = (enum config_quarantine)i;
+		break;
+	case E_DNS_TEMPFAIL:
+		cfg->on_dns_tempfail = (enum config_on_error)i;
+		break;
+	case E_INTERNAL:
+		cfg->on_internal_error = (enum config_on_error)i;
+		break;
+	case E_NONE:
+		break;
 	}
 	return 0;
 }
 
 static int
-config_set_string(struct policy_config *cfg, const struct config_key *k, const char *v,
-                  char *msg, size_t msglen)
+config_set_string(struct policy_config *cfg, const struct config_key *k, const char *v, char *msg,
+                  size_t msglen)
 {
 	char **slot = (char **)(void *)((char *)cfg + k->offset);
 	char *copy = NULL;
@@ -370,8 +401,8 @@ config_add_domain(struct policy_config *cfg, const char *item, char *msg, size_t
 }
 
 static int
-config_set_list(struct policy_config *cfg, const struct config_key *k, const char *v,
-                bool replace, char *msg, size_t msglen)
+config_set_list(struct policy_config *cfg, const struct config_key *k, const char *v, bool replace,
+                char *msg, size_t msglen)
 {
 	if (k->kind == K_NETS) {
 		if (replace) {
@@ -402,8 +433,10 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 	switch (k->kind) {
 	case K_BOOL:
 		return config_parse_bool(v, (bool *)(void *)((char *)cfg + k->offset), msg, msglen);
-	case K_ENUM: return config_set_enum(cfg, k, v, msg, msglen);
-	case K_STRING: return config_set_string(cfg, k, v, msg, msglen);
+	case K_ENUM:
+		return config_set_enum(cfg, k, v, msg, msglen);
+	case K_STRING:
+		return config_set_string(cfg, k, v, msg, msglen);
 	case K_NETS:
 	case K_DOMAINS:
 		listseen = seen == NULL ? NULL : k->kind == K_NETS ? &seen->nets : &seen->domains;
@@ -411,7 +444,8 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 		if (listseen != NULL)
 			*listseen = true;
 		return config_set_list(cfg, k, v, replace, msg, msglen);
-	default: return config_set_number(cfg, k, v, msg, msglen);
+	default:
+		return config_set_number(cfg, k, v, msg, msglen);
 	}
 }
 

@@ -41,54 +41,54 @@ struct config_net {
 
 struct policy_config {
 	/* Identity and headers */
-	char *authserv_id;       /* default: the host name */
-	bool add_received_spf;   /* default: no */
+	char *authserv_id;     /* default: the host name */
+	bool add_received_spf; /* default: no */
 
 	/* SPF */
 	unsigned spf_timeout_ms; /* default 20000 */
 	bool spf_fail_reject;    /* reject on SPF fail alone; default no */
 
 	/* DKIM */
-	unsigned dkim_max_signatures; /* default 5 */
-	bool dkim_allow_sha1;         /* default no (RFC 8301) */
-	unsigned dkim_min_rsa_bits;   /* default 1024 */
+	unsigned dkim_max_signatures;  /* default 5 */
+	bool dkim_allow_sha1;          /* default no (RFC 8301) */
+	unsigned dkim_min_rsa_bits;    /* default 1024 */
 	bool dkim_reject_partial_body; /* l= leaving content unsigned; default no */
 
 	/* DMARC and actions */
-	enum config_dmarc_mode dmarc_mode;       /* default rfc9989 */
-	enum config_from_policy from_policy;     /* default reject */
-	enum config_quarantine quarantine;       /* default hold */
-	bool report_only;                        /* never reject or quarantine; default no */
-	enum config_on_error on_dns_tempfail;    /* default accept */
-	enum config_on_error on_internal_error;  /* default accept (fail-open) */
+	enum config_dmarc_mode dmarc_mode;      /* default rfc9989 */
+	enum config_from_policy from_policy;    /* default reject */
+	enum config_quarantine quarantine;      /* default hold */
+	bool report_only;                       /* never reject or quarantine; default no */
+	enum config_on_error on_dns_tempfail;   /* default accept */
+	enum config_on_error on_internal_error; /* default accept (fail-open) */
 
 	/* Local policy */
-	struct config_net *trusted;   /* not checked at all */
-	size_t ntrusted;              /* default: 127.0.0.0/8, ::1/128 */
-	bool skip_authenticated;      /* SMTP AUTH clients not checked; default yes */
-	char **never_reject;          /* From domains never rejected or quarantined */
+	struct config_net *trusted; /* not checked at all */
+	size_t ntrusted;            /* default: 127.0.0.0/8, ::1/128 */
+	bool skip_authenticated;    /* SMTP AUTH clients not checked; default yes */
+	char **never_reject;        /* From domains never rejected or quarantined */
 	size_t nnever_reject;
 
 	/* DNS */
-	char *dns_server;             /* HOST[:PORT]; NULL: /etc/resolv.conf */
-	unsigned dns_timeout_ms;      /* default 2000 */
-	unsigned dns_retries;         /* default 1 */
-	size_t dns_cache_entries;     /* default 65536 */
-	unsigned dns_cache_max_ttl;   /* default 86400 */
+	char *dns_server;           /* HOST[:PORT]; NULL: /etc/resolv.conf */
+	unsigned dns_timeout_ms;    /* default 2000 */
+	unsigned dns_retries;       /* default 1 */
+	size_t dns_cache_entries;   /* default 65536 */
+	unsigned dns_cache_max_ttl; /* default 86400 */
 
 	/* Message limits */
-	size_t max_header_bytes;      /* default 1 MiB */
-	size_t max_headers;           /* default 1000 */
+	size_t max_header_bytes; /* default 1 MiB */
+	size_t max_headers;      /* default 1000 */
 
 	/* Daemon */
-	char *socket;                 /* default unix:/run/authmilter/authmilter.sock */
-	char *user, *group;           /* drop to these after opening the socket; NULL: stay */
-	char *pidfile;                /* default NULL */
-	char *syslog_facility;        /* default mail */
-	char *log_level;              /* default info */
+	char *socket;          /* default unix:/run/authmilter/authmilter.sock */
+	char *user, *group;    /* drop to these after opening the socket; NULL: stay */
+	char *pidfile;         /* default NULL */
+	char *syslog_facility; /* default mail */
+	char *log_level;       /* default info */
 
 	/* Report store */
-	char *report_db;              /* SQLite path; default /var/lib/authmilter/reports.db */
+	char *report_db; /* SQLite path; default /var/lib/authmilter/reports.db */
 };
 
 struct policy_config *config_new(struct auth_error *err);
@@ -97,8 +97,8 @@ void config_free(struct policy_config *cfg);
  * reload builds a fresh config and swaps it in only on success. */
 int config_load(struct policy_config *cfg, const char *path, struct auth_error *err);
 /* The same, from len bytes in memory; name is used in error messages. */
-int config_load_string(struct policy_config *cfg, const char *name, const char *data,
-                       size_t len, struct auth_error *err);
+int config_load_string(struct policy_config *cfg, const char *name, const char *data, size_t len,
+                       struct auth_error *err);
 /* One "key value" override, as a config-file line would set it. */
 int config_set(struct policy_config *cfg, const char *key, const char *value,
                struct auth_error *err);

@@ -85,7 +85,8 @@ config_split_line(char *line, char **key, char **value, char *msg, size_t msglen
 int
 config_parse_bool(const char *v, bool *out, char *msg, size_t msglen)
 {
-	static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false", "off"};
+	static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false",
+	                                                                       "off"};
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
@@ -141,8 +142,8 @@ struct unit {
 };
 
 static int
-parse_with_units(const char *v, const struct unit *units, unsigned long long *out,
-                 const char *what, char *msg, size_t msglen)
+parse_with_units(const char *v, const struct unit *units, unsigned long long *out, const char *what,
+                 char *msg, size_t msglen)
 {
 	unsigned long long n;
 	const char *rest = parse_digits(v, &n);
@@ -164,12 +165,12 @@ config_parse_duration(const char *v, bool ms_base, unsigned long long *out, char
 {
 	static const struct unit ms_units[] = {
 	    {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {NULL, 0}};
-	static const struct unit s_units[] = {
-	    {"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {NULL, 0}};
+	static const struct unit s_units[] = {{"", 1},     {"s", 1},     {"m", 60},
+	                                      {"h", 3600}, {"d", 86400}, {NULL, 0}};
 
 	return parse_with_units(v, ms_base ? ms_units : s_units, out,
-	                        ms_base ? "a duration (ms, s, m)" : "a duration (s, m, h, d)",
-	                        msg, msglen);
+	                        ms_base ? "a duration (ms, s, m)" : "a duration (s, m, h, d)", msg,
+	                        msglen);
 }
 
 int
@@ -321,8 +322,9 @@ config_check_authserv_id(const char *v, char *msg, size_t msglen)
 		if (v[i] <= ' ' || v[i] >= 0x7f || strchr("()<>@,;:\\\"/[]?=", v[i]) != NULL)
 			break;
 	if (len == 0 || len > 255 || i < len) {
-		snprintf(msg, msglen, "authserv_id must be a host-name-like token of 1 to 255 "
-		                      "characters");
+		snprintf(msg, msglen,
+		         "authserv_id must be a host-name-like token of 1 to 255 "
+		         "characters");
 		return -1;
 	}
 	return 0;

@@ -41,8 +41,7 @@ int config_parse_net(const char *v, struct config_net *out, char *msg, size_t ms
 int config_parse_addr(const char *ip, struct config_net *out);
 bool config_net_contains(const struct config_net *net, const struct config_net *addr);
 /* A domain name, lower-cased into out without a final dot. */
-int config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *msg,
-                        size_t msglen);
+int config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *msg, size_t msglen);
 
 int config_check_authserv_id(const char *v, char *msg, size_t msglen);
 int config_check_dns_server(const char *v, char *msg, size_t msglen);

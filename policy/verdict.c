@@ -177,8 +177,12 @@ verdict_add_dkim(const struct verdict_input *in, struct arena *a, struct authres
 	size_t i, n = in->dkim != NULL ? dkim_verifier_count(in->dkim) : 0;
 	const char **bs;
 
-	if (n == 0)
+	if (n == 0) {
+		/* RFC 8601 §2.7.1: "none", the message was not signed; said
+		 * so that nobody downstream mistakes silence for a check not made. */
+		authres_add(w, "dkim", "none", NULL, NULL, NULL, 0);
 		return 0;
+	}
 	if ((bs = arena_alloc(a, n * sizeof(*bs))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)

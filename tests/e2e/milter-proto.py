@@ -66,10 +66,12 @@ def diag(text):
 class Milter:
     """One MTA-side connection."""
 
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, where):
+        """where: a unix socket path, or a (host, port) pair."""
+        family = socket.AF_UNIX if isinstance(where, str) else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(10)
-        self.sock.connect(path)
+        self.sock.connect(where)
 
     def send(self, cmd, data=b""):
         self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
@@ -195,16 +197,17 @@ def inserted(actions, name):
 
 
 class Daemon:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, port=None):
         self.binary, self.tmp = binary, tmp
-        self.sock = os.path.join(tmp, "authmilter.sock")
+        self.sock = os.path.join(tmp, "authmilter.sock") if port is None else ("127.0.0.1", port)
+        self.spec = "unix:" + self.sock if port is None else "inet:%d@127.0.0.1" % port
         self.conf = os.path.join(tmp, "authmilter.conf")
         self.log = os.path.join(tmp, "authmilter.log")
         self.proc = None
 
     def write_config(self, extra=""):
         with open(self.conf, "w") as f:
-            f.write("authserv_id %s\nsocket unix:%s\n" % (AUTHSERV_ID, self.sock) +
+            f.write("authserv_id %s\nsocket %s\n" % (AUTHSERV_ID, self.spec) +
                     "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n" % dead_port() +
                     "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" + extra)
 
@@ -213,12 +216,11 @@ class Daemon:
         self.proc = subprocess.Popen([self.binary, "-f", "-c", self.conf],
                                      stdout=self.logf, stderr=self.logf)
         for _ in range(100):
-            if os.path.exists(self.sock):
-                try:
-                    Milter(self.sock).close()
-                    return True
-                except OSError:
-                    pass
+            try:
+                Milter(self.sock).close()
+                return True
+            except OSError:
+                pass
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.1)
@@ -252,8 +254,8 @@ def dead_port():
     return port
 
 
-def full_session(d, name):
-    """A whole connection with one message; the daemon still serves."""
+def one_message(d):
+    """A whole connection with one message; True when it was answered."""
     try:
         m = Milter(d.sock)
         m.negotiate()
@@ -261,10 +263,15 @@ def full_session(d, name):
         m.step(SMFIC_HELO, b"client.sender.test\0", SMFIP_NR_HELO)
         acts = m.message(HEADERS)
         m.close()
-        return ok(valid_final(acts) and d.alive(), name)
+        return valid_final(acts)
     except (OSError, EOFError) as e:
         diag(e)
-        return ok(False, name)
+        return False
+
+
+def full_session(d, name):
+    """The daemon still serves a whole connection."""
+    return ok(one_message(d) and d.alive(), name)
 
 
 def test_negotiation(d):
@@ -380,6 +387,52 @@ def test_unknown_client(d):
     ok(valid_final(acts), "client of unknown address family (local submission) answered")
     m.close()
     ok("QLOCAL: client=unknown " in d.log_text(), "logged as client=unknown")
+
+
+def summary(d, queue_id):
+    """The summary line logged for a queue id, from "client=" on."""
+    for line in d.log_text().splitlines():
+        if ": %s: client=" % queue_id in line:
+            return line[line.index("client="):]
+    return None
+
+
+def test_exempt_clients(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    acts = m.message(HEADERS, queue_id=b"QAUTH", auth=b"alice")
+    ok(valid_final(acts), "authenticated client ({auth_authen}) answered")
+    m.close()
+    line = summary(d, "QAUTH")
+    ok(line is not None and line.startswith("client=192.0.2.1 spf=skipped dkim=skipped "
+                                            "dmarc=skipped "),
+       "{auth_authen} reaches the session: not checked (%s)" % line)
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect(ip="::ffff:10.9.9.9", host=b"[::ffff:10.9.9.9]")
+    acts = m.message(HEADERS, queue_id=b"QMAPPED")
+    ok(valid_final(acts), "IPv4-mapped IPv6 client answered")
+    m.close()
+    line = summary(d, "QMAPPED")
+    ok(line is not None and line.startswith("client=10.9.9.9 spf=skipped "),
+       "IPv4-mapped client taken as IPv4, and trusted (%s)" % line)
+
+
+def test_forged_results(d):
+    m = Milter(d.sock)
+    m.negotiate()
+    m.connect()
+    forged = [(b"Authentication-Results", b" other.example; spf=pass smtp.mailfrom=x.test"),
+              (b"Authentication-Results", b" " + AUTHSERV_ID.encode() +
+               b"; dmarc=pass header.from=sender.test")]
+    acts = m.message(forged + HEADERS, queue_id=b"QFORGED")
+    changes = [struct.unpack("!I", d_[:4])[0:1] + tuple(d_[4:].split(b"\0")[:2])
+               for c, d_ in acts if c == SMFIR_CHGHEADER]
+    ok(changes == [(2, b"Authentication-Results", b"")],
+       "the field claiming our authserv-id (2nd of its name) is deleted, "
+       "the other kept: %r" % changes)
+    m.close()
 
 
 def test_header_limit(d, name, want_tempfail):
@@ -509,6 +562,78 @@ def test_term_finishes_message(d):
     ok(not os.path.exists(d.sock), "socket removed at exit")
 
 
+def run(args):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace").strip()
+
+
+def test_command_line(d):
+    rc, out = run([d.binary, "-t", "-c", d.conf])
+    ok(rc == 0 and out == "authmilter: configuration OK", "-t on a good config: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "max_headers=5"])
+    ok(rc == 1 and out == "authmilter: command line: max_headers must be between 10 and 100000",
+       "-t with a bad override: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "nokey"])
+    ok(rc == 2 and out.startswith("authmilter: -o takes key=value\nusage: authmilter"),
+       "-o without '=' is a usage error: %d" % rc)
+    rc, out = run([d.binary, "-t", "-c", os.path.join(d.tmp, "missing.conf")])
+    ok(rc == 1 and "missing.conf: No such file or directory" in out,
+       "a config named with -c must exist: %d %s" % (rc, out))
+    rc, out = run([d.binary, "-x"])
+    ok(rc == 2, "unknown option: exit 2")
+
+
+def test_detached(d):
+    """Without -f: the command returns once detached; the pid file names the
+    daemon, which serves, stops on SIGTERM and removes its files."""
+    pidfile = os.path.join(d.tmp, "authmilter.pid")
+    rc, out = run([d.binary, "-c", d.conf, "-P", pidfile])
+    ok(rc == 0, "started in the background: exit %d %s" % (rc, out))
+    pid = None
+    for _ in range(200):
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read())
+            Milter(d.sock).close()
+            break
+        except (OSError, ValueError):
+            pid = None
+            time.sleep(0.1)
+    if not ok(pid is not None, "pid file written, socket open"):
+        return
+    ok(os.getsid(pid) != os.getsid(0) and os.getsid(pid) != pid,
+       "in a session of its own, not its leader (no controlling terminal)")
+    ok(one_message(d), "the detached daemon serves")
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(150):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    ok(not os.path.exists(pidfile) and not os.path.exists(d.sock),
+       "SIGTERM: pid file and socket removed")
+
+
+def test_inet_socket(binary, tmp):
+    port = free_tcp_port()
+    d = Daemon(binary, os.path.join(tmp, "inet"), port)
+    os.mkdir(d.tmp)
+    d.write_config()
+    if not ok(d.start(), "daemon starts on inet:%d@127.0.0.1" % port):
+        return
+    ok(one_message(d), "a message over TCP is answered")
+    ok(d.stop() == 0, "stops with exit status 0")
+
+
+def free_tcp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def main():
     top = os.environ.get("top_builddir", ".")
     binary = os.environ.get("AUTHMILTER", os.path.join(top, "milter", "authmilter"))
@@ -518,6 +643,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="milter-proto-") as tmp:
         d = Daemon(binary, tmp)
         d.write_config("max_header_bytes 2k\n")
+        test_command_line(d)
         if not ok(d.start(), "daemon starts on a unix socket"):
             diag(d.log_text())
             print("1..%d" % count)
@@ -529,11 +655,15 @@ def main():
             test_abort_mid_body(d)
             test_missing_macros(d)
             test_unknown_client(d)
+            test_exempt_clients(d)
+            test_forged_results(d)
             test_header_limit(d, "fail open", False)
             test_out_of_order(d)
             test_malformed(d)
             test_reload(d)
             test_term_finishes_message(d)
+            test_detached(d)
+            test_inet_socket(binary, tmp)
         except (OSError, EOFError) as e:
             ok(False, "protocol exchange failed: %r" % e)
         finally:

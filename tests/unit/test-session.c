@@ -328,6 +328,7 @@ test_spf_fail_and_tempfail_rules(void)
 	r = deliver_unsigned(&v, "open.example", "203.0.113.5");
 	is_int(r->action, SESSION_ACCEPT, "SPF fail alone does not reject by default");
 	is_str(r->spf_result, "fail", "spf fail");
+	ok(has(r->add[0].value, "dkim=none"), "an unsigned message says dkim=none");
 	r = deliver_unsigned(&v, "slow.example", "192.0.2.1");
 	is_int(r->action, SESSION_ACCEPT, "DNS trouble accepts by default");
 	is_str(r->dmarc_result, "temperror", "dmarc temperror");
