@@ -309,7 +309,7 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 	}
 	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0 || unlisted) {
 		out->result = DMARC_RESULT_PERMERROR;
-		out->reason = n == 0    ? "no Author Domain"
+		out->reason = n == 0     ? "no Author Domain"
 		              : unlisted ? "more Author Domains than can be evaluated"
 		                         : "several Author Domains";
 		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT || unlisted;

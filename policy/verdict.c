@@ -69,8 +69,8 @@ verdict_tempfailed(const struct verdict_input *in)
 }
 
 static void
-verdict_set(struct session_verdict *v, enum session_action act, enum session_reason why,
-            int code, const char *dsn, const char *text)
+verdict_set(struct session_verdict *v, enum session_action act, enum session_reason why, int code,
+            const char *dsn, const char *text)
 {
 	v->action = act;
 	v->reason = why;
@@ -136,7 +136,8 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 		return rc < 0 ? -1 : 0;
 	if (d != NULL && d->disposition == DMARC_DISP_REJECT) {
 		text = d->from_rejected
-		           ? arena_strdup(a, "Rejected: the From field does not name one author domain")
+		           ? arena_strdup(
+		                 a, "Rejected: the From field does not name one author domain")
 		           : arena_printf(a, "Rejected by DMARC policy for %s", d->from_domain);
 		verdict_set(v, SESSION_REJECT,
 		            d->from_rejected ? SESSION_R_MALFORMED : SESSION_R_DMARC_POLICY, 550,
@@ -232,7 +233,8 @@ verdict_authres(const struct verdict_input *in, struct arena *a)
 		authres_add_dmarc(&w, dmarc_result_name(d->result), d->from_domain,
 		                  d->have_record ? dmarc_disp_name(d->policy) : NULL,
 		                  d->have_record ? dmarc_disp_name(d->evaluated) : NULL,
-		                  d->have_record ? dmarc_disp_name(d->disposition) : NULL, d->reason);
+		                  d->have_record ? dmarc_disp_name(d->disposition) : NULL,
+		                  d->reason);
 	}
 	rc = authres_end(&w);
 	return verdict_keep(a, &b, rc < 0);
@@ -386,10 +388,14 @@ static const char *
 action_name(enum session_action act)
 {
 	switch (act) {
-	case SESSION_REJECT: return "reject";
-	case SESSION_TEMPFAIL: return "tempfail";
-	case SESSION_QUARANTINE: return "quarantine";
-	case SESSION_ACCEPT: break;
+	case SESSION_REJECT:
+		return "reject";
+	case SESSION_TEMPFAIL:
+		return "tempfail";
+	case SESSION_QUARANTINE:
+		return "quarantine";
+	case SESSION_ACCEPT:
+		break;
 	}
 	return "accept";
 }

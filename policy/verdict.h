@@ -25,17 +25,17 @@
 
 struct verdict_input {
 	const struct policy_config *cfg;
-	const char *client_ip;              /* NULL when unknown */
-	const char *helo;                   /* NULL when not given */
-	const char *mail_from;              /* without <>; "" null sender; NULL none */
-	const struct spf_request *spf_req;  /* NULL when SPF was not evaluated */
-	const struct spf_outcome *spf;      /* likewise */
-	const struct dkim_verifier *dkim;   /* NULL when no message was seen */
-	const struct dmarc_outcome *dmarc;  /* NULL when DMARC was not evaluated */
+	const char *client_ip;             /* NULL when unknown */
+	const char *helo;                  /* NULL when not given */
+	const char *mail_from;             /* without <>; "" null sender; NULL none */
+	const struct spf_request *spf_req; /* NULL when SPF was not evaluated */
+	const struct spf_outcome *spf;     /* likewise */
+	const struct dkim_verifier *dkim;  /* NULL when no message was seen */
+	const struct dmarc_outcome *dmarc; /* NULL when DMARC was not evaluated */
 	const struct msg_from *from;
 	/* Why DMARC was capped, when the session capped it (override, report-only). */
 	enum session_reason cap_reason;
-	const unsigned *del_index;          /* A-R fields to delete, descending */
+	const unsigned *del_index; /* A-R fields to delete, descending */
 	size_t ndel;
 	/* More A-R fields claim our authserv-id than del_index could hold. */
 	bool del_overflow;

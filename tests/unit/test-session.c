@@ -20,21 +20,20 @@
 #include "session.h"
 #include "tap.h"
 
-static char *key_pem;   /* the signing key, PEM */
+static char *key_pem;    /* the signing key, PEM */
 static char key_b64[64]; /* its public half for the p= tag */
 
-static const char zone_fmt[] =
-    "$ORIGIN example.\n$TTL 300\n"
-    "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
-    "good IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.good IN TXT \"v=DMARC1; p=reject\"\n"
-    "sel._domainkey.good IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n"
-    "quar IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
-    "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
-    "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n";
+static const char zone_fmt[] = "$ORIGIN example.\n$TTL 300\n"
+                               "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
+                               "good IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.good IN TXT \"v=DMARC1; p=reject\"\n"
+                               "sel._domainkey.good IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n"
+                               "quar IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
+                               "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
+                               "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n";
 
 static void
 make_key(void)
@@ -78,8 +77,10 @@ make_message(const char *headers, const char *body, int sign)
 	struct msg_headers *h = msg_headers_new(NULL);
 	struct msg_parser *p = msg_parser_new(h);
 	struct msg_crlf st = {0};
-	struct dkim_sign_opts o = {.domain = "good.example", .selector = "sel",
-	                           .hcanon = DKIM_CANON_RELAXED, .bcanon = DKIM_CANON_RELAXED};
+	struct dkim_sign_opts o = {.domain = "good.example",
+	                           .selector = "sel",
+	                           .hcanon = DKIM_CANON_RELAXED,
+	                           .bcanon = DKIM_CANON_RELAXED};
 	struct buf wire;
 	size_t off;
 	char *field = NULL;
@@ -387,8 +388,9 @@ forged_authres_message(unsigned n)
 
 	buf_init(&h, 1 << 16);
 	for (unsigned i = 0; i < n; i++)
-		buf_printf(&h, "Authentication-Results: mx.test; dmarc=pass header.from=bank%u.example\n",
-		           i);
+		buf_printf(
+		    &h, "Authentication-Results: mx.test; dmarc=pass header.from=bank%u.example\n",
+		    i);
 	buf_puts(&h, good_hdrs);
 	m = make_message(h.data, "x\n", 1);
 	buf_free(&h);
