@@ -303,12 +303,14 @@ authres_b_prefix_len(const char *const *b, size_t n, size_t i)
  * The disposition goes in a comment, "(p=reject dis=quarantine)", as
  * OpenDMARC writes it and Gmail does in capitals ("p=REJECT ... dis=NONE");
  * Microsoft's bare "action=" is not RFC 8601 syntax for a property.  The
- * requested policy also goes in the registered-form property policy.dmarc
- * so that a parser reads it without looking into comments.
+ * registered property policy.dmarc carries the evaluated policy, after
+ * sp=/np= and pct=/t= (its registry entry, RFC 7489 §11.1), so that a
+ * parser reads it without looking into comments.
  */
 void
 authres_add_dmarc(struct authres *w, const char *result, const char *from_domain,
-                  const char *policy, const char *disposition, const char *reason)
+                  const char *policy, const char *evaluated, const char *disposition,
+                  const char *reason)
 {
 	struct authres_prop p[2];
 	char comment[64];
@@ -322,8 +324,8 @@ authres_add_dmarc(struct authres *w, const char *result, const char *from_domain
 	}
 	if (from_domain != NULL && from_domain[0] != '\0')
 		p[n++] = (struct authres_prop){"header", "from", from_domain};
-	if (policy != NULL)
-		p[n++] = (struct authres_prop){"policy", "dmarc", policy};
+	if (evaluated != NULL)
+		p[n++] = (struct authres_prop){"policy", "dmarc", evaluated};
 	authres_add(w, "dmarc", result, c, reason, p, n);
 }
 
@@ -404,28 +406,36 @@ read_quoted(struct rd *r, char *out, size_t outsz, size_t *len)
 	return -1;
 }
 
-int
-authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
+/* The authserv-id that opens the value (CFWS before it skipped). */
+static int
+read_leading_id(struct rd *r, char *out, size_t outsz)
 {
-	struct rd r = {(const unsigned char *)value, len, 0};
 	size_t n = 0;
 
 	if (outsz == 0)
 		return -1;
-	if (skip_cfws(&r) < 0 || r.i >= r.n)
+	if (skip_cfws(r) < 0 || r->i >= r->n)
 		return -1;
-	if (r.p[r.i] == '"') {
-		if (read_quoted(&r, out, outsz, &n) < 0 || n == 0)
+	if (r->p[r->i] == '"') {
+		if (read_quoted(r, out, outsz, &n) < 0 || n == 0)
 			return -1;
 	} else {
-		while (r.i < r.n && is_token_char(r.p[r.i]))
-			if (put_out(out, outsz, &n, r.p[r.i++]) < 0)
+		while (r->i < r->n && is_token_char(r->p[r->i]))
+			if (put_out(out, outsz, &n, r->p[r->i++]) < 0)
 				return -1;
 		if (n == 0)
 			return -1;
 	}
 	out[n] = '\0';
-	if (skip_cfws(&r) < 0)
+	return 0;
+}
+
+int
+authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
+{
+	struct rd r = {(const unsigned char *)value, len, 0};
+
+	if (read_leading_id(&r, out, outsz) < 0 || skip_cfws(&r) < 0)
 		return -1;
 	while (r.i < r.n && r.p[r.i] >= '0' && r.p[r.i] <= '9')
 		r.i++;
@@ -434,11 +444,17 @@ authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
 	return 0;
 }
 
+/*
+ * RFC 8601 §5 is about what a field claims by its authserv-id, and a
+ * reader downstream may be more lenient than the grammar: a field that
+ * opens with our authserv-id claims to be ours even when what follows is
+ * not valid (no ";", a bad version), so it is removed all the same.
+ */
 bool
 authres_claims(const char *value, size_t len, const char *authserv_id)
 {
+	struct rd r = {(const unsigned char *)value, len, 0};
 	char id[AUTHRES_PIECE_MAX];
 
-	return authres_authserv_id(value, len, id, sizeof(id)) == 0 &&
-	       strcasecmp(id, authserv_id) == 0;
+	return read_leading_id(&r, id, sizeof(id)) == 0 && strcasecmp(id, authserv_id) == 0;
 }

@@ -80,10 +80,13 @@ size_t authres_b_prefix_len(const char *const *b, size_t n, size_t i);
 
 /*
  * dmarc=RESULT (p=POLICY dis=DISPOSITION) header.from=DOMAIN
- * policy.dmarc=POLICY.  policy and disposition may be NULL (no record).
+ * policy.dmarc=EVALUATED: POLICY is the one requested, EVALUATED that
+ * policy after pct=/t= (struct dmarc_outcome's evaluated), DISPOSITION what
+ * this receiver applies.  Each may be NULL (no record).
  */
 void authres_add_dmarc(struct authres *w, const char *result, const char *from_domain,
-                       const char *policy, const char *disposition, const char *reason);
+                       const char *policy, const char *evaluated, const char *disposition,
+                       const char *reason);
 
 /* Writes "none" when no result was added (RFC 8601 §2.2 no-result).
  * Returns 0, or -1 when anything could not be written. */
@@ -98,7 +101,8 @@ int authres_end(struct authres *w);
  */
 int authres_authserv_id(const char *value, size_t len, char *out, size_t outsz);
 
-/* Whether the field claims authserv_id (compared case-insensitively). */
+/* Whether the field claims authserv_id (compared case-insensitively):
+ * its value opens with that authserv-id, whatever follows. */
 bool authres_claims(const char *value, size_t len, const char *authserv_id);
 
 #endif

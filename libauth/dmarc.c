@@ -195,7 +195,8 @@ discover_7489(struct dmarc_ctx *c, struct dmarc_outcome *o)
  * The requested policy: p= at the policy domain itself; below it np= for a
  * non-existent Author Domain (RFC 9989 only, asked only when it could
  * matter), else sp=, else p=.  A record RFC 7489 §6.6.3 step 6 lets through
- * without a valid p= or sp= counts as p=none.
+ * without a valid p= or sp= counts as p=none, as does in RFC 9989 mode one
+ * with an invalid sp= or np=.
  */
 static void
 requested_policy(struct dmarc_ctx *c, struct dmarc_outcome *o)
@@ -205,6 +206,13 @@ requested_policy(struct dmarc_ctx *c, struct dmarc_outcome *o)
 	o->policy = r->p;
 	o->policy_tag = DMARC_TAG_P;
 	if (o->mode == DMARC_MODE_RFC7489 && !(r->p_valid && r->sp_valid)) {
+		o->policy = DMARC_DISP_NONE;
+		return;
+	}
+	/* RFC 9989 policy discovery: a record whose sp= or np= is not valid
+	 * is acted on as if it said p=none, never by falling back to a
+	 * stricter p= for the subdomains the broken tag meant to cover. */
+	if (o->mode == DMARC_MODE_RFC9989 && !(r->sp_valid && r->np_valid)) {
 		o->policy = DMARC_DISP_NONE;
 		return;
 	}
@@ -282,12 +290,16 @@ distinct_domains(const struct msg_from *f, const char *out[MSG_FROM_MAX_DOMAINS]
 }
 
 /* The From fields name no single Author Domain: apply the configured rule
- * (enum dmarc_from_rule in dmarc.h says why the default is what it is). */
+ * (enum dmarc_from_rule in dmarc.h says why the default is what it is).
+ * More domains than msg_from lists cannot all be evaluated, and the
+ * strictest of those listed could be laxer than an unlisted one's, so
+ * that message is refused as the reject rule would. */
 static int
 evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
                    const struct dmarc_local_policy *lp, const char **domains, size_t n,
                    struct dmarc_outcome *out)
 {
+	bool unlisted = in->from != NULL && in->from->truncated;
 	struct dmarc_outcome *one;
 	size_t i;
 
@@ -295,10 +307,12 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 		out->reason = "no single Author Domain";
 		return 0;
 	}
-	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0) {
+	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0 || unlisted) {
 		out->result = DMARC_RESULT_PERMERROR;
-		out->reason = n == 0 ? "no Author Domain" : "several Author Domains";
-		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT;
+		out->reason = n == 0     ? "no Author Domain"
+		              : unlisted ? "more Author Domains than can be evaluated"
+		                         : "several Author Domains";
+		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT || unlisted;
 		if (n > 0)
 			dmarc_copy_name(out->from_domain, domains[0]);
 		dmarc_apply_policy(out, lp);
@@ -361,8 +375,12 @@ dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
 	enum dmarc_disp d = DMARC_DISP_NONE;
 	enum dmarc_override why = DMARC_OVERRIDE_NONE;
 
+	o->evaluated = o->policy;
 	if (o->from_rejected) {
-		o->disposition = DMARC_DISP_REJECT;
+		/* The receiver's own rule, so its own cap still bounds it. */
+		o->disposition = lp != NULL && lp->cap_set && lp->cap < DMARC_DISP_REJECT
+		                     ? lp->cap
+		                     : DMARC_DISP_REJECT;
 		o->override = DMARC_OVERRIDE_LOCAL_POLICY;
 		return;
 	}
@@ -380,6 +398,8 @@ dmarc_apply_policy(struct dmarc_outcome *o, const struct dmarc_local_policy *lp)
 			why = DMARC_OVERRIDE_SAMPLED_OUT;
 		}
 	}
+	if (why != DMARC_OVERRIDE_NONE)
+		o->evaluated = d;
 	if (lp != NULL && lp->trusted_forwarder && d != DMARC_DISP_NONE) {
 		d = DMARC_DISP_NONE;
 		why = DMARC_OVERRIDE_TRUSTED_FORWARDER;

@@ -123,6 +123,7 @@ enum dmarc_policy_tag {
 struct dmarc_record {
 	bool p_valid;  /* p= present with a valid value */
 	bool sp_valid; /* sp= absent, or present with a valid value */
+	bool np_valid; /* np= absent, or present with a valid value */
 	enum dmarc_disp p;
 	bool has_sp, has_np;
 	enum dmarc_disp sp, np;
@@ -162,6 +163,12 @@ struct dmarc_outcome {
 	struct dmarc_record record;
 	enum dmarc_disp policy; /* requested, from policy_tag */
 	enum dmarc_policy_tag policy_tag;
+	/* The policy after the record's own options (sp=/np=, then pct=
+	 * sampling or t=y for a failing message), before any local policy:
+	 * what the registered A-R property policy.dmarc carries (RFC 7489
+	 * §11.1: "Evaluated DMARC policy applied/to be applied after policy
+	 * options including pct: and sp: have been processed"). */
+	enum dmarc_disp evaluated;
 	enum dmarc_disp disposition;
 	enum dmarc_override override;
 	bool spf_aligned, dkim_aligned;
@@ -192,7 +199,7 @@ struct dmarc_local_policy {
 };
 
 /*
- * Computes o->disposition and o->override from o->result, o->policy and
+ * Computes o->evaluated, o->disposition and o->override from o->result, o->policy and
  * the record's t=/pct= (by o->mode) and the local policy (NULL: none).
  * dmarc_evaluate() calls it; the policy layer may call it again on the
  * same outcome with other local settings.

@@ -181,6 +181,7 @@ record_defaults(struct dmarc_record *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	rec->sp_valid = true;
+	rec->np_valid = true;
 	rec->adkim = 'r';
 	rec->aspf = 'r';
 	rec->pct = -1;
@@ -201,9 +202,9 @@ enum seen_bit {
 	SEEN_RUF = 1 << 10,
 };
 
-/* Policy tags: an invalid value makes the record's p=/sp= not valid (the
- * caller decides what that means, dmarc_record_usable()); an invalid np=
- * is treated as absent. */
+/* Policy tags: an invalid value makes the record's p=, sp= or np= not
+ * valid (the caller decides what that means, dmarc_record_usable() and
+ * the requested policy). */
 static void
 tag_policy(struct dmarc_record *rec, struct view name, struct view val)
 {
@@ -216,6 +217,7 @@ tag_policy(struct dmarc_record *rec, struct view name, struct view val)
 		rec->sp_valid = rec->has_sp;
 	} else {
 		rec->has_np = parse_disp(val, &rec->np) == 0;
+		rec->np_valid = rec->has_np;
 	}
 }
 

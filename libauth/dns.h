@@ -149,8 +149,8 @@ const struct dns_answer *dns_builder_finish(struct dns_answer_builder *b);
 void dns_builder_abort(struct dns_answer_builder *b);
 
 /* A ready answer with no records (status NODATA, NXDOMAIN or TEMPFAIL). */
-const struct dns_answer *dns_answer_empty(enum dns_status status, const char *name,
-                                          uint32_t ttl, const char *reason);
+const struct dns_answer *dns_answer_empty(enum dns_status status, const char *name, uint32_t ttl,
+                                          const char *reason);
 
 /* Normalizes name into out (lower case, no final dot); returns 0, or -1 when
  * it is not a valid domain name. */

@@ -40,10 +40,10 @@ struct msg_limits {
 };
 
 struct msg_field {
-	const char *raw;   /* "Name: value\r\n\tfolded" - no final CRLF */
+	const char *raw; /* "Name: value\r\n\tfolded" - no final CRLF */
 	size_t raw_len;
-	size_t name_len;   /* the name, without whitespace before the colon */
-	size_t value_off;  /* offset in raw of the first byte after the colon */
+	size_t name_len;  /* the name, without whitespace before the colon */
+	size_t value_off; /* offset in raw of the first byte after the colon */
 };
 
 struct msg_headers;
@@ -56,8 +56,8 @@ void msg_headers_free(struct msg_headers *h);
  * 1..997 printable ASCII bytes other than ':' (RFC 5322 §2.2).  Line ends
  * in value (LF or CRLF, as milters pass folded values) are stored as CRLF
  * and must each be followed by WSP, or the field is refused (AUTH_ESYNTAX). */
-int msg_headers_add(struct msg_headers *h, const char *name, size_t name_len,
-                    const char *value, size_t value_len, struct auth_error *err);
+int msg_headers_add(struct msg_headers *h, const char *name, size_t name_len, const char *value,
+                    size_t value_len, struct auth_error *err);
 
 /* Adds one complete field as it stood in the message (no final line end). */
 int msg_headers_add_raw(struct msg_headers *h, const char *raw, size_t raw_len,

@@ -138,8 +138,11 @@ spf_macro_put_escaped(struct buf *out, const char *p, size_t n)
 }
 
 /* The IP as %{i} wants it: dotted quad, or 32 dot-separated nibbles for
- * IPv6.  The nibbles are upper case, as the openspf test suite (the de-facto
- * reference) expects in explanation text; DNS does not care. */
+ * IPv6 (RFC 7208 §7.3).  §7.3 does not fix the case of the hex digits and
+ * §7.4's example happens to write them in lower case; the openspf suite
+ * (v-macro-ip6) and pyspf write upper case, and we follow them so that
+ * explanations read the same.  Names built from them compare the same
+ * either way (RFC 4343). */
 static void
 spf_macro_ip_i(const struct spf_macro_ctx *c, char *buf, size_t size)
 {

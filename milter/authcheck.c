@@ -79,23 +79,35 @@ add_to_list(const char **list, size_t *n, const char *v, const char *what)
 	return 0;
 }
 
-enum { OPT_IP = 256, OPT_HELO, OPT_MAIL_FROM, OPT_DNS_ZONE, OPT_DNS_FAIL, OPT_DNS_SERVER,
-       OPT_AUTHSERV_ID, OPT_SPF_ONLY, OPT_DMARC_MODE, OPT_JSON, OPT_DNS_QUERY, OPT_HELP };
+enum {
+	OPT_IP = 256,
+	OPT_HELO,
+	OPT_MAIL_FROM,
+	OPT_DNS_ZONE,
+	OPT_DNS_FAIL,
+	OPT_DNS_SERVER,
+	OPT_AUTHSERV_ID,
+	OPT_SPF_ONLY,
+	OPT_DMARC_MODE,
+	OPT_JSON,
+	OPT_DNS_QUERY,
+	OPT_HELP
+};
 
 static const struct option long_options[] = {
-	{"ip", required_argument, NULL, OPT_IP},
-	{"helo", required_argument, NULL, OPT_HELO},
-	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},
-	{"dns-zone", required_argument, NULL, OPT_DNS_ZONE},
-	{"dns-fail", required_argument, NULL, OPT_DNS_FAIL},
-	{"dns-server", required_argument, NULL, OPT_DNS_SERVER},
-	{"authserv-id", required_argument, NULL, OPT_AUTHSERV_ID},
-	{"spf-only", no_argument, NULL, OPT_SPF_ONLY},
-	{"dmarc-mode", required_argument, NULL, OPT_DMARC_MODE},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"dns-query", required_argument, NULL, OPT_DNS_QUERY},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"ip", required_argument, NULL, OPT_IP},
+    {"helo", required_argument, NULL, OPT_HELO},
+    {"mail-from", required_argument, NULL, OPT_MAIL_FROM},
+    {"dns-zone", required_argument, NULL, OPT_DNS_ZONE},
+    {"dns-fail", required_argument, NULL, OPT_DNS_FAIL},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"authserv-id", required_argument, NULL, OPT_AUTHSERV_ID},
+    {"spf-only", no_argument, NULL, OPT_SPF_ONLY},
+    {"dmarc-mode", required_argument, NULL, OPT_DMARC_MODE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"dns-query", required_argument, NULL, OPT_DNS_QUERY},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* Handles one option; returns 0, 1 for --help, -1 on a usage error. */
@@ -103,17 +115,36 @@ static int
 parse_option(struct authcheck_opts *o, int c, char *arg)
 {
 	switch (c) {
-	case OPT_IP: o->ip = arg; return 0;
-	case OPT_HELO: o->helo = arg; return 0;
-	case OPT_MAIL_FROM: o->mail_from = arg; return 0;
-	case OPT_DNS_ZONE: return add_to_list(o->zones, &o->nzones, arg, "--dns-zone");
-	case OPT_DNS_FAIL: return add_to_list(o->fails, &o->nfails, arg, "--dns-fail");
-	case OPT_DNS_SERVER: o->dns_server = arg; return 0;
-	case OPT_AUTHSERV_ID: o->authserv_id = arg; return 0;
-	case OPT_SPF_ONLY: o->spf_only = true; return 0;
-	case OPT_JSON: o->json = true; return 0;
-	case OPT_DNS_QUERY: o->query_name = arg; return 0;
-	case OPT_HELP: return 1;
+	case OPT_IP:
+		o->ip = arg;
+		return 0;
+	case OPT_HELO:
+		o->helo = arg;
+		return 0;
+	case OPT_MAIL_FROM:
+		o->mail_from = arg;
+		return 0;
+	case OPT_DNS_ZONE:
+		return add_to_list(o->zones, &o->nzones, arg, "--dns-zone");
+	case OPT_DNS_FAIL:
+		return add_to_list(o->fails, &o->nfails, arg, "--dns-fail");
+	case OPT_DNS_SERVER:
+		o->dns_server = arg;
+		return 0;
+	case OPT_AUTHSERV_ID:
+		o->authserv_id = arg;
+		return 0;
+	case OPT_SPF_ONLY:
+		o->spf_only = true;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_DNS_QUERY:
+		o->query_name = arg;
+		return 0;
+	case OPT_HELP:
+		return 1;
 	case OPT_DMARC_MODE:
 		if (strcmp(arg, "rfc9989") == 0)
 			o->dmarc_mode = MODE_RFC9989;
@@ -124,7 +155,8 @@ parse_option(struct authcheck_opts *o, int c, char *arg)
 			return -1;
 		}
 		return 0;
-	default: return -1;
+	default:
+		return -1;
 	}
 }
 
@@ -190,8 +222,8 @@ fail:
 static int
 parse_type(const char *s, enum dns_type *out)
 {
-	static const enum dns_type types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_TXT,
-	                                      DNS_T_PTR, DNS_T_CNAME};
+	static const enum dns_type types[] = {DNS_T_A,   DNS_T_AAAA, DNS_T_MX,
+	                                      DNS_T_TXT, DNS_T_PTR,  DNS_T_CNAME};
 	size_t i;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -507,8 +539,12 @@ print_verdict(const struct session_verdict *v, bool json)
 	       v->dkim_summary, v->dmarc_result, v->from_domain ? v->from_domain : "-",
 	       v->dmarc_disposition);
 	switch (v->action) {
-	case SESSION_ACCEPT: printf("action: accept\n"); break;
-	case SESSION_QUARANTINE: printf("action: quarantine (%s)\n", v->text); break;
+	case SESSION_ACCEPT:
+		printf("action: accept\n");
+		break;
+	case SESSION_QUARANTINE:
+		printf("action: quarantine (%s)\n", v->text);
+		break;
 	case SESSION_REJECT:
 	case SESSION_TEMPFAIL:
 		printf("action: %s %d %s %s\n", v->action == SESSION_REJECT ? "reject" : "tempfail",
@@ -540,7 +576,8 @@ run_message(struct dns_resolver *r, const struct authcheck_opts *o)
 	FILE *f = stdin;
 	int rc = 2;
 
-	if ((cfg = make_config(o, &err)) == NULL || (e = session_engines_new(cfg, r, &err)) == NULL ||
+	if ((cfg = make_config(o, &err)) == NULL ||
+	    (e = session_engines_new(cfg, r, &err)) == NULL ||
 	    (s = session_new(cfg, e, &err)) == NULL)
 		goto done;
 	if (strcmp(o->message, "-") != 0 && (f = fopen(o->message, "rb")) == NULL) {

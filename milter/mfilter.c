@@ -287,8 +287,15 @@ mf_header(SMFICTX *ctx, char *name, char *value)
 	if (!mconn_live(c) || !c->in_mail || name == NULL || value == NULL)
 		return mconn_reply(c, SMFIP_NR_HDR);
 	vlen = strlen(value);
-	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon. */
-	if (!(c->proto & SMFIP_HDR_LEADSPC) && (spaced = malloc(vlen + 2)) != NULL) {
+	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon.
+	 * Without the space the field's bytes differ from what was signed, so
+	 * a failed copy fails the message rather than judge altered bytes. */
+	if (!(c->proto & SMFIP_HDR_LEADSPC)) {
+		if ((spaced = malloc(vlen + 2)) == NULL) {
+			auth_error_set(&err, AUTH_ENOMEM, "out of memory");
+			mconn_fail(c, "header", &err);
+			return mconn_reply(c, SMFIP_NR_HDR);
+		}
 		spaced[0] = ' ';
 		memcpy(spaced + 1, value, vlen + 1);
 		value = spaced;
@@ -356,8 +363,10 @@ mf_reply(SMFICTX *ctx, const struct session_verdict *v, bool reject)
 		snprintf(code, sizeof(code), "%d", v->smtp_code);
 	else
 		snprintf(code, sizeof(code), "%s", reject ? "550" : "451");
+	/* RFC 3463: X.7.1 exists only as a permanent code; a deferral without
+	 * a code of its own is a local problem, 4.3.0. */
 	if (dsn == NULL || dsn[0] != code[0])
-		dsn = reject ? "5.7.1" : "4.7.1";
+		dsn = reject ? "5.7.1" : "4.3.0";
 	if (smfi_setreply(ctx, code, (char *)dsn, text) != MI_SUCCESS)
 		log_msg(LOG_L_WARNING, "the MTA refused the reply text; it answers with its own");
 	return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;

@@ -58,6 +58,7 @@ struct session {
 	unsigned ar_seen;
 	size_t ndel;
 	unsigned del[SESSION_MAX_DEL_HEADERS];
+	bool del_overflow; /* more forged A-R fields than del[] holds */
 	struct session_verdict verdict;
 };
 
@@ -139,6 +140,7 @@ session_reset(struct session *s)
 	s->mail_from = NULL;
 	s->ar_seen = 0;
 	s->ndel = 0;
+	s->del_overflow = false;
 	memset(&s->verdict, 0, sizeof(s->verdict));
 	arena_reset(s->arena);
 }
@@ -252,15 +254,19 @@ session_rcpt(struct session *s, const char *addr, struct auth_error *err)
 }
 
 /* RFC 8601 §5: fields claiming our authserv-id are removed, except from
- * trusted hosts of our own ADMD, which may have added them. */
+ * trusted hosts of our own ADMD, which may have added them.  A field the
+ * deletion list has no room for would reach the mailbox as if we had
+ * written it, so the message is then refused (verdict_build()). */
 static void
 session_note_authres(struct session *s, const char *value, size_t len)
 {
 	s->ar_seen++;
-	if (s->trusted || s->ndel >= SESSION_MAX_DEL_HEADERS)
+	if (s->trusted || s->del_overflow || !authres_claims(value, len, s->cfg->authserv_id))
 		return;
-	if (authres_claims(value, len, s->cfg->authserv_id))
+	if (s->ndel < SESSION_MAX_DEL_HEADERS)
 		s->del[s->ndel++] = s->ar_seen;
+	else
+		s->del_overflow = true;
 }
 
 int
@@ -398,7 +404,7 @@ session_eom(struct session *s, const struct session_verdict **out, struct auth_e
 	*out = &s->verdict;
 	session_order_deletions(s);
 	if (session_exempt(s)) {
-		verdict_exempt(&s->verdict, s->del, s->ndel);
+		verdict_exempt(&s->verdict, s->del, s->ndel, s->del_overflow);
 		return 0;
 	}
 	if (s->dkim == NULL && session_eoh(s, err) < 0)
@@ -416,6 +422,7 @@ session_eom(struct session *s, const struct session_verdict **out, struct auth_e
 	in.from = &s->from;
 	in.del_index = s->del;
 	in.ndel = s->ndel;
+	in.del_overflow = s->del_overflow;
 	return verdict_build(&in, s->arena, &s->verdict, err);
 }
 

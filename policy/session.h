@@ -49,14 +49,14 @@ enum session_action {
 /* Why the action is what it is, for the log and for tests. */
 enum session_reason {
 	SESSION_R_NONE,
-	SESSION_R_DMARC_POLICY,  /* the From domain's policy asked for it */
-	SESSION_R_SPF_FAIL,      /* SPF fail, when configured to reject */
-	SESSION_R_DNS_TEMPFAIL,  /* a DNS temporary failure, when configured to tempfail */
-	SESSION_R_TRUSTED,       /* trusted network or authenticated client: not checked */
-	SESSION_R_OVERRIDE,      /* a per-domain override lowered the disposition */
-	SESSION_R_REPORT_ONLY,   /* report-only mode lowered the disposition */
-	SESSION_R_INTERNAL,      /* internal error: fail-open or fail-closed as configured */
-	SESSION_R_MALFORMED,     /* the message cannot be evaluated (no/several From) */
+	SESSION_R_DMARC_POLICY, /* the From domain's policy asked for it */
+	SESSION_R_SPF_FAIL,     /* SPF fail, when configured to reject */
+	SESSION_R_DNS_TEMPFAIL, /* a DNS temporary failure, when configured to tempfail */
+	SESSION_R_TRUSTED,      /* trusted network or authenticated client: not checked */
+	SESSION_R_OVERRIDE,     /* a per-domain override lowered the disposition */
+	SESSION_R_REPORT_ONLY,  /* report-only mode lowered the disposition */
+	SESSION_R_INTERNAL,     /* internal error: fail-open or fail-closed as configured */
+	SESSION_R_MALFORMED,    /* the message cannot be evaluated (no/several From) */
 };
 
 #define SESSION_MAX_ADD_HEADERS 4
@@ -111,8 +111,7 @@ struct session_verdict {
 struct session_engines;
 
 struct session_engines *session_engines_new(const struct policy_config *cfg,
-                                            struct dns_resolver *resolver,
-                                            struct auth_error *err);
+                                            struct dns_resolver *resolver, struct auth_error *err);
 void session_engines_free(struct session_engines *e);
 
 struct session;

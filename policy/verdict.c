@@ -20,6 +20,15 @@ disp_name(const struct dmarc_outcome *d, enum dmarc_disp v)
 	return d != NULL && d->have_record ? dmarc_disp_name(v) : "none";
 }
 
+/* What is applied: also the local From rule's reject, which needs no
+ * record. */
+static const char *
+applied_name(const struct dmarc_outcome *d)
+{
+	return d != NULL && (d->have_record || d->from_rejected) ? dmarc_disp_name(d->disposition)
+	                                                         : "none";
+}
+
 /* Copies a finished buffer into the arena (NULL when either failed). */
 static const char *
 verdict_keep(struct arena *a, struct buf *b, int failed)
@@ -60,8 +69,8 @@ verdict_tempfailed(const struct verdict_input *in)
 }
 
 static void
-verdict_set(struct session_verdict *v, enum session_action act, enum session_reason why,
-            int code, const char *dsn, const char *text)
+verdict_set(struct session_verdict *v, enum session_action act, enum session_reason why, int code,
+            const char *dsn, const char *text)
 {
 	v->action = act;
 	v->reason = why;
@@ -70,22 +79,65 @@ verdict_set(struct session_verdict *v, enum session_action act, enum session_rea
 	v->text = text;
 }
 
-/* The action, from DMARC's disposition first, then the configured SPF and
- * temporary-failure rules.  Returns -1 when the arena is full. */
+/* RFC 8601 §5: every field claiming our authserv-id must go; when more
+ * than SESSION_MAX_DEL_HEADERS do, some would stay, so the message is
+ * refused instead (no genuine message carries that many). */
+static void
+verdict_refuse_forged_authres(struct session_verdict *v)
+{
+	verdict_set(v, SESSION_REJECT, SESSION_R_MALFORMED, 550, "5.7.1",
+	            "Rejected: too many Authentication-Results fields claim this host's "
+	            "authserv-id");
+}
+
+/*
+ * When configured, a temporary DNS failure that may have changed DMARC's
+ * outcome defers the message.  It comes before DMARC's disposition: a
+ * reject or quarantine that a failed look-up may have caused is exactly
+ * what deferring is for.  Returns 1 when deferred, 0 when not, -1 when
+ * the arena is full.
+ */
+static int
+verdict_defer(const struct verdict_input *in, struct arena *a, struct session_verdict *v)
+{
+	const struct dmarc_outcome *d = in->dmarc;
+	const char *text;
+
+	if (in->cfg->report_only || in->cfg->on_dns_tempfail != CONFIG_TEMPFAIL ||
+	    !verdict_tempfailed(in) || d->from_rejected)
+		return 0;
+	text = arena_printf(a, "Temporary DNS failure checking %s; try again later",
+	                    d->from_domain[0] ? d->from_domain : "the sender");
+	/* RFC 7208 §8.6: 451 4.4.3 (RFC 3463 §3.5, directory server failure);
+	 * X.7.1 is a permanent code only (RFC 3463 §3.8). */
+	verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.4.3", text);
+	return text != NULL ? 1 : -1;
+}
+
+/* The action: the temporary-failure rule, DMARC's disposition, then the
+ * configured SPF rule.  Returns -1 when the arena is full. */
 static int
 verdict_decide(const struct verdict_input *in, struct arena *a, struct session_verdict *v)
 {
 	const struct dmarc_outcome *d = in->dmarc;
 	const struct policy_config *cfg = in->cfg;
 	const char *text;
+	int rc;
 
 	verdict_set(v, SESSION_ACCEPT, SESSION_R_NONE, 0, NULL, NULL);
+	if (in->del_overflow) {
+		verdict_refuse_forged_authres(v);
+		return 0;
+	}
 	if (d != NULL && d->override == DMARC_OVERRIDE_LOCAL_POLICY &&
 	    in->cap_reason != SESSION_R_NONE)
 		v->reason = in->cap_reason;
+	if ((rc = verdict_defer(in, a, v)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (d != NULL && d->disposition == DMARC_DISP_REJECT) {
 		text = d->from_rejected
-		           ? arena_strdup(a, "Rejected: the From field does not name one author domain")
+		           ? arena_strdup(
+		                 a, "Rejected: the From field does not name one author domain")
 		           : arena_printf(a, "Rejected by DMARC policy for %s", d->from_domain);
 		verdict_set(v, SESSION_REJECT,
 		            d->from_rejected ? SESSION_R_MALFORMED : SESSION_R_DMARC_POLICY, 550,
@@ -112,15 +164,8 @@ verdict_decide(const struct verdict_input *in, struct arena *a, struct session_v
 		           ? arena_printf(a, "SPF validation failed for %s: %s", in->spf->domain,
 		                          in->spf->explanation)
 		           : arena_printf(a, "SPF validation failed for %s", in->spf->domain);
-		/* RFC 7372 §3.3: X.7.23, SPF validation failed. */
+		/* RFC 7372 §3.2: X.7.23, SPF validation failed. */
 		verdict_set(v, SESSION_REJECT, SESSION_R_SPF_FAIL, 550, "5.7.23", text);
-		return text != NULL ? 0 : -1;
-	}
-	if (cfg->on_dns_tempfail == CONFIG_TEMPFAIL && verdict_tempfailed(in)) {
-		text = arena_printf(a, "Temporary DNS failure checking %s; try again later",
-		                    d->from_domain[0] ? d->from_domain : "the sender");
-		/* RFC 3463 X.7.1 in its temporary form: not authorized yet. */
-		verdict_set(v, SESSION_TEMPFAIL, SESSION_R_DNS_TEMPFAIL, 451, "4.7.1", text);
 		return text != NULL ? 0 : -1;
 	}
 	return 0;
@@ -187,7 +232,9 @@ verdict_authres(const struct verdict_input *in, struct arena *a)
 
 		authres_add_dmarc(&w, dmarc_result_name(d->result), d->from_domain,
 		                  d->have_record ? dmarc_disp_name(d->policy) : NULL,
-		                  d->have_record ? dmarc_disp_name(d->disposition) : NULL, d->reason);
+		                  d->have_record ? dmarc_disp_name(d->evaluated) : NULL,
+		                  d->have_record ? dmarc_disp_name(d->disposition) : NULL,
+		                  d->reason);
 	}
 	rc = authres_end(&w);
 	return verdict_keep(a, &b, rc < 0);
@@ -315,7 +362,7 @@ verdict_json_dmarc(const struct verdict_input *in, struct json *j)
 	json_key(j, "policy");
 	json_string(j, disp_name(d, d != NULL ? d->policy : DMARC_DISP_NONE));
 	json_key(j, "disposition");
-	json_string(j, disp_name(d, d != NULL ? d->disposition : DMARC_DISP_NONE));
+	json_string(j, applied_name(d));
 	json_key(j, "spf_aligned");
 	json_bool(j, d != NULL && d->spf_aligned);
 	json_key(j, "dkim_aligned");
@@ -341,10 +388,14 @@ static const char *
 action_name(enum session_action act)
 {
 	switch (act) {
-	case SESSION_REJECT: return "reject";
-	case SESSION_TEMPFAIL: return "tempfail";
-	case SESSION_QUARANTINE: return "quarantine";
-	case SESSION_ACCEPT: break;
+	case SESSION_REJECT:
+		return "reject";
+	case SESSION_TEMPFAIL:
+		return "tempfail";
+	case SESSION_QUARANTINE:
+		return "quarantine";
+	case SESSION_ACCEPT:
+		break;
 	}
 	return "accept";
 }
@@ -498,7 +549,7 @@ verdict_build(const struct verdict_input *in, struct arena *a, struct session_ve
 	out->spf_result = in->spf != NULL ? spf_result_name(in->spf->result) : "none";
 	out->dkim_summary = verdict_dkim_summary(in, a);
 	out->dmarc_result = in->dmarc != NULL ? dmarc_result_name(in->dmarc->result) : "none";
-	out->dmarc_disposition = disp_name(in->dmarc, in->dmarc ? in->dmarc->disposition : 0);
+	out->dmarc_disposition = applied_name(in->dmarc);
 	if (in->dmarc != NULL && in->dmarc->from_domain[0] != '\0')
 		out->from_domain = in->dmarc->from_domain;
 	out->report_json = verdict_report(in, a);
@@ -510,7 +561,8 @@ full:
 }
 
 void
-verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel)
+verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t ndel,
+               bool del_overflow)
 {
 	memset(out, 0, sizeof(*out));
 	verdict_set(out, SESSION_ACCEPT, SESSION_R_TRUSTED, 0, NULL, NULL);
@@ -518,6 +570,10 @@ verdict_exempt(struct session_verdict *out, const unsigned *del_index, size_t nd
 	out->spf_result = out->dmarc_result = out->dmarc_disposition = "skipped";
 	out->dkim_summary = "skipped";
 	out->json = "{\"skipped\":\"trusted client\",\"action\":\"accept\"}";
+	if (del_overflow) {
+		verdict_refuse_forged_authres(out);
+		out->json = "{\"skipped\":\"trusted client\",\"action\":\"reject\"}";
+	}
 }
 
 void

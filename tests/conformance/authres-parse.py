@@ -39,6 +39,9 @@ EXPECT = {
          [("header", "d", "example.com"), ("header", "s", "sel1"), ("header", "b", "Zb0d1f2h")])],
     "dmarc fail": [
         ("dmarc", "fail", None, [("header", "from", "example.com"), ("policy", "dmarc", "reject")])],
+    "dmarc fail sampled out, then lowered locally": [
+        ("dmarc", "fail", None,
+         [("header", "from", "example.com"), ("policy", "dmarc", "quarantine")])],
     "dmarc none": [("dmarc", "none", "no DMARC record", [("header", "from", "example.org")])],
     "spf and dmarc": [
         ("spf", "pass", None, [("smtp", "mailfrom", "bounces@mail.example.com")]),

@@ -15,8 +15,7 @@
 
 static int tap_n, tap_failed;
 
-static inline int __attribute__((format(printf, 2, 3)))
-ok(int cond, const char *fmt, ...)
+static inline int __attribute__((format(printf, 2, 3))) ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -31,8 +30,7 @@ ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
-static inline void __attribute__((format(printf, 1, 2)))
-diag(const char *fmt, ...)
+static inline void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,28 +41,28 @@ diag(const char *fmt, ...)
 	putchar('\n');
 }
 
-#define is_int(got, want, ...)                                                                 \
-	do {                                                                                   \
-		intmax_t g_ = (intmax_t)(got), w_ = (intmax_t)(want);                          \
-		if (!ok(g_ == w_, __VA_ARGS__))                                                \
-			diag("got %jd, want %jd", g_, w_);                                     \
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		intmax_t g_ = (intmax_t)(got), w_ = (intmax_t)(want);                              \
+		if (!ok(g_ == w_, __VA_ARGS__))                                                    \
+			diag("got %jd, want %jd", g_, w_);                                         \
 	} while (0)
 
-#define is_str(got, want, ...)                                                                 \
-	do {                                                                                   \
-		const char *g_ = (got), *w_ = (want);                                          \
-		int eq_ = (g_ == NULL || w_ == NULL) ? g_ == w_ : strcmp(g_, w_) == 0;         \
-		if (!ok(eq_, __VA_ARGS__))                                                     \
-			diag("got \"%s\", want \"%s\"", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *g_ = (got), *w_ = (want);                                              \
+		int eq_ = (g_ == NULL || w_ == NULL) ? g_ == w_ : strcmp(g_, w_) == 0;             \
+		if (!ok(eq_, __VA_ARGS__))                                                         \
+			diag("got \"%s\", want \"%s\"", g_ ? g_ : "(null)", w_ ? w_ : "(null)");   \
 	} while (0)
 
-#define is_mem(got, glen, want, wlen, ...)                                                     \
-	do {                                                                                   \
-		size_t gl_ = (glen), wl_ = (wlen);                                             \
-		int eq_ = gl_ == wl_ && memcmp((got), (want), gl_) == 0;                       \
-		if (!ok(eq_, __VA_ARGS__))                                                     \
-			diag("got \"%.*s\" (%zu bytes), want \"%.*s\" (%zu bytes)", (int)gl_,  \
-			     (const char *)(got), gl_, (int)wl_, (const char *)(want), wl_);    \
+#define is_mem(got, glen, want, wlen, ...)                                                         \
+	do {                                                                                       \
+		size_t gl_ = (glen), wl_ = (wlen);                                                 \
+		int eq_ = gl_ == wl_ && memcmp((got), (want), gl_) == 0;                           \
+		if (!ok(eq_, __VA_ARGS__))                                                         \
+			diag("got \"%.*s\" (%zu bytes), want \"%.*s\" (%zu bytes)", (int)gl_,      \
+			     (const char *)(got), gl_, (int)wl_, (const char *)(want), wl_);       \
 	} while (0)
 
 static inline int

@@ -126,14 +126,21 @@ test_dmarc(void)
 
 	buf_init(&b, 4096);
 	authres_begin(&w, &b, "mx.example.net");
-	authres_add_dmarc(&w, "fail", "example.com", "reject", "quarantine", NULL);
+	authres_add_dmarc(&w, "fail", "example.com", "reject", "reject", "quarantine", NULL);
 	check("dmarc fail", &w,
 	      "mx.example.net; dmarc=fail (p=reject dis=quarantine)\r\n"
 	      "\theader.from=example.com policy.dmarc=reject");
 
 	buf_reset(&b);
 	authres_begin(&w, &b, "mx.example.net");
-	authres_add_dmarc(&w, "none", "example.org", NULL, NULL, "no DMARC record");
+	authres_add_dmarc(&w, "fail", "example.com", "reject", "quarantine", "none", NULL);
+	check("dmarc fail sampled out, then lowered locally", &w,
+	      "mx.example.net; dmarc=fail (p=reject dis=none)\r\n"
+	      "\theader.from=example.com policy.dmarc=quarantine");
+
+	buf_reset(&b);
+	authres_begin(&w, &b, "mx.example.net");
+	authres_add_dmarc(&w, "none", "example.org", NULL, NULL, NULL, "no DMARC record");
 	check("dmarc none", &w,
 	      "mx.example.net; dmarc=none reason=\"no DMARC record\"\r\n"
 	      "\theader.from=example.org");
@@ -141,7 +148,7 @@ test_dmarc(void)
 	buf_reset(&b);
 	authres_begin(&w, &b, "mx.example.net");
 	authres_add_spf(&w, "pass", false, "bounces@mail.example.com", NULL, NULL);
-	authres_add_dmarc(&w, "pass", "example.com", "none", "none", NULL);
+	authres_add_dmarc(&w, "pass", "example.com", "none", "none", "none", NULL);
 	check("spf and dmarc", &w,
 	      "mx.example.net; spf=pass\r\n"
 	      "\tsmtp.mailfrom=bounces@mail.example.com; dmarc=pass (p=none dis=none)\r\n"
@@ -172,7 +179,7 @@ test_hostile_values(void)
 
 	buf_init(&b, 30);
 	authres_begin(&w, &b, "mx.example.net");
-	authres_add_dmarc(&w, "pass", "example.com", "none", "none", NULL);
+	authres_add_dmarc(&w, "pass", "example.com", "none", "none", "none", NULL);
 	is_int(authres_end(&w), -1, "a full buffer is reported");
 	buf_free(&b);
 }
@@ -215,6 +222,14 @@ test_reader(void)
 	   "claims: case-insensitive with version");
 	ok(!authres_claims(" mx.example.net.evil; none", 26, "mx.example.net"),
 	   "claims: another id");
+	ok(authres_claims(" mx.example.net spf=pass", 24, "mx.example.net"),
+	   "claims: our id without the \";\" still claims to be ours (RFC 8601 §5)");
+	ok(authres_claims(" (c) \"mx.example.net\" x; dkim=pass", 34, "mx.example.net"),
+	   "claims: quoted id before a bad version");
+	ok(authres_claims(" mx.example.net", 15, "mx.example.net"), "claims: our id alone");
+	ok(!authres_claims(" (unterminated mx.example.net;", 30, "mx.example.net"),
+	   "claims: no id outside a comment");
+	ok(!authres_claims(" ; mx.example.net", 17, "mx.example.net"), "claims: no id first");
 }
 
 int

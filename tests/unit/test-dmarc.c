@@ -27,6 +27,9 @@ static const char zone[] =
     "sub.strict.example. A 192.0.2.3\n"
     "_dmarc.sp.example. TXT \"v=DMARC1; p=reject; sp=quarantine\"\n"
     "a.sp.example. A 192.0.2.4\n"
+    "_dmarc.badsp.example. TXT \"v=DMARC1; p=reject; sp=rejekt\"\n"
+    "a.badsp.example. A 192.0.2.4\n"
+    "_dmarc.badnp.example. TXT \"v=DMARC1; p=reject; np=nope\"\n"
     "_dmarc.np.example. TXT \"v=DMARC1; p=quarantine; sp=none; np=reject\"\n"
     "exists.np.example. MX 10 mx.np.example.\n"
     "nodata.np.example. TXT \"not an address\"\n"
@@ -158,6 +161,22 @@ static const struct tcase cases[] = {
      "",
      {R(FAIL), D(QUARANTINE), D(QUARANTINE), O(NONE), "sp.example", "sp.example", 0, 0},
      SAME_AS_9989},
+    {"an invalid sp= makes the record p=none, not p= for subdomains",
+     MSG_FROM_OK,
+     "a.badsp.example",
+     0,
+     NULL,
+     "",
+     {R(FAIL), D(NONE), D(NONE), O(NONE), "badsp.example", "badsp.example", 0, 0},
+     {R(NONE), D(NONE), D(NONE), O(NONE), "", "badsp.example", 0, 0}},
+    {"an invalid np= makes the record p=none",
+     MSG_FROM_OK,
+     "ghost.badnp.example",
+     0,
+     NULL,
+     "",
+     {R(FAIL), D(NONE), D(NONE), O(NONE), "badnp.example", "badnp.example", 0, 0},
+     {R(FAIL), D(REJECT), D(REJECT), O(NONE), "badnp.example", "badnp.example", 0, 0}},
     {"np= for a non-existent subdomain",
      MSG_FROM_OK,
      "ghost.np.example",
@@ -553,6 +572,7 @@ test_from_rules(struct dns_resolver *r)
 	struct dmarc_ctx *ign = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_IGNORE);
 	struct msg_from from;
 	struct dmarc_auth_input in = {&from, 1, "example.com", 0, NULL};
+	struct dmarc_local_policy capped = {.cap_set = true, .cap = DMARC_DISP_NONE};
 	struct dmarc_outcome o;
 
 	make_from(&from, MSG_FROM_MULTIPLE_FIELDS, "example.com example.com");
@@ -561,6 +581,8 @@ test_from_rules(struct dns_resolver *r)
 	is_str(dmarc_disp_name(o.disposition), "reject", "reject rule: disposition reject");
 	is_str(dmarc_override_name(o.override), "local_policy", "reject rule: local policy");
 	ok(o.from_rejected, "reject rule: from_rejected");
+	dmarc_evaluate(rej, &in, &capped, &o, NULL);
+	is_str(dmarc_disp_name(o.disposition), "none", "reject rule: a local cap still bounds it");
 	make_from(&from, MSG_FROM_NONE, "");
 	dmarc_evaluate(rej, &in, NULL, &o, NULL);
 	is_str(dmarc_disp_name(o.disposition), "reject", "reject rule: no From");
@@ -577,6 +599,32 @@ test_from_rules(struct dns_resolver *r)
 	is_str(dmarc_result_name(o.result), "none", "ignore rule: unparsable From");
 	dmarc_ctx_free(rej);
 	dmarc_ctx_free(ign);
+}
+
+/* Under the strictest rule every Author Domain counts: when msg_from could
+ * not list them all, an unlisted one (say p=reject) would go unchecked. */
+static void
+test_unlisted_author_domains(struct dns_resolver *r)
+{
+	struct dmarc_ctx *all = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_STRICTEST);
+	struct msg_from from;
+	struct dmarc_auth_input in = {&from, 1, "a1.example", 0, NULL};
+	struct dmarc_outcome o;
+
+	make_from(&from, MSG_FROM_MULTIPLE,
+	          "a1.example a2.example a3.example a4.example a5.example a6.example a7.example "
+	          "a8.example a9.example a10.example a11.example a12.example a13.example "
+	          "a14.example a15.example a16.example");
+	dmarc_evaluate(all, &in, NULL, &o, NULL);
+	is_str(dmarc_result_name(o.result), "none", "strictest: 16 listed domains, no policy");
+	is_str(dmarc_disp_name(o.disposition), "none", "strictest: 16 listed: nothing applied");
+	from.truncated = true;
+	dmarc_evaluate(all, &in, NULL, &o, NULL);
+	is_str(dmarc_result_name(o.result), "permerror", "strictest: more than listed");
+	is_str(dmarc_disp_name(o.disposition), "reject", "strictest: more than listed: reject");
+	is_str(o.reason, "more Author Domains than can be evaluated", "strictest: reason");
+	ok(o.from_rejected, "strictest: more than listed: from_rejected");
+	dmarc_ctx_free(all);
 }
 
 /* RFC 9989 §4.10: never more than 8 queries, whatever the depth. */
@@ -666,6 +714,10 @@ test_records(void)
 	ok(rec.p_valid && !rec.sp_valid && !rec.has_sp, "invalid sp=");
 	ok(dmarc_record_usable(&rec, DMARC_MODE_RFC9989), "invalid sp=: usable in RFC 9989 mode");
 	ok(!dmarc_record_usable(&rec, DMARC_MODE_RFC7489), "invalid sp=, no rua: not in RFC 7489");
+	dmarc_record_parse("v=DMARC1; p=none; np=bogus", 26, &rec);
+	ok(rec.p_valid && !rec.np_valid && !rec.has_np, "invalid np=");
+	dmarc_record_parse("v=DMARC1; p=none; np=reject", 27, &rec);
+	ok(rec.np_valid && rec.has_np, "valid np=");
 
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "v=DMARC1; p=none; x=", 20);
@@ -733,6 +785,48 @@ test_apply_policy(void)
 	is_int(applied(m74, R(FAIL), D(REJECT), -1, 0, &lp, &why), D(REJECT), "no pct");
 	is_int(applied(m74, R(PASS), D(REJECT), 10, 0, &lp, &why), D(NONE), "pass with pct");
 	is_int(random_calls, 3, "no draw without sampling");
+}
+
+/* The policy policy.dmarc reports: after pct=/t=, before local policy. */
+static enum dmarc_disp
+evaluated(enum dmarc_mode mode, enum dmarc_result res, enum dmarc_disp p, int pct, int t,
+          const struct dmarc_local_policy *lp)
+{
+	struct dmarc_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = mode;
+	o.result = res;
+	o.policy = p;
+	o.record.pct = pct;
+	o.record.testing = t;
+	dmarc_apply_policy(&o, lp);
+	return o.evaluated;
+}
+
+static void
+test_evaluated_policy(void)
+{
+	unsigned out = 99;
+	struct dmarc_local_policy lp = {.random100 = counting_random, .random_ctx = &out};
+	struct dmarc_local_policy capped = {.random100 = counting_random,
+	                                    .random_ctx = &out,
+	                                    .cap_set = true,
+	                                    .cap = DMARC_DISP_NONE};
+	struct dmarc_local_policy fwd = {.trusted_forwarder = true};
+	enum dmarc_mode m89 = DMARC_MODE_RFC9989, m74 = DMARC_MODE_RFC7489;
+
+	is_int(evaluated(m89, R(FAIL), D(REJECT), -1, 0, NULL), D(REJECT), "evaluated: p as is");
+	is_int(evaluated(m89, R(FAIL), D(REJECT), -1, 1, NULL), D(QUARANTINE),
+	       "evaluated: t=y lowers it");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), 50, 0, &lp), D(QUARANTINE),
+	       "evaluated: sampled out by pct=");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), 50, 0, &capped), D(QUARANTINE),
+	       "evaluated: a local cap after sampling leaves it");
+	is_int(evaluated(m74, R(FAIL), D(REJECT), -1, 0, &fwd), D(REJECT),
+	       "evaluated: a trusted forwarder leaves it");
+	is_int(evaluated(m89, R(PASS), D(REJECT), -1, 1, NULL), D(REJECT),
+	       "evaluated: a pass keeps the requested policy");
 }
 
 /*
@@ -807,9 +901,11 @@ main(void)
 	run_table(c9989, "rfc9989", 0);
 	run_table(c7489, "rfc7489", 1);
 	test_from_rules(r);
+	test_unlisted_author_domains(r);
 	test_walk_bound(r, c9989);
 	test_records();
 	test_apply_policy();
+	test_evaluated_policy();
 	test_opendmarc_agrees(c7489);
 	dmarc_ctx_free(c9989);
 	dmarc_ctx_free(c7489);

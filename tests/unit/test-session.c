@@ -20,20 +20,20 @@
 #include "session.h"
 #include "tap.h"
 
-static char *key_pem;   /* the signing key, PEM */
+static char *key_pem;    /* the signing key, PEM */
 static char key_b64[64]; /* its public half for the p= tag */
 
-static const char zone_fmt[] =
-    "$ORIGIN example.\n$TTL 300\n"
-    "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
-    "good IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.good IN TXT \"v=DMARC1; p=reject\"\n"
-    "sel._domainkey.good IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n"
-    "quar IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
-    "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-    "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
-    "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+static const char zone_fmt[] = "$ORIGIN example.\n$TTL 300\n"
+                               "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
+                               "good IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.good IN TXT \"v=DMARC1; p=reject\"\n"
+                               "sel._domainkey.good IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n"
+                               "quar IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.quar IN TXT \"v=DMARC1; p=quarantine\"\n"
+                               "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
+                               "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                               "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n";
 
 static void
 make_key(void)
@@ -62,7 +62,8 @@ make_zone(void)
 
 	snprintf(text, sizeof(text), zone_fmt, key_b64);
 	if (dns_zone_load_string(r, text, NULL, NULL) < 0 ||
-	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0)
+	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0 ||
+	    dns_zone_add_fail(r, "spfslow.example/TXT", NULL) < 0)
 		abort();
 	return r;
 }
@@ -76,8 +77,10 @@ make_message(const char *headers, const char *body, int sign)
 	struct msg_headers *h = msg_headers_new(NULL);
 	struct msg_parser *p = msg_parser_new(h);
 	struct msg_crlf st = {0};
-	struct dkim_sign_opts o = {.domain = "good.example", .selector = "sel",
-	                           .hcanon = DKIM_CANON_RELAXED, .bcanon = DKIM_CANON_RELAXED};
+	struct dkim_sign_opts o = {.domain = "good.example",
+	                           .selector = "sel",
+	                           .hcanon = DKIM_CANON_RELAXED,
+	                           .bcanon = DKIM_CANON_RELAXED};
 	struct buf wire;
 	size_t off;
 	char *field = NULL;
@@ -276,6 +279,18 @@ test_quarantine_hold_and_header_only(void)
 	env_close(&v);
 }
 
+/* An unsigned message with these header lines from 192.0.2.10. */
+static const struct session_verdict *
+deliver_plain(struct env *v, const char *hdrs)
+{
+	const struct session_verdict *r;
+	char *m = make_message(hdrs, "body\n", 0);
+
+	r = deliver(v, "192.0.2.10", "<alice@good.example>", m);
+	free(m);
+	return r;
+}
+
 static void
 test_local_policy_lowers_reject(void)
 {
@@ -290,6 +305,10 @@ test_local_policy_lowers_reject(void)
 	is_int(r->reason, SESSION_R_REPORT_ONLY, "reason report-only");
 	is_str(r->dmarc_result, "fail", "the result stays fail");
 	ok(r->report_json != NULL, "a report record is still made");
+	r = deliver_plain(&v, "Subject: no author\n");
+	is_int(r->action, SESSION_ACCEPT, "report-only does not reject a message without From");
+	is_int(r->reason, SESSION_R_REPORT_ONLY, "reason report-only there too");
+	is_str(r->dmarc_result, "permerror", "while the result stays permerror");
 	env_close(&v);
 	env_open(&v, override);
 	r = deliver_unsigned(&v, "good.example", "203.0.113.5");
@@ -325,7 +344,16 @@ test_spf_fail_and_tempfail_rules(void)
 	r = deliver_unsigned(&v, "slow.example", "192.0.2.1");
 	is_int(r->action, SESSION_TEMPFAIL, "DNS trouble tempfails when configured");
 	is_int(r->smtp_code, 451, "451");
-	is_str(r->dsn, "4.7.1", "4.7.1");
+	is_str(r->dsn, "4.4.3", "4.4.3, directory server failure (RFC 7208 §8.6)");
+	r = deliver_unsigned(&v, "spfslow.example", "192.0.2.1");
+	is_str(r->spf_result, "temperror", "SPF look-up timed out");
+	is_str(r->dmarc_result, "fail", "so DMARC fails");
+	is_int(r->action, SESSION_TEMPFAIL, "a p=reject the time-out may have caused is deferred");
+	is_int(r->reason, SESSION_R_DNS_TEMPFAIL, "reason DNS tempfail");
+	env_close(&v);
+	env_open(&v, NULL);
+	r = deliver_unsigned(&v, "spfslow.example", "192.0.2.1");
+	is_int(r->action, SESSION_REJECT, "by default the DMARC reject stands");
 	env_close(&v);
 }
 
@@ -349,6 +377,55 @@ test_forged_authres_deleted_bottom_up(void)
 	is_int(r->del_index[1], 1, "then the first");
 	env_close(&v);
 	free(m);
+}
+
+/* n forged A-R fields above a signed message from good.example. */
+static char *
+forged_authres_message(unsigned n)
+{
+	struct buf h;
+	char *m;
+
+	buf_init(&h, 1 << 16);
+	for (unsigned i = 0; i < n; i++)
+		buf_printf(
+		    &h, "Authentication-Results: mx.test; dmarc=pass header.from=bank%u.example\n",
+		    i);
+	buf_puts(&h, good_hdrs);
+	m = make_message(h.data, "x\n", 1);
+	buf_free(&h);
+	return m;
+}
+
+static void
+test_too_many_forged_authres_refused(void)
+{
+	const struct session_verdict *r;
+	struct env v;
+	char *full = forged_authres_message(SESSION_MAX_DEL_HEADERS);
+	char *over = forged_authres_message(SESSION_MAX_DEL_HEADERS + 1);
+
+	env_open(&v, NULL);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", full);
+	is_int(r->action, SESSION_ACCEPT, "as many forged A-R fields as can be deleted: accepted");
+	is_int(r->ndel, SESSION_MAX_DEL_HEADERS, "every one of them deleted");
+	is_int(r->del_index[0], SESSION_MAX_DEL_HEADERS, "from the bottom");
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", over);
+	is_int(r->action, SESSION_REJECT, "one more than can be deleted: refused (RFC 8601 §5)");
+	is_int(r->reason, SESSION_R_MALFORMED, "reason malformed");
+	is_int(r->smtp_code, 550, "550");
+	is_str(r->dsn, "5.7.1", "5.7.1");
+	ok(has(r->json, "\"action\":\"reject\""), "the JSON says reject");
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", full);
+	is_int(r->action, SESSION_ACCEPT, "the next message starts afresh");
+	session_set_authenticated(v.s, "alice");
+	r = deliver(&v, "203.0.113.5", "<alice@good.example>", over);
+	is_int(r->action, SESSION_REJECT, "an authenticated client is refused too");
+	is_str(r->json, "{\"skipped\":\"trusted client\",\"action\":\"reject\"}",
+	       "exempt JSON says reject");
+	env_close(&v);
+	free(full);
+	free(over);
 }
 
 static void
@@ -388,6 +465,9 @@ test_from_policy_and_received_spf(void)
 	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
 	is_int(r->action, SESSION_REJECT, "no From field is rejected under from_policy reject");
 	is_int(r->reason, SESSION_R_MALFORMED, "reason malformed");
+	is_str(r->dmarc_disposition, "reject", "the disposition applied is reject");
+	ok(has(r->json, "\"policy\":\"none\",\"disposition\":\"reject\""),
+	   "the JSON says so too (no policy was published)");
 	is_int(r->nadd, 2, "A-R and Received-SPF");
 	is_str(r->add[1].name, "Received-SPF", "Received-SPF added when configured");
 	ok(has(r->add[1].value, " pass "), "Received-SPF starts with the result");
@@ -424,6 +504,7 @@ main(void)
 	test_local_policy_lowers_reject();
 	test_spf_fail_and_tempfail_rules();
 	test_forged_authres_deleted_bottom_up();
+	test_too_many_forged_authres_refused();
 	test_trusted_and_authenticated_clients();
 	test_from_policy_and_received_spf();
 	test_error_verdicts();
