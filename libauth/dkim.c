@@ -199,8 +199,8 @@ choose_key(struct dkim_keycache *cache, const struct dns_answer *a, struct dkim_
 
 		if (a->rrs[i].type != DNS_T_TXT)
 			continue;
-		r = dkim_keycache_parse(cache, a->rrs[i].u.txt.joined, a->rrs[i].u.txt.joined_len, &k,
-		                        &kind);
+		r = dkim_keycache_parse(cache, a->rrs[i].u.txt.joined, a->rrs[i].u.txt.joined_len,
+		                        &k, &kind);
 		if (kind == DKIM_KEY_NOT_DKIM) {
 			dkim_key_clear(&k);
 			continue;

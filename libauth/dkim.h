@@ -85,8 +85,9 @@ struct dkim_verify_opts {            /* zero = default */
 	time_t now;                  /* time(NULL) */
 	size_t max_header_sig_bytes; /* DKIM_DEFAULT_MAX_SIG_BYTES per field */
 	unsigned clock_skew;         /* seconds t= may be ahead; DKIM_DEFAULT_CLOCK_SKEW */
-	struct dkim_keycache *key_cache; /* parsed keys shared between verifiers (dkim_keycache.h),
-	                                  * the caller's, outliving the verifier; NULL: none */
+	/* Parsed keys shared between verifiers (dkim_keycache.h): the
+	 * caller's, outliving the verifier; NULL: none. */
+	struct dkim_keycache *key_cache;
 };
 
 struct dkim_sig_result {

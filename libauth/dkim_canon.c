@@ -55,7 +55,8 @@ canon_header_relaxed(const char *raw, size_t len, size_t colon, struct buf *out)
 			return -1;
 		/* c and the bytes after it up to WSP or CR are kept as they are
 		 * (a lone CR too, as the first byte of a run). */
-		while (i + run < len && !is_wsp((unsigned char)raw[i + run]) && raw[i + run] != '\r')
+		while (i + run < len && !is_wsp((unsigned char)raw[i + run]) &&
+		       raw[i + run] != '\r')
 			run++;
 		if (buf_append(out, raw + i, run) < 0)
 			return -1;
@@ -174,9 +175,9 @@ feed_byte(struct dkim_body_canon *st, struct stage *s, char c)
 #define CLS_ALL (CLS_SIMPLE | CLS_RELAXED)
 
 static const unsigned char byte_class[256] = {
-	['\r'] = CLS_ALL,
-	[' '] = CLS_RELAXED,
-	['\t'] = CLS_RELAXED,
+    ['\r'] = CLS_ALL,
+    [' '] = CLS_RELAXED,
+    ['\t'] = CLS_RELAXED,
 };
 
 static unsigned

@@ -18,7 +18,7 @@ struct entry {
 	unsigned char *rec; /* the record's bytes; NULL: slot unused */
 	size_t len;
 	uint64_t hash;
-	uint64_t used;      /* tick of the last use, for LRU */
+	uint64_t used;       /* tick of the last use, for LRU */
 	struct dkim_key key; /* holds one EVP_PKEY reference of the cache's */
 };
 

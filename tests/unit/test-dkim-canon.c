@@ -254,11 +254,11 @@ test_header_reference(void)
 /* Bodies with long plain spans around what ends them: single and double
  * SP, HTAB, WSP before CRLF, empty lines, a lone CR or LF, no final CRLF. */
 static const char *const span_bodies[] = {
-	"The quick brown fox\r\njumps over the lazy dog.\r\nAnd then some more.\r\n",
-	"two  spaces, a\ttab and\t \ttrailing \r\nwsp \t\r\n\r\n leading\r\n\r\n\r\n",
-	"lone\rCR and lone\nLF inside\r\r\nand CR CR LF\r\n \r\nx y\r\n",
-	"no final line end here: a b c d",
-	"a b\r\nc d\r\n e\r\n\tf \r\ng  \r\n\r\nh\r\n \r\n",
+    "The quick brown fox\r\njumps over the lazy dog.\r\nAnd then some more.\r\n",
+    "two  spaces, a\ttab and\t \ttrailing \r\nwsp \t\r\n\r\n leading\r\n\r\n\r\n",
+    "lone\rCR and lone\nLF inside\r\r\nand CR CR LF\r\n \r\nx y\r\n",
+    "no final line end here: a b c d",
+    "a b\r\nc d\r\n e\r\n\tf \r\ng  \r\n\r\nh\r\n \r\n",
 };
 
 /* Every body split in two at every offset, and in three at every pair of
@@ -286,9 +286,11 @@ test_spans_split(void)
 					dkim_body_canon_init(&st, (enum dkim_canon)c);
 					dkim_body_canon_feed(&st, body, i, sink_buf, &got);
 					dkim_body_canon_feed(&st, body + i, j - i, sink_buf, &got);
-					dkim_body_canon_feed(&st, body + j, len - j, sink_buf, &got);
+					dkim_body_canon_feed(&st, body + j, len - j, sink_buf,
+					                     &got);
 					dkim_body_canon_finish(&st, sink_buf, &got);
-					if (ref.len != got.len || memcmp(ref.data, got.data, ref.len) != 0)
+					if (ref.len != got.len ||
+					    memcmp(ref.data, got.data, ref.len) != 0)
 						bad++;
 				}
 			}
@@ -359,7 +361,8 @@ test_against_reference_long(void)
 				bad++;
 		}
 	}
-	is_int(bad, 0, "20000 long random bodies in large chunks canonicalize as the reference does");
+	is_int(bad, 0,
+	       "20000 long random bodies in large chunks canonicalize as the reference does");
 	buf_free(&ref);
 	buf_free(&got);
 }
@@ -430,7 +433,8 @@ test_spans_limit(void)
 				if (dkim_body_hasher_final(h, got, &glen) != 0 ||
 				    EVP_Digest(ref.data, l, want, &wlen, EVP_sha256(), NULL) != 1 ||
 				    glen != wlen || memcmp(got, want, glen) != 0 ||
-				    dkim_body_hasher_hashed(h) != l || dkim_body_hasher_total(h) != ref.len)
+				    dkim_body_hasher_hashed(h) != l ||
+				    dkim_body_hasher_total(h) != ref.len)
 					bad++;
 				dkim_body_hasher_free(h);
 			}

@@ -205,11 +205,14 @@ static void
 test_verifier(void)
 {
 	struct dkim_keycache *c = dkim_keycache_new(4);
-	struct dkim_sign_opts so = {.domain = "example.com", .selector = "s1",
+	struct dkim_sign_opts so = {.domain = "example.com",
+	                            .selector = "s1",
 	                            .hcanon = DKIM_CANON_RELAXED,
-	                            .bcanon = DKIM_CANON_RELAXED, .now = NOW};
+	                            .bcanon = DKIM_CANON_RELAXED,
+	                            .now = NOW};
 	struct dkim_verify_opts vo = {.now = NOW + 10, .key_cache = c};
-	static const char text[] = "From: a@example.com\r\nSubject: hi\r\n\r\nHello  world \r\n\r\n";
+	static const char text[] =
+	    "From: a@example.com\r\nSubject: hi\r\n\r\nHello  world \r\n\r\n";
 	char zone[8192] = "", rec[2200];
 	struct tkey k;
 	char *signed_text;
