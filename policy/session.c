@@ -66,9 +66,12 @@ static enum dmarc_from_rule
 session_from_rule(enum config_from_policy p)
 {
 	switch (p) {
-	case CONFIG_FROM_REJECT: return DMARC_FROM_REJECT;
-	case CONFIG_FROM_NONE: return DMARC_FROM_IGNORE;
-	case CONFIG_FROM_EVALUATE_ALL: break;
+	case CONFIG_FROM_REJECT:
+		return DMARC_FROM_REJECT;
+	case CONFIG_FROM_NONE:
+		return DMARC_FROM_IGNORE;
+	case CONFIG_FROM_EVALUATE_ALL:
+		break;
 	}
 	return DMARC_FROM_STRICTEST;
 }
@@ -84,8 +87,8 @@ session_engines_new(const struct policy_config *cfg, struct dns_resolver *resolv
 		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
 		return NULL;
 	}
-	dopts.mode = cfg->dmarc_mode == CONFIG_DMARC_RFC7489 ? DMARC_MODE_RFC7489
-	                                                      : DMARC_MODE_RFC9989;
+	dopts.mode =
+	    cfg->dmarc_mode == CONFIG_DMARC_RFC7489 ? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
 	dopts.from_rule = session_from_rule(cfg->from_policy);
 	e->resolver = resolver;
 	if ((e->keys = dkim_keycache_new(SESSION_KEY_CACHE_ENTRIES)) == NULL) {
@@ -116,7 +119,8 @@ session_new(const struct policy_config *cfg, struct session_engines *e, struct a
 {
 	struct session *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL || (s->arena = arena_new(SESSION_ARENA_MAX)) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->arena = arena_new(SESSION_ARENA_MAX)) == NULL) {
 		free(s);
 		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
 		return NULL;
@@ -176,7 +180,8 @@ session_connect(struct session *s, const char *ip, const char *hostname, struct 
 	else if (inet_pton(AF_INET6, ip, &s->req.ip.v6) == 1)
 		s->req.family = AF_INET6;
 	else
-		return auth_error_set(err, AUTH_EINVAL, "session: bad client address \"%.64s\"", ip);
+		return auth_error_set(err, AUTH_EINVAL, "session: bad client address \"%.64s\"",
+		                      ip);
 	(void)snprintf(s->ip, sizeof(s->ip), "%s", ip);
 	s->trusted = config_is_trusted(s->cfg, ip);
 	return 0;
