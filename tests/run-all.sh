@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test authmilter has, the way CI does:
-#   1. a normal build (warnings are errors) and `make check`;
+#   1. a normal build (warnings are errors) and `make check`, and the C
+#      sources checked against .clang-format;
 #   2. a build with AddressSanitizer and UndefinedBehaviorSanitizer and
 #      `make check` again;
 #   3. the libFuzzer targets, built with clang (the libraries instrumented
@@ -95,6 +96,16 @@ note "bootstrap"
 (cd "$src" && autoreconf -fi) >/dev/null 2>&1 || { echo "FAIL: autoreconf"; failed=$((failed + 1)); }
 
 build_and_check default --enable-werror
+if command -v clang-format >/dev/null; then
+	note "format: make format-check"
+	if (cd "$root/default" && make -s format-check); then
+		echo "PASS: format-check"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: format-check (make format rewrites the files above)"
+		failed=$((failed + 1))
+	fi
+fi
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
