@@ -134,10 +134,17 @@ class Peers:
         self.failure = None
         self.opendkim = os.access(NSD, os.X_OK) and os.access(OPENDKIM, os.X_OK)
         if self.opendkim:
-            self.opendkim = self._start_nsd()
+            # The port is chosen before nsd binds it, so another test
+            # running at the same time may take it first: try again on
+            # another port rather than fail.
+            self.opendkim = any(self._start_nsd() for _ in range(3))
 
     def _start_nsd(self):
         port = free_port()
+        self.nsd_pid = None
+        self.failure = None
+        if os.path.exists(os.path.join(self.tmp, "nsd.pid")):
+            os.unlink(os.path.join(self.tmp, "nsd.pid"))
         conf = os.path.join(self.tmp, "nsd.conf")
         with open(conf, "w") as f:
             f.write('server:\n  ip-address: 127.0.0.1\n  port: %d\n  username: ""\n'
