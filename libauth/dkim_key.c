@@ -15,54 +15,39 @@
 
 #define ED25519_KEY_LEN 32
 
-/* Calls fn on each colon-separated element of a tag value, FWS trimmed. */
-static void
-each_element(const struct dkim_tag *t, void (*fn)(const char *, size_t, struct dkim_key *),
-             struct dkim_key *k)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= t->value_len; i++) {
-		const char *p;
-		size_t len;
-
-		if (i < t->value_len && t->value[i] != ':')
-			continue;
-		p = t->value + start;
-		len = i - start;
-		while (len > 0 && dkim_tag_is_fws((unsigned char)p[0]))
-			p++, len--;
-		while (len > 0 && dkim_tag_is_fws((unsigned char)p[len - 1]))
-			len--;
-		fn(p, len, k);
-		start = i + 1;
-	}
-}
-
 /* Unknown names in h=, s= and t= are ignored (§3.6.1). */
-static void
-hash_element(const char *p, size_t len, struct dkim_key *k)
+static const char *
+hash_element(const char *p, size_t len, void *ctx)
 {
+	struct dkim_key *k = ctx;
+
 	if (dkim_view_eq(p, len, "sha1"))
 		k->hash_sha1 = true;
 	else if (dkim_view_eq(p, len, "sha256"))
 		k->hash_sha256 = true;
+	return NULL;
 }
 
-static void
-service_element(const char *p, size_t len, struct dkim_key *k)
+static const char *
+service_element(const char *p, size_t len, void *ctx)
 {
+	struct dkim_key *k = ctx;
+
 	if (dkim_view_eq(p, len, "*") || dkim_view_eq(p, len, "email"))
 		k->service_email = true;
+	return NULL;
 }
 
-static void
-flag_element(const char *p, size_t len, struct dkim_key *k)
+static const char *
+flag_element(const char *p, size_t len, void *ctx)
 {
+	struct dkim_key *k = ctx;
+
 	if (dkim_view_eq(p, len, "y"))
 		k->testing = true;
 	else if (dkim_view_eq(p, len, "s"))
 		k->strict = true;
+	return NULL;
 }
 
 static EVP_PKEY *
@@ -154,15 +139,15 @@ dkim_key_parse(const unsigned char *txt, size_t len, struct dkim_key *out, enum 
 		return "key syntax error";
 	*kind = DKIM_KEY_RECORD;
 	if ((t = dkim_tag_find(&l, "h")) != NULL)
-		each_element(t, hash_element, out);
+		(void)dkim_tag_each_element(t, hash_element, out);
 	else
 		out->hash_sha1 = out->hash_sha256 = true;
 	if ((t = dkim_tag_find(&l, "s")) != NULL)
-		each_element(t, service_element, out);
+		(void)dkim_tag_each_element(t, service_element, out);
 	else
 		out->service_email = true;
 	if ((t = dkim_tag_find(&l, "t")) != NULL)
-		each_element(t, flag_element, out);
+		(void)dkim_tag_each_element(t, flag_element, out);
 	parse_k(dkim_tag_find(&l, "k"), out);
 	if ((t = dkim_tag_find(&l, "p")) == NULL)
 		return "key syntax error";

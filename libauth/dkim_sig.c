@@ -210,32 +210,6 @@ parse_canon(const struct dkim_tag *t, struct dkim_sig *out)
 	return NULL;
 }
 
-/* Calls fn for each colon-separated element of a list tag, FWS around each
- * element removed; stops at the first non-zero return. */
-static const char *
-each_element(const struct dkim_tag *t, const char *(*fn)(const char *, size_t, void *), void *ctx)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= t->value_len; i++) {
-		const char *p, *r;
-		size_t len;
-
-		if (i < t->value_len && t->value[i] != ':')
-			continue;
-		p = t->value + start;
-		len = i - start;
-		while (len > 0 && dkim_tag_is_fws((unsigned char)p[0]))
-			p++, len--;
-		while (len > 0 && dkim_tag_is_fws((unsigned char)p[len - 1]))
-			len--;
-		if ((r = fn(p, len, ctx)) != NULL)
-			return r;
-		start = i + 1;
-	}
-	return NULL;
-}
-
 static const char *
 add_header_name(const char *p, size_t len, void *ctx)
 {
@@ -257,7 +231,7 @@ add_header_name(const char *p, size_t len, void *ctx)
 static const char *
 parse_h(const struct dkim_tag *t, struct dkim_sig *out)
 {
-	const char *r = each_element(t, add_header_name, out);
+	const char *r = dkim_tag_each_element(t, add_header_name, out);
 
 	if (r != NULL)
 		return r;
@@ -286,7 +260,7 @@ parse_q(const struct dkim_tag *t)
 
 	if (t == NULL)
 		return NULL;
-	each_element(t, find_dns_txt, &found);
+	dkim_tag_each_element(t, find_dns_txt, &found);
 	return found ? NULL : "query method not supported";
 }
 

@@ -184,3 +184,28 @@ dkim_base64_decode(const char *in, size_t len, unsigned char *out, size_t max)
 	}
 	return (long)n;
 }
+
+const char *
+dkim_tag_each_element(const struct dkim_tag *t, const char *(*fn)(const char *, size_t, void *),
+                      void *ctx)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= t->value_len; i++) {
+		const char *p, *r;
+		size_t len;
+
+		if (i < t->value_len && t->value[i] != ':')
+			continue;
+		p = t->value + start;
+		len = i - start;
+		while (len > 0 && dkim_tag_is_fws((unsigned char)p[0]))
+			p++, len--;
+		while (len > 0 && dkim_tag_is_fws((unsigned char)p[len - 1]))
+			len--;
+		if ((r = fn(p, len, ctx)) != NULL)
+			return r;
+		start = i + 1;
+	}
+	return NULL;
+}

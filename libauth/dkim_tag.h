@@ -58,6 +58,13 @@ const struct dkim_tag *dkim_tag_find(const struct dkim_tag_list *l, const char *
  * SP, HTAB, CR or LF. */
 bool dkim_tag_is_fws(unsigned char c);
 
+/* Calls fn for each colon-separated element of a list tag (h=, s=, t=, q=),
+ * FWS around each element removed; stops at the first non-NULL return,
+ * which it returns.  NULL when every element was taken. */
+const char *dkim_tag_each_element(const struct dkim_tag *t,
+                                  const char *(*fn)(const char *p, size_t len, void *ctx),
+                                  void *ctx);
+
 /*
  * Decodes base64 with whitespace anywhere (RFC 6376 §3.5 b= and bh=, §3.6.1
  * p=) into out[0..max).  Returns the decoded length, or -1 when the input is

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "dkim_tag.h"
 #include "tap.h"
 
@@ -114,6 +115,43 @@ test_base64(void)
 	is_int(dkim_base64_decode("AQIDBAUG", 8, out, 6), 6, "exactly fills out");
 }
 
+struct collect {
+	struct buf seen;
+	const char *stop_at;
+};
+
+/* Records each element as "[element]"; stops at stop_at. */
+static const char *
+collect_element(const char *p, size_t len, void *ctx)
+{
+	struct collect *c = ctx;
+
+	buf_printf(&c->seen, "[%.*s]", (int)len, p);
+	return c->stop_at != NULL && strlen(c->stop_at) == len && memcmp(p, c->stop_at, len) == 0
+	           ? "stopped"
+	           : NULL;
+}
+
+static void
+test_each_element(void)
+{
+	const char v[] = "from : To\r\n\t:: subject";
+	struct dkim_tag t = {0};
+	struct collect c = {.stop_at = NULL};
+
+	t.value = v;
+	t.value_len = sizeof(v) - 1;
+	buf_init(&c.seen, 256);
+	ok(dkim_tag_each_element(&t, collect_element, &c) == NULL, "every element taken");
+	is_str(c.seen.data, "[from][To][][subject]", "elements split at colons, FWS trimmed");
+	buf_reset(&c.seen);
+	c.stop_at = "To";
+	is_str(dkim_tag_each_element(&t, collect_element, &c), "stopped",
+	       "the callback's answer ends the walk");
+	is_str(c.seen.data, "[from][To]", "no element after the stop");
+	buf_free(&c.seen);
+}
+
 int
 main(void)
 {
@@ -121,5 +159,6 @@ main(void)
 	test_edges();
 	test_hostile();
 	test_base64();
+	test_each_element();
 	return done_testing();
 }
