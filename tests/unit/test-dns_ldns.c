@@ -16,26 +16,8 @@
 
 #include "dns_cache.h"
 #include "dns_ldns.h"
+#include "dnstest.h"
 #include "tap.h"
-
-static const struct dns_answer *
-ask(struct dns_resolver *r, const char *name, enum dns_type type)
-{
-	const struct dns_answer *a = NULL;
-	struct auth_error err;
-
-	if (dns_query(r, name, type, &a, &err) < 0) {
-		diag("query %s failed: %s", name, err.msg);
-		exit(1);
-	}
-	return a;
-}
-
-static const char *
-addr4(const struct dns_rr *rr, char *buf)
-{
-	return inet_ntop(AF_INET, &rr->u.a, buf, INET_ADDRSTRLEN);
-}
 
 static void
 test_answers(struct dns_resolver *r)

@@ -12,6 +12,7 @@
 
 #include "dns_wire.h"
 #include "dns_zone.h"
+#include "dnstest.h"
 #include "tap.h"
 
 static const char zone_text[] =
@@ -58,25 +59,6 @@ load(void)
 		exit(1);
 	}
 	return r;
-}
-
-static const struct dns_answer *
-ask(struct dns_resolver *r, const char *name, enum dns_type type)
-{
-	const struct dns_answer *a = NULL;
-	struct auth_error err;
-
-	if (dns_query(r, name, type, &a, &err) < 0) {
-		diag("query %s failed: %s", name, err.msg);
-		exit(1);
-	}
-	return a;
-}
-
-static const char *
-addr4(const struct dns_rr *rr, char *buf)
-{
-	return inet_ntop(AF_INET, &rr->u.a, buf, INET_ADDRSTRLEN);
 }
 
 static void
