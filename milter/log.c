@@ -136,22 +136,6 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 static const char *
-log_action_name(enum session_action a)
-{
-	switch (a) {
-	case SESSION_ACCEPT:
-		return "accept";
-	case SESSION_REJECT:
-		return "reject";
-	case SESSION_TEMPFAIL:
-		return "tempfail";
-	case SESSION_QUARANTINE:
-		return "quarantine";
-	}
-	return "unknown";
-}
-
-static const char *
 log_or(const char *s, const char *dflt)
 {
 	return s != NULL && s[0] != '\0' ? s : dflt;
@@ -165,6 +149,6 @@ log_summary(const char *queue_id, const char *client, const struct session_verdi
 	        log_or(queue_id, "NOQUEUE"), log_or(client, "unknown"),
 	        log_or(v->spf_result, "none"), log_or(v->dkim_summary, "none"),
 	        log_or(v->dmarc_result, "none"), log_or(v->from_domain, "-"),
-	        log_or(v->dmarc_disposition, "none"), log_action_name(v->action),
+	        log_or(v->dmarc_disposition, "none"), session_action_name(v->action),
 	        v->text != NULL ? " text=" : "", v->text != NULL ? v->text : "");
 }

@@ -62,6 +62,22 @@ struct session {
 	struct session_verdict verdict;
 };
 
+const char *
+session_action_name(enum session_action action)
+{
+	switch (action) {
+	case SESSION_REJECT:
+		return "reject";
+	case SESSION_TEMPFAIL:
+		return "tempfail";
+	case SESSION_QUARANTINE:
+		return "quarantine";
+	case SESSION_ACCEPT:
+		break;
+	}
+	return "accept";
+}
+
 static enum dmarc_from_rule
 session_from_rule(enum config_from_policy p)
 {

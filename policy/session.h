@@ -46,6 +46,9 @@ enum session_action {
 	SESSION_QUARANTINE, /* accept into the MTA's hold queue */
 };
 
+/* "accept", "reject", "tempfail" or "quarantine", for logs and JSON. */
+const char *session_action_name(enum session_action action);
+
 /* Why the action is what it is, for the log and for tests. */
 enum session_reason {
 	SESSION_R_NONE,

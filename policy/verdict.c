@@ -384,22 +384,6 @@ verdict_json_dmarc(const struct verdict_input *in, struct json *j)
 	json_object_end(j);
 }
 
-static const char *
-action_name(enum session_action act)
-{
-	switch (act) {
-	case SESSION_REJECT:
-		return "reject";
-	case SESSION_TEMPFAIL:
-		return "tempfail";
-	case SESSION_QUARANTINE:
-		return "quarantine";
-	case SESSION_ACCEPT:
-		break;
-	}
-	return "accept";
-}
-
 /* The authcheck contract of DESIGN.md, plus the action taken. */
 static const char *
 verdict_json(const struct verdict_input *in, const struct session_verdict *v, struct arena *a)
@@ -422,7 +406,7 @@ verdict_json(const struct verdict_input *in, const struct session_verdict *v, st
 		json_null(&j);
 	}
 	json_key(&j, "action");
-	json_string(&j, action_name(v->action));
+	json_string(&j, session_action_name(v->action));
 	if (v->smtp_code != 0) {
 		json_key(&j, "smtp_reply");
 		json_string(&j, arena_printf(a, "%d %s %s", v->smtp_code, v->dsn, v->text));

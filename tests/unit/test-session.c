@@ -494,9 +494,19 @@ test_error_verdicts(void)
 	env_close(&v);
 }
 
+static void
+test_action_names(void)
+{
+	is_str(session_action_name(SESSION_ACCEPT), "accept", "accept");
+	is_str(session_action_name(SESSION_REJECT), "reject", "reject");
+	is_str(session_action_name(SESSION_TEMPFAIL), "tempfail", "tempfail");
+	is_str(session_action_name(SESSION_QUARANTINE), "quarantine", "quarantine");
+}
+
 int
 main(void)
 {
+	test_action_names();
 	make_key();
 	test_signed_message_passes();
 	test_forgery_rejected_and_next_message_clean();
