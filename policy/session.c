@@ -290,14 +290,24 @@ session_note_authres(struct session *s, const char *value, size_t len)
 		s->del_overflow = true;
 }
 
-int
-session_header(struct session *s, const char *name, size_t name_len, const char *value,
-               size_t value_len, struct auth_error *err)
+/* The message's header fields, made with the configured limits on first use
+ * (a message may have no field at all). */
+static struct msg_headers *
+session_headers(struct session *s, struct auth_error *err)
 {
 	struct msg_limits lim = {s->cfg->max_header_bytes, s->cfg->max_headers};
 
 	if (s->hdrs == NULL && (s->hdrs = msg_headers_new(&lim)) == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+	return s->hdrs;
+}
+
+int
+session_header(struct session *s, const char *name, size_t name_len, const char *value,
+               size_t value_len, struct auth_error *err)
+{
+	if (session_headers(s, err) == NULL)
+		return -1;
 	if (name_len == sizeof(AUTHRES_FIELD) - 1 &&
 	    strncasecmp(name, AUTHRES_FIELD, name_len) == 0)
 		session_note_authres(s, value, value_len);
@@ -329,12 +339,11 @@ session_eoh(struct session *s, struct auth_error *err)
 	    .reject_partial_body = s->cfg->dkim_reject_partial_body,
 	    .key_cache = s->e->keys,
 	};
-	struct msg_limits lim = {s->cfg->max_header_bytes, s->cfg->max_headers};
 
 	if (session_exempt(s))
 		return 0;
-	if (s->hdrs == NULL && (s->hdrs = msg_headers_new(&lim)) == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+	if (session_headers(s, err) == NULL)
+		return -1;
 	msg_from_extract(s->hdrs, &s->from);
 	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL)
 		return -1;
