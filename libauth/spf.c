@@ -492,13 +492,19 @@ spf_check_host(struct dns_resolver *r, const struct spf_limits *lim, const struc
 	    (req->family != AF_INET && req->family != AF_INET6))
 		return auth_error_set(err, AUTH_EINVAL, "spf: bad arguments");
 	spf_eval_init(&ev, r, lim, req, out, err);
-	if (spf_make_sender(out, sender, &ev.local_len) < 0)
-		return auth_error_set(err, AUTH_EINVAL, "spf: sender longer than %d",
-		                      SPF_SENDER_MAX);
-	ev.sender = out->sender;
-	ev.sender_len = strlen(out->sender);
 	/* A domain too long to report is also too long to be valid (§4.3). */
 	(void)snprintf(out->domain, sizeof(out->domain), "%s", domain);
+	/* The sender chose it: an identity no valid path can have (RFC 5321
+	 * §4.5.3.1 allows 64 + 255 octets) is an outcome, as §4.3 makes a
+	 * malformed domain one. */
+	if (spf_make_sender(out, sender, &ev.local_len) < 0) {
+		out->result = SPF_NONE;
+		(void)snprintf(out->problem, sizeof(out->problem), "sender longer than %d",
+		               SPF_SENDER_MAX);
+		return 0;
+	}
+	ev.sender = out->sender;
+	ev.sender_len = strlen(out->sender);
 	rc = spf_eval_host(&ev, domain, 1, 0, &out->result);
 	if (rc < 0) {
 		spf_outcome_free(out);
