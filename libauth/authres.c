@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,7 +13,7 @@
 /* The largest single piece (one property, comment or reason) we write;
  * longer text from a message is cut here rather than growing the header
  * without bound. */
-#define AUTHRES_PIECE_MAX 1024
+#define AUTHRES_PIECE_MAX 2048
 /* Comment nesting the reader follows before giving up. */
 #define AUTHRES_COMMENT_DEPTH_MAX 32
 
@@ -93,8 +94,16 @@ put_quoted(struct buf *b, const char *v, size_t n, int *err)
 	put_safe_char(b, '"', err);
 }
 
-/* Whether s[0..n) is already one RFC 5322 quoted-string of printable
- * ASCII. */
+/* A byte a quoted-string may hold, bare or after a backslash: printable
+ * ASCII, WSP, or 8-bit (RFC 6532); never a control byte. */
+static int
+is_qtext_byte(unsigned char c)
+{
+	return c == ' ' || c == '\t' || (c > 0x20 && c != 0x7f);
+}
+
+/* Whether s[0..n) is already one RFC 5322 quoted-string whose every byte,
+ * escaped ones included, is safe in a header. */
 static int
 is_quoted_string(const char *s, size_t n)
 {
@@ -103,9 +112,9 @@ is_quoted_string(const char *s, size_t n)
 	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
 		return 0;
 	for (i = 1; i < n - 1; i++) {
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"')
+		if (!is_qtext_byte((unsigned char)s[i]) || s[i] == '"')
 			return 0;
-		if (s[i] == '\\' && ++i >= n - 1)
+		if (s[i] == '\\' && (++i >= n - 1 || !is_qtext_byte((unsigned char)s[i])))
 			return 0;
 	}
 	return 1;
@@ -329,6 +338,37 @@ authres_add_dmarc(struct authres *w, const char *result, const char *from_domain
 	authres_add(w, "dmarc", result, c, reason, p, n);
 }
 
+void
+authres_mark(const struct authres *w, struct authres_mark *m)
+{
+	m->len = w->out->len;
+	m->col = w->col;
+	m->count = w->count;
+	m->error = w->error;
+}
+
+void
+authres_rewind(struct authres *w, const struct authres_mark *m)
+{
+	w->out->len = m->len;
+	if (w->out->data != NULL)
+		w->out->data[m->len] = '\0';
+	w->col = m->col;
+	w->count = m->count;
+	w->error = m->error;
+}
+
+void
+authres_add_comment(struct authres *w, const char *comment)
+{
+	struct buf piece;
+
+	buf_init(&piece, AUTHRES_PIECE_MAX);
+	put_comment(&piece, comment, &w->error);
+	emit(w, "", &piece);
+	buf_free(&piece);
+}
+
 int
 authres_end(struct authres *w)
 {
@@ -450,11 +490,66 @@ authres_authserv_id(const char *value, size_t len, char *out, size_t outsz)
  * opens with our authserv-id claims to be ours even when what follows is
  * not valid (no ";", a bad version), so it is removed all the same.
  */
+static unsigned char
+lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Whether the n bytes at p equal id, ignoring case, and stand as a whole
+ * token (no token character right before or after). */
+static bool
+token_at(const unsigned char *start, const unsigned char *p, const unsigned char *end,
+         const char *id, size_t n)
+{
+	size_t i;
+
+	if ((size_t)(end - p) < n || (p > start && is_token_char(p[-1])))
+		return false;
+	for (i = 0; i < n; i++)
+		if (lower(p[i]) != lower((unsigned char)id[i]))
+			return false;
+	return p + n == end || !is_token_char(p[n]);
+}
+
+/*
+ * Whether authserv_id stands anywhere in the value as a token, once the
+ * backslashes of quoted-pairs and the line ends of folding are taken out,
+ * as a reader that unquotes and unfolds without parsing would see it.
+ */
+static bool
+mentions(const char *value, size_t len, const char *authserv_id)
+{
+	size_t n = strlen(authserv_id), i, k = 0;
+	unsigned char *flat = malloc(len + 1);
+	bool found = false;
+
+	/* Without memory the field is taken as ours: deleting a field
+	 * that was not is the safe mistake. */
+	if (flat == NULL)
+		return true;
+	for (i = 0; i < len; i++)
+		if (value[i] != '\\' && value[i] != '\r' && value[i] != '\n')
+			flat[k++] = (unsigned char)value[i];
+	for (i = 0; i < k && !found; i++)
+		found = token_at(flat, flat + i, flat + k, authserv_id, n);
+	free(flat);
+	return n > 0 && found;
+}
+
+/*
+ * A field whose opening authserv-id cannot be read strictly (comments
+ * nested past our bound, a comment never closed, no id at all) may still
+ * read as ours to a lenient parser downstream; it claims to be ours when
+ * our authserv-id appears in it anywhere.
+ */
 bool
 authres_claims(const char *value, size_t len, const char *authserv_id)
 {
 	struct rd r = {(const unsigned char *)value, len, 0};
 	char id[AUTHRES_PIECE_MAX];
 
-	return read_leading_id(&r, id, sizeof(id)) == 0 && strcasecmp(id, authserv_id) == 0;
+	if (read_leading_id(&r, id, sizeof(id)) == 0)
+		return strcasecmp(id, authserv_id) == 0;
+	return mentions(value, len, authserv_id);
 }

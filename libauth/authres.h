@@ -6,8 +6,10 @@
  * then one authres_add*() per result, then authres_end().  Property values
  * are written bare when RFC 8601 §2.2 allows (a token, a domain name, or
  * local-part@domain with a dot-atom local-part) and as a quoted-string
- * otherwise; control characters in values become '?', so nothing from a
- * message can break the header.  Lines are folded with CRLF TAB between
+ * otherwise (a local-part already written as a quoted-string is kept only
+ * when every byte in it, escaped or not, is safe); control characters in
+ * values and comments become '?', so nothing from a message can start or
+ * end a header line.  Lines are folded with CRLF TAB between
  * results and properties so that no line is longer than AUTHRES_FOLD_AT
  * where a break can help (front ends that want bare LF replace CRLF).
  * Errors (the buffer's maximum reached, out of memory) are sticky: check
@@ -88,6 +90,21 @@ void authres_add_dmarc(struct authres *w, const char *result, const char *from_d
                        const char *policy, const char *evaluated, const char *disposition,
                        const char *reason);
 
+/* A comment after the last result (RFC 8601 §2.2 allows CFWS there). */
+void authres_add_comment(struct authres *w, const char *comment);
+
+/* A point to return to: authres_rewind() forgets everything written after
+ * authres_mark(), errors included, so a caller can try a result and take
+ * it back when it does not fit. */
+struct authres_mark {
+	size_t len, col;
+	unsigned count;
+	int error;
+};
+
+void authres_mark(const struct authres *w, struct authres_mark *m);
+void authres_rewind(struct authres *w, const struct authres_mark *m);
+
 /* Writes "none" when no result was added (RFC 8601 §2.2 no-result).
  * Returns 0, or -1 when anything could not be written. */
 int authres_end(struct authres *w);
@@ -102,7 +119,10 @@ int authres_end(struct authres *w);
 int authres_authserv_id(const char *value, size_t len, char *out, size_t outsz);
 
 /* Whether the field claims authserv_id (compared case-insensitively):
- * its value opens with that authserv-id, whatever follows. */
+ * its value opens with that authserv-id, whatever follows; or its opening
+ * authserv-id cannot be read and authserv_id appears in it as a token
+ * (after quoted-pair backslashes and line ends are removed), as a lenient
+ * reader could take it. */
 bool authres_claims(const char *value, size_t len, const char *authserv_id);
 
 #endif

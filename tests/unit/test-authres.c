@@ -227,9 +227,26 @@ test_reader(void)
 	ok(authres_claims(" (c) \"mx.example.net\" x; dkim=pass", 34, "mx.example.net"),
 	   "claims: quoted id before a bad version");
 	ok(authres_claims(" mx.example.net", 15, "mx.example.net"), "claims: our id alone");
-	ok(!authres_claims(" (unterminated mx.example.net;", 30, "mx.example.net"),
-	   "claims: no id outside a comment");
-	ok(!authres_claims(" ; mx.example.net", 17, "mx.example.net"), "claims: no id first");
+	/* No authserv-id can be read strictly, but a lenient reader could
+	 * take ours from these: they are removed too. */
+	ok(authres_claims(" (unterminated mx.example.net;", 30, "mx.example.net"),
+	   "claims: our id in a comment never closed");
+	ok(authres_claims(" ; mx.example.net", 17, "mx.example.net"),
+	   "claims: no id first, ours later");
+	ok(authres_claims(" ((((((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))))))) "
+	                  "mx.example.net; dmarc=pass",
+	                  97, "mx.example.net"),
+	   "claims: comments nested past the bound before our id");
+	ok(authres_claims(" (x\\) mx.example.net; dmarc=pass", 33, "mx.example.net"),
+	   "claims: an escaped parenthesis leaving the comment open");
+	ok(authres_claims(" (x) \"mx.exa\\mple.net\"", 23, "mx.example.net"),
+	   "claims: quoted-pair inside a quoted id");
+	ok(authres_claims(" (x mx.exa\r\n mple.net", 22, "mx.example.net") == false,
+	   "claims: a line end does not join what a space still separates");
+	ok(!authres_claims(" (x mx.example.network; dmarc=pass", 34, "mx.example.net"),
+	   "claims: a longer token is not ours");
+	ok(!authres_claims(" ( other.example; dkim=pass", 27, "mx.example.net"),
+	   "claims: an unreadable field without our id stays");
 }
 
 int
