@@ -87,6 +87,42 @@ enum align {
 	ALIGN_TEMPFAIL,
 };
 
+/* Whether name is suffix itself or a name below it, label by label. */
+static bool
+below_or_at(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	if (k == 0 || k > n || strcmp(name + n - k, suffix) != 0)
+		return false;
+	return n == k || name[n - k - 1] == '.';
+}
+
+/* The last label of a normalized name. */
+static const char *
+last_label(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot != NULL ? dot + 1 : name;
+}
+
+/*
+ * Whether the identifier name could have the Author Domain's
+ * Organizational Domain at all.  An Organizational Domain is the name
+ * itself or a parent of it, so name must be at or below the Author
+ * Domain's; while that is unknown (its Tree Walk failed), the two must at
+ * least share their top label.  Anything else is decided without asking
+ * the DNS of a domain the sender may own.
+ */
+static bool
+could_share_org(const struct dmarc_outcome *o, const char *name)
+{
+	if (o->org_domain[0] != '\0')
+		return below_or_at(name, o->org_domain);
+	return strcmp(last_label(name), last_label(o->from_domain)) == 0;
+}
+
 /*
  * Identifier alignment (RFC 9989 §4.4, RFC 7489 §3.1): strict needs the
  * same name; relaxed the same Organizational Domain.  o->org_domain is
@@ -102,38 +138,60 @@ aligned(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, 
 		return ALIGN_NO;
 	if (strcmp(name, o->from_domain) == 0)
 		return ALIGN_YES;
-	if (mode == 's')
+	if (mode == 's' || !could_share_org(o, name))
 		return ALIGN_NO;
 	if (o->org_domain[0] == '\0' || org_lookup(c, m, name, org) < 0)
 		return ALIGN_TEMPFAIL;
 	return strcmp(org, o->org_domain) == 0 ? ALIGN_YES : ALIGN_NO;
 }
 
+/* Whether the identifier passed and aligned; *unknown is set when it
+ * could align but that could not be known (a temporary failure in its
+ * check or in finding its Organizational Domain). */
+static bool
+align_one(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, const char *ident,
+          char mode, bool pass, bool temperror, bool *unknown)
+{
+	enum align a;
+
+	if (!pass && !temperror)
+		return false;
+	a = aligned(c, m, o, ident, mode);
+	if (pass && a == ALIGN_YES)
+		return true;
+	if (a != ALIGN_NO)
+		*unknown = true;
+	return false;
+}
+
+/*
+ * RFC 9989 §4.4 and §5.3: DMARC passes when an aligned identifier passes.
+ * A result that a later attempt could turn into pass is temperror, never
+ * fail (RFC 8601 §2.7.1 "temperror: ... A later attempt may produce a
+ * final result"), so a failed look-up for an identifier that could align
+ * cannot get a message rejected.
+ */
 static void
 check_alignment(struct dmarc_ctx *c, const struct dmarc_auth_input *in, struct dmarc_outcome *o)
 {
 	struct org_memo memo = {0};
-	bool temp = false;
-	enum align a;
+	bool unknown = false;
 	size_t i;
 
-	if (in->spf_pass) {
-		a = aligned(c, &memo, o, in->spf_domain, o->record.aspf);
-		o->spf_aligned = a == ALIGN_YES;
-		temp = a == ALIGN_TEMPFAIL;
-	}
+	o->spf_aligned = align_one(c, &memo, o, in->spf_domain, o->record.aspf, in->spf_pass,
+	                           in->spf_temperror, &unknown);
 	for (i = 0; i < in->ndkim && !o->dkim_aligned; i++) {
-		if (!in->dkim[i].pass)
-			continue;
-		a = aligned(c, &memo, o, in->dkim[i].d, o->record.adkim);
-		o->dkim_aligned = a == ALIGN_YES;
-		temp = temp || a == ALIGN_TEMPFAIL;
+		if (align_one(c, &memo, o, in->dkim[i].d, o->record.adkim, in->dkim[i].pass,
+		              in->dkim[i].temperror, &unknown)) {
+			o->dkim_aligned = true;
+			dmarc_copy_name(o->dkim_domain, in->dkim[i].d);
+		}
 	}
 	if (o->spf_aligned || o->dkim_aligned) {
 		o->result = DMARC_RESULT_PASS;
-	} else if (temp) {
+	} else if (unknown) {
 		o->result = DMARC_RESULT_TEMPERROR;
-		o->reason = "temporary DNS failure finding an Organizational Domain";
+		o->reason = "temporary DNS failure checking an identifier that could align";
 	} else {
 		o->result = DMARC_RESULT_FAIL;
 	}
@@ -303,7 +361,9 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 	struct dmarc_outcome *one;
 	size_t i;
 
-	if (c->opts.from_rule == DMARC_FROM_IGNORE) {
+	/* Not even the ignore rule lets through what could not be read
+	 * whole: an unread part could name the very domain that rejects. */
+	if (c->opts.from_rule == DMARC_FROM_IGNORE && !unlisted) {
 		out->reason = "no single Author Domain";
 		return 0;
 	}
@@ -343,7 +403,7 @@ dmarc_evaluate(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 	n = in->from != NULL ? distinct_domains(in->from, domains) : 0;
 	/* A single field whose mailboxes all share one domain is evaluated
 	 * for that domain (RFC 7489 §6.6.1). */
-	if (in->from != NULL && n == 1 &&
+	if (in->from != NULL && n == 1 && !in->from->truncated &&
 	    (in->from->status == MSG_FROM_OK || in->from->status == MSG_FROM_MULTIPLE)) {
 		evaluate_domain(c, in, domains[0], out);
 		dmarc_apply_policy(out, lp);

@@ -172,6 +172,8 @@ struct dmarc_outcome {
 	enum dmarc_disp disposition;
 	enum dmarc_override override;
 	bool spf_aligned, dkim_aligned;
+	/* The d= of the first passing signature that aligned ("" when none). */
+	char dkim_domain[DNS_NAME_MAX + 1];
 	/* The From fields were rejected by DMARC_FROM_REJECT. */
 	bool from_rejected;
 	/* A short explanation for "none", "temperror" and "permerror"
@@ -226,11 +228,13 @@ void dmarc_ctx_free(struct dmarc_ctx *c);
 struct dmarc_dkim_input {
 	const char *d; /* the signature's d= domain */
 	bool pass;
+	bool temperror; /* a temporary DNS failure kept it from being checked */
 };
 
 struct dmarc_auth_input {
 	const struct msg_from *from;
 	bool spf_pass;
+	bool spf_temperror;
 	/* The MAIL FROM domain, or the HELO domain for the null sender;
 	 * NULL when SPF was not evaluated. */
 	const char *spf_domain;
@@ -241,6 +245,15 @@ struct dmarc_auth_input {
 /*
  * Evaluates DMARC for one message.  Returns 0 with *out filled (whatever
  * the result), or -1 with err set when out of memory.  lp may be NULL.
+ *
+ * A temporary failure counts only where it could change the answer for
+ * the Author Domain.  An identifier that cannot share its Organizational
+ * Domain (the Author Domain's, or when that is unknown, any common parent)
+ * is judged not aligned without a look-up, so the DNS of an unrelated
+ * domain can make the result neither temperror nor pass.  And an
+ * identifier that could align but could not be checked (SPF or a DKIM
+ * signature with a temporary error) makes a result that would be fail
+ * temperror instead: a later attempt might pass.
  */
 int dmarc_evaluate(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
                    const struct dmarc_local_policy *lp, struct dmarc_outcome *out,

@@ -55,6 +55,7 @@ add_dkim(struct args *a, const char *spec)
 	a->dkim_d[a->ndkim][n] = '\0';
 	a->dkim[a->ndkim].d = a->dkim_d[a->ndkim];
 	a->dkim[a->ndkim].pass = strcmp(colon + 1, "pass") == 0;
+	a->dkim[a->ndkim].temperror = strcmp(colon + 1, "temperror") == 0;
 	a->ndkim++;
 	return 0;
 }
@@ -188,9 +189,13 @@ main(int argc, char **argv)
 		lp.random100 = fixed_random;
 		lp.random_ctx = &a.random;
 	}
-	in = (struct dmarc_auth_input){&a.from,
-	                               a.spf_result != NULL && strcmp(a.spf_result, "pass") == 0,
-	                               a.spf_domain, a.ndkim, a.dkim};
+	in = (struct dmarc_auth_input){
+	    .from = &a.from,
+	    .spf_pass = a.spf_result != NULL && strcmp(a.spf_result, "pass") == 0,
+	    .spf_temperror = a.spf_result != NULL && strcmp(a.spf_result, "temperror") == 0,
+	    .spf_domain = a.spf_domain,
+	    .ndkim = a.ndkim,
+	    .dkim = a.dkim};
 	rc = dmarc_evaluate(c, &in, &lp, &o, &err);
 	if (rc < 0)
 		fprintf(stderr, "dmarccheck: %s\n", err.msg);

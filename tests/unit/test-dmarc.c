@@ -482,6 +482,7 @@ make_dkim(struct dkim_list *l, const char *spec)
 		*colon = '\0';
 		l->sig[l->n].d = tok;
 		l->sig[l->n].pass = strcmp(colon + 1, "pass") == 0;
+		l->sig[l->n].temperror = strcmp(colon + 1, "temperror") == 0;
 		l->n++;
 	}
 }
@@ -524,7 +525,11 @@ run_table(struct dmarc_ctx *c, const char *mode, int is7489)
 
 		make_from(&from, t->from_status, t->from);
 		make_dkim(&dk, t->dkim);
-		in = (struct dmarc_auth_input){&from, t->spf_pass, t->spf_domain, dk.n, dk.sig};
+		in = (struct dmarc_auth_input){.from = &from,
+		                               .spf_pass = t->spf_pass,
+		                               .spf_domain = t->spf_domain,
+		                               .ndkim = dk.n,
+		                               .dkim = dk.sig};
 		is_int(dmarc_evaluate(c, &in, &lp, &o, NULL), 0, "%s [%s]: evaluated", t->name,
 		       mode);
 		check_outcome(t->name, mode, &o, w);
@@ -571,7 +576,7 @@ test_from_rules(struct dns_resolver *r)
 	struct dmarc_ctx *rej = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_REJECT);
 	struct dmarc_ctx *ign = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_IGNORE);
 	struct msg_from from;
-	struct dmarc_auth_input in = {&from, 1, "example.com", 0, NULL};
+	struct dmarc_auth_input in = {.from = &from, .spf_pass = 1, .spf_domain = "example.com"};
 	struct dmarc_local_policy capped = {.cap_set = true, .cap = DMARC_DISP_NONE};
 	struct dmarc_outcome o;
 
@@ -608,7 +613,7 @@ test_unlisted_author_domains(struct dns_resolver *r)
 {
 	struct dmarc_ctx *all = make_ctx(r, DMARC_MODE_RFC9989, DMARC_FROM_STRICTEST);
 	struct msg_from from;
-	struct dmarc_auth_input in = {&from, 1, "a1.example", 0, NULL};
+	struct dmarc_auth_input in = {.from = &from, .spf_pass = 1, .spf_domain = "a1.example"};
 	struct dmarc_outcome o;
 
 	make_from(&from, MSG_FROM_MULTIPLE,
@@ -854,7 +859,8 @@ test_opendmarc_agrees(struct dmarc_ctx *c)
 		DMARC_POLICY_T *p = opendmarc_policy_connect_init((u_char *)"192.0.2.1", 0);
 		struct dmarc_record rec;
 		struct msg_from from;
-		struct dmarc_auth_input in = {&from, t[i].spf != NULL, t[i].spf, 0, NULL};
+		struct dmarc_auth_input in = {
+		    .from = &from, .spf_pass = t[i].spf != NULL, .spf_domain = t[i].spf};
 		struct dmarc_outcome o;
 		int odp = 0, adkim = 0, aspf = 0, pct = 0, pol;
 		static const char letters[] = {'n', 'q', 'r'};
