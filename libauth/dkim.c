@@ -361,6 +361,10 @@ examine(struct dkim_verifier *v, struct vsig *vs, const struct msg_headers *h,
 		settle(vs->res, DKIM_PERMERROR, r);
 		return 0;
 	}
+	if (v->o.headers_incomplete) {
+		settle(vs->res, DKIM_POLICY, "header block over limit");
+		return 0;
+	}
 	if (!check_times(v, vs) || !fetch_key(v, vs) || !check_headers(vs, h, f))
 		return 0;
 	if (find_hasher(v, &vs->sig, &vs->hasher) < 0)
@@ -483,6 +487,12 @@ const struct dkim_sig_result *
 dkim_verifier_result(const struct dkim_verifier *v, size_t i)
 {
 	return i < v->nresults ? &v->results[i] : NULL;
+}
+
+const struct dkim_sig_result *
+dkim_verifier_results(const struct dkim_verifier *v)
+{
+	return v->nresults > 0 ? v->results : NULL;
 }
 
 void

@@ -26,7 +26,8 @@
  *   policy     verified, or verifiable, but refused by this receiver's rules:
  *              "algorithm not allowed" (rsa-sha1, RFC 8301 §3.1), "key too
  *              small" (RFC 8301 §3.2), "partial body signed" (l=, when
- *              reject_partial_body), "signature in the future" (t=, §3.5);
+ *              reject_partial_body), "signature in the future" (t=, §3.5),
+ *              "header block over limit" (headers_incomplete);
  *   neutral    "too many signatures": beyond max_signatures, not examined;
  *   temperror  "DNS temporary failure";
  *   permerror  the signature or its key record is unusable: "syntax error:
@@ -88,6 +89,10 @@ struct dkim_verify_opts {            /* zero = default */
 	/* Parsed keys shared between verifiers (dkim_keycache.h): the
 	 * caller's, outliving the verifier; NULL: none. */
 	struct dkim_keycache *key_cache;
+	/* The caller could not keep every header field (its limits): the
+	 * fields a signature covers may be missing, so no signature is
+	 * checked; each is policy, "header block over limit". */
+	int headers_incomplete;
 };
 
 struct dkim_sig_result {
@@ -124,6 +129,8 @@ int dkim_verifier_finish(struct dkim_verifier *v, struct auth_error *err);
  * top (NULL when i is out of range). */
 size_t dkim_verifier_count(const struct dkim_verifier *v);
 const struct dkim_sig_result *dkim_verifier_result(const struct dkim_verifier *v, size_t i);
+/* All dkim_verifier_count() results as one array (NULL when there are none). */
+const struct dkim_sig_result *dkim_verifier_results(const struct dkim_verifier *v);
 
 void dkim_verifier_free(struct dkim_verifier *v);
 

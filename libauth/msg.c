@@ -10,31 +10,28 @@
 
 #include "msg.h"
 
-/* RFC 5322 §2.1.1: a line holds at most 998 characters, so a name that is
- * to be followed by its colon on the same line has at most 997. */
-#define MSG_NAME_MAX 997
-
 struct msg_headers {
-	struct msg_limits lim;
 	struct msg_field *fields;
 	size_t nfields;
 	size_t cap;
-	size_t bytes; /* the block as stored: each field plus its CRLF */
+	size_t bytes; /* each field plus its CRLF */
 };
 
 enum msg_parser_state {
-	MSG_P_HEADERS,
+	MSG_P_LINE_START,    /* nothing of the current line seen yet */
+	MSG_P_LINE_START_CR, /* the line began with CR: blank line or not? */
+	MSG_P_IN_LINE,       /* inside a line of the current field */
 	MSG_P_BODY,
 	MSG_P_FAILED,
 };
 
 struct msg_parser {
-	struct msg_headers *h;
+	const struct msg_parser_ops *ops;
+	void *ctx;
+	size_t max;       /* bytes of one field kept */
 	struct buf field; /* the field being read, its lines joined by CRLF */
-	size_t name_len;  /* of the field being read */
-	size_t value_off; /* of the field being read */
-	struct buf line;  /* the line being read, without its LF */
-	size_t lineno;    /* lines completed so far */
+	bool have_field;
+	bool cut; /* bytes of the field were dropped */
 	enum msg_parser_state state;
 };
 
@@ -57,32 +54,16 @@ msg_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* Error for a failed buf operation on header bytes. */
 static int
-msg_buf_error(struct auth_error *err, size_t max)
+msg_oom(struct auth_error *err)
 {
-	if (errno == ERANGE)
-		return auth_error_set(err, AUTH_ELIMIT, "header block exceeds %zu bytes", max);
 	return auth_error_set(err, AUTH_ENOMEM, "out of memory");
 }
 
 struct msg_headers *
-msg_headers_new(const struct msg_limits *limits)
+msg_headers_new(void)
 {
-	struct msg_headers *h = calloc(1, sizeof(*h));
-
-	if (h == NULL)
-		return NULL;
-	h->lim.max_header_bytes = MSG_DEFAULT_MAX_HEADER_BYTES;
-	h->lim.max_headers = MSG_DEFAULT_MAX_HEADERS;
-	if (limits != NULL && limits->max_header_bytes != 0)
-		h->lim.max_header_bytes = limits->max_header_bytes;
-	if (limits != NULL && limits->max_headers != 0)
-		h->lim.max_headers = limits->max_headers;
-	/* Leaves room for the parser's one extra byte and for sums of sizes. */
-	if (h->lim.max_header_bytes > SIZE_MAX / 4)
-		h->lim.max_header_bytes = SIZE_MAX / 4;
-	return h;
+	return calloc(1, sizeof(struct msg_headers));
 }
 
 void
@@ -98,57 +79,36 @@ msg_headers_free(struct msg_headers *h)
 	free(h);
 }
 
-/* Fails unless one more field of raw_len bytes fits both limits. */
-static int
-msg_headers_room(const struct msg_headers *h, size_t raw_len, struct auth_error *err)
-{
-	size_t left = h->lim.max_header_bytes - h->bytes;
-
-	if (h->nfields >= h->lim.max_headers)
-		return auth_error_set(err, AUTH_ELIMIT, "more than %zu header fields",
-		                      h->lim.max_headers);
-	if (raw_len > left || left - raw_len < 2)
-		return auth_error_set(err, AUTH_ELIMIT, "header block exceeds %zu bytes",
-		                      h->lim.max_header_bytes);
-	return 0;
-}
-
-/* Takes the bytes of b (left empty) as the next field, limits permitting. */
+/* Takes the bytes of b (left empty) as the next field. */
 static int
 msg_headers_push(struct msg_headers *h, struct buf *b, size_t name_len, size_t value_off,
-                 struct auth_error *err)
+                 bool truncated, struct auth_error *err)
 {
 	struct msg_field *f;
 	size_t len = b->len;
 
-	if (msg_headers_room(h, len, err) < 0)
-		return -1;
 	if (h->nfields == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 16;
 
-		if (cap > h->lim.max_headers)
-			cap = h->lim.max_headers;
-		f = reallocarray(h->fields, cap, sizeof(*f));
-		if (f == NULL)
-			return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		if ((f = reallocarray(h->fields, cap, sizeof(*f))) == NULL)
+			return msg_oom(err);
 		h->fields = f;
 		h->cap = cap;
 	}
 	f = &h->fields[h->nfields];
 	if ((f->raw = buf_steal(b)) == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		return msg_oom(err);
 	f->raw_len = len;
 	f->name_len = name_len;
 	f->value_off = value_off;
+	f->truncated = truncated;
 	h->nfields++;
 	h->bytes += len + 2;
 	return 0;
 }
 
-/* Finds the name (RFC 5322 §3.6.8, with the WSP before the colon that
- * §4.5 obs-optional allows) and the colon at the start of a field. */
-static int
-msg_scan_name(const char *raw, size_t len, size_t *name_len, size_t *value_off)
+void
+msg_field_scan(const char *raw, size_t len, size_t *name_len, size_t *value_off)
 {
 	size_t i = 0, n;
 
@@ -157,60 +117,62 @@ msg_scan_name(const char *raw, size_t len, size_t *name_len, size_t *value_off)
 	n = i;
 	while (i < len && msg_is_wsp((unsigned char)raw[i]))
 		i++;
-	if (n == 0 || n > MSG_NAME_MAX || i == len || raw[i] != ':')
-		return -1;
+	*name_len = *value_off = 0;
+	if (n == 0 || (i < len && raw[i] != ':'))
+		return;
 	*name_len = n;
-	*value_off = i + 1;
-	return 0;
+	*value_off = i < len ? i + 1 : len;
 }
 
-/*
- * Appends field bytes to b with each bare LF made CRLF.  Every line end
- * must be followed by WSP: otherwise the next line would read as a field
- * of its own, and the stored bytes would not be one field.
- */
-static int
-msg_append_folded(struct buf *b, const char *p, size_t n, struct auth_error *err)
+int
+msg_field_build_value(struct buf *b, const char *p, size_t n)
 {
 	const char *nl;
 	size_t seg;
 
 	while (n > 0 && (nl = memchr(p, '\n', n)) != NULL) {
 		seg = (size_t)(nl - p);
-		if (seg + 1 == n || !msg_is_wsp((unsigned char)nl[1]))
-			return auth_error_set(
-			    err, AUTH_ESYNTAX,
-			    "line end in a header field not followed by whitespace");
 		if (seg > 0 && p[seg - 1] == '\r')
 			seg--;
 		if (buf_append(b, p, seg) < 0 || buf_append(b, "\r\n", 2) < 0)
-			return msg_buf_error(err, b->max);
+			return -1;
 		n -= (size_t)(nl + 1 - p);
 		p = nl + 1;
 	}
-	if (buf_append(b, p, n) < 0)
-		return msg_buf_error(err, b->max);
-	return 0;
+	return buf_append(b, p, n);
+}
+
+void
+msg_field_name(const char *name, size_t len, size_t *name_len, size_t *value_off)
+{
+	size_t trimmed = len, i;
+
+	while (trimmed > 0 && msg_is_wsp((unsigned char)name[trimmed - 1]))
+		trimmed--;
+	for (i = 0; i < trimmed && msg_is_name_char((unsigned char)name[i]); i++)
+		;
+	*name_len = *value_off = 0;
+	if (trimmed > 0 && i == trimmed) {
+		*name_len = trimmed;
+		*value_off = len + 1;
+	}
 }
 
 int
 msg_headers_add(struct msg_headers *h, const char *name, size_t name_len, const char *value,
                 size_t value_len, struct auth_error *err)
 {
+	size_t nlen, voff;
 	struct buf b;
-	size_t i;
 	int r;
 
-	for (i = 0; i < name_len; i++)
-		if (!msg_is_name_char((unsigned char)name[i]))
-			break;
-	if (name_len == 0 || name_len > MSG_NAME_MAX || i < name_len)
-		return auth_error_set(err, AUTH_ESYNTAX, "invalid header field name");
-	buf_init(&b, h->lim.max_header_bytes);
-	if (buf_append(&b, name, name_len) < 0 || buf_putc(&b, ':') < 0)
-		r = msg_buf_error(err, b.max);
-	else if ((r = msg_append_folded(&b, value, value_len, err)) == 0)
-		r = msg_headers_push(h, &b, name_len, name_len + 1, err);
+	msg_field_name(name, name_len, &nlen, &voff);
+	buf_init(&b, SIZE_MAX / 4);
+	if (buf_append(&b, name, name_len) < 0 || buf_putc(&b, ':') < 0 ||
+	    msg_field_build_value(&b, value, value_len) < 0)
+		r = msg_oom(err);
+	else
+		r = msg_headers_push(h, &b, nlen, voff, false, err);
 	buf_free(&b);
 	return r;
 }
@@ -218,18 +180,41 @@ msg_headers_add(struct msg_headers *h, const char *name, size_t name_len, const 
 int
 msg_headers_add_raw(struct msg_headers *h, const char *raw, size_t raw_len, struct auth_error *err)
 {
-	struct buf b;
 	size_t name_len, value_off;
+	struct buf b;
 	int r;
 
-	if (msg_scan_name(raw, raw_len, &name_len, &value_off) < 0)
-		return auth_error_set(err, AUTH_ESYNTAX, "not a header field (no name and colon)");
-	buf_init(&b, h->lim.max_header_bytes);
-	r = msg_append_folded(&b, raw, raw_len, err);
-	if (r == 0)
-		r = msg_headers_push(h, &b, name_len, value_off, err);
+	buf_init(&b, SIZE_MAX / 4);
+	if (msg_field_build_value(&b, raw, raw_len) < 0) {
+		buf_free(&b);
+		return msg_oom(err);
+	}
+	msg_field_scan(b.data, b.len, &name_len, &value_off);
+	r = msg_headers_push(h, &b, name_len, value_off, false, err);
 	buf_free(&b);
 	return r;
+}
+
+int
+msg_headers_add_field(struct msg_headers *h, const struct msg_field *f, struct auth_error *err)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, SIZE_MAX / 4);
+	if (buf_append(&b, f->raw, f->raw_len) < 0) {
+		buf_free(&b);
+		return msg_oom(err);
+	}
+	r = msg_headers_push(h, &b, f->name_len, f->value_off, f->truncated, err);
+	buf_free(&b);
+	return r;
+}
+
+int
+msg_headers_collect(void *h, const struct msg_field *f, struct auth_error *err)
+{
+	return msg_headers_add_field(h, f, err);
 }
 
 size_t
@@ -242,6 +227,12 @@ const struct msg_field *
 msg_headers_get(const struct msg_headers *h, size_t i)
 {
 	return i < h->nfields ? &h->fields[i] : NULL;
+}
+
+size_t
+msg_headers_bytes(const struct msg_headers *h)
+{
+	return h->bytes;
 }
 
 long
@@ -260,7 +251,7 @@ msg_field_is(const struct msg_field *f, const char *name)
 {
 	size_t i;
 
-	if (strlen(name) != f->name_len)
+	if (f->name_len == 0 || strlen(name) != f->name_len)
 		return false;
 	for (i = 0; i < f->name_len; i++)
 		if (msg_lower((unsigned char)f->raw[i]) != msg_lower((unsigned char)name[i]))
@@ -307,18 +298,21 @@ msg_field_unfold(const struct msg_field *f, struct buf *out)
 /* ---- msg_parser ---- */
 
 struct msg_parser *
-msg_parser_new(struct msg_headers *h)
+msg_parser_new(const struct msg_parser_ops *ops, void *ctx, size_t max_field_bytes)
 {
 	struct msg_parser *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
-	p->h = h;
-	/* One byte over the limit: a line's final CR is held until its LF
-	 * shows it to be part of the line end rather than content. */
-	buf_init(&p->field, h->lim.max_header_bytes + 1);
-	buf_init(&p->line, h->lim.max_header_bytes + 1);
-	p->state = MSG_P_HEADERS;
+	p->ops = ops;
+	p->ctx = ctx;
+	p->max = max_field_bytes != 0 ? max_field_bytes : MSG_DEFAULT_MAX_FIELD_BYTES;
+	if (p->max > SIZE_MAX / 4)
+		p->max = SIZE_MAX / 4;
+	/* One byte over: a line's final CR is held until its LF shows it to
+	 * be part of the line end rather than content. */
+	buf_init(&p->field, p->max + 1);
+	p->state = MSG_P_LINE_START;
 	return p;
 }
 
@@ -328,108 +322,158 @@ msg_parser_free(struct msg_parser *p)
 	if (p == NULL)
 		return;
 	buf_free(&p->field);
-	buf_free(&p->line);
 	free(p);
 }
 
-/*
- * Appends n bytes of the current line, first checking that the header
- * block can still fit: what is held plus these bytes (not counting a final
- * CR, which may turn out to be half a line end) is a lower bound on what
- * will be stored, so going over the limit here means the message does.
- */
-static int
-msg_parser_take(struct msg_parser *p, const char *s, size_t n, struct auth_error *err)
+bool
+msg_parser_in_body(const struct msg_parser *p)
 {
-	const struct msg_headers *h = p->h;
-	size_t max = h->lim.max_header_bytes, held = h->bytes, more;
+	return p->state == MSG_P_BODY;
+}
 
-	if (n == 0)
-		return 0;
-	if (p->field.len > 0)
-		held += p->field.len + 2;
-	held += p->line.len;
-	more = s[n - 1] == '\r' ? n - 1 : n;
-	if (held > max || more > max - held)
-		return auth_error_set(err, AUTH_ELIMIT, "header block exceeds %zu bytes", max);
-	if (buf_append(&p->line, s, n) < 0)
-		return msg_buf_error(err, max);
+/* Appends what fits of n bytes to the field; the rest is dropped. */
+static int
+msg_parser_keep(struct msg_parser *p, const char *s, size_t n, struct auth_error *err)
+{
+	size_t room = p->field.max - p->field.len;
+
+	if (n > room) {
+		n = room;
+		p->cut = true;
+	}
+	if (n > 0 && buf_append(&p->field, s, n) < 0)
+		return msg_oom(err);
 	return 0;
 }
 
-/* Stores the field being read, if any. */
+/* Hands the field being read to the callback, if there is one. */
 static int
 msg_parser_flush(struct msg_parser *p, struct auth_error *err)
 {
-	if (p->field.len == 0)
+	struct msg_field f;
+	int r;
+
+	if (!p->have_field)
 		return 0;
-	return msg_headers_push(p->h, &p->field, p->name_len, p->value_off, err);
-}
-
-/* Handles a completed line: 0 in the header block, 1 for the blank line
- * that ends it, -1 on error. */
-static int
-msg_parser_line(struct msg_parser *p, struct auth_error *err)
-{
-	const char *s = p->line.data;
-	size_t n = p->line.len;
-	int r = 0;
-
-	p->lineno++;
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
-	if (n == 0)
-		r = msg_parser_flush(p, err) < 0 ? -1 : 1;
-	else if (msg_is_wsp((unsigned char)s[0])) {
-		if (p->field.len == 0)
-			r = auth_error_set(err, AUTH_ESYNTAX,
-			                   "line %zu: continuation line before any header field",
-			                   p->lineno);
-		else if (buf_append(&p->field, "\r\n", 2) < 0 || buf_append(&p->field, s, n) < 0)
-			r = msg_buf_error(err, p->h->lim.max_header_bytes);
-	} else if (msg_parser_flush(p, err) < 0)
-		r = -1;
-	else if (msg_scan_name(s, n, &p->name_len, &p->value_off) < 0)
-		r = auth_error_set(err, AUTH_ESYNTAX,
-		                   "line %zu: neither a header field nor a continuation line",
-		                   p->lineno);
-	else if (buf_append(&p->field, s, n) < 0)
-		r = msg_buf_error(err, p->h->lim.max_header_bytes);
-	buf_reset(&p->line);
+	if (p->field.len > p->max) {
+		p->field.len = p->max;
+		p->cut = true;
+	}
+	f.raw = p->field.data != NULL ? p->field.data : "";
+	f.raw_len = p->field.len;
+	f.truncated = p->cut;
+	msg_field_scan(f.raw, f.raw_len, &f.name_len, &f.value_off);
+	r = p->ops->field(p->ctx, &f, err);
+	buf_reset(&p->field);
+	p->have_field = false;
+	p->cut = false;
 	return r;
 }
 
-int
-msg_parser_feed(struct msg_parser *p, const char *data, size_t len, size_t *body_off,
-                struct auth_error *err)
+/* The line ended (LF seen): a final CR was its line end, not content. */
+static void
+msg_parser_line_end(struct msg_parser *p)
 {
-	const char *nl;
-	size_t i = 0, n;
-	int r;
+	if (p->field.len > 0 && p->field.data[p->field.len - 1] == '\r')
+		p->field.data[--p->field.len] = '\0';
+	p->state = MSG_P_LINE_START;
+}
 
-	if (p->state == MSG_P_BODY) {
-		*body_off = 0;
-		return 1;
-	}
-	if (p->state == MSG_P_FAILED)
-		return auth_error_set(err, AUTH_EINVAL, "message parser already failed");
-	while (i < len) {
-		nl = memchr(data + i, '\n', len - i);
-		n = nl != NULL ? (size_t)(nl - (data + i)) : len - i;
-		if (msg_parser_take(p, data + i, n, err) < 0)
-			goto fail;
-		i += n;
-		if (nl == NULL)
+static int
+msg_parser_eoh(struct msg_parser *p, struct auth_error *err)
+{
+	if (msg_parser_flush(p, err) < 0)
+		return -1;
+	p->state = MSG_P_BODY;
+	return p->ops->eoh(p->ctx, err);
+}
+
+/* The first byte c of a line that is not blank: a continuation joins the
+ * field being read; anything else starts a new field. */
+static int
+msg_parser_line_start(struct msg_parser *p, char c, struct auth_error *err)
+{
+	p->state = MSG_P_IN_LINE;
+	if (msg_is_wsp((unsigned char)c) && p->have_field)
+		return msg_parser_keep(p, "\r\n", 2, err);
+	if (msg_parser_flush(p, err) < 0)
+		return -1;
+	p->have_field = true;
+	return 0;
+}
+
+/* Consumes header-block bytes from data; returns the number used (the
+ * rest is body), or -1. */
+static long
+msg_parser_headers(struct msg_parser *p, const char *data, size_t len, struct auth_error *err)
+{
+	size_t i = 0;
+
+	while (i < len && p->state != MSG_P_BODY) {
+		const char *nl;
+		size_t n;
+
+		switch (p->state) {
+		case MSG_P_LINE_START:
+			if (data[i] == '\n') {
+				i++;
+				if (msg_parser_eoh(p, err) < 0)
+					return -1;
+				continue;
+			}
+			if (data[i] == '\r') {
+				i++;
+				p->state = MSG_P_LINE_START_CR;
+				continue;
+			}
+			if (msg_parser_line_start(p, data[i], err) < 0)
+				return -1;
+			continue;
+		case MSG_P_LINE_START_CR:
+			if (data[i] == '\n') {
+				i++;
+				if (msg_parser_eoh(p, err) < 0)
+					return -1;
+				continue;
+			}
+			if (msg_parser_line_start(p, '\r', err) < 0 ||
+			    msg_parser_keep(p, "\r", 1, err) < 0)
+				return -1;
+			continue;
+		case MSG_P_IN_LINE:
+			nl = memchr(data + i, '\n', len - i);
+			n = nl != NULL ? (size_t)(nl - (data + i)) : len - i;
+			if (msg_parser_keep(p, data + i, n, err) < 0)
+				return -1;
+			i += n;
+			if (nl != NULL) {
+				i++;
+				msg_parser_line_end(p);
+			}
+			continue;
+		case MSG_P_BODY:
+		case MSG_P_FAILED:
 			break;
-		i++;
-		if ((r = msg_parser_line(p, err)) < 0)
-			goto fail;
-		if (r == 1) {
-			p->state = MSG_P_BODY;
-			*body_off = i;
-			return 1;
 		}
 	}
+	return (long)i;
+}
+
+int
+msg_parser_feed(struct msg_parser *p, const char *data, size_t len, struct auth_error *err)
+{
+	size_t used = 0;
+	long n;
+
+	if (p->state == MSG_P_FAILED)
+		return auth_error_set(err, AUTH_EINVAL, "message parser already failed");
+	if (p->state != MSG_P_BODY) {
+		if ((n = msg_parser_headers(p, data, len, err)) < 0)
+			goto fail;
+		used = (size_t)n;
+	}
+	if (used < len && p->ops->body(p->ctx, data + used, len - used, err) < 0)
+		goto fail;
 	return 0;
 fail:
 	p->state = MSG_P_FAILED;
@@ -439,15 +483,23 @@ fail:
 int
 msg_parser_finish(struct msg_parser *p, struct auth_error *err)
 {
-	if (p->state == MSG_P_BODY)
+	switch (p->state) {
+	case MSG_P_BODY:
 		return 0;
-	if (p->state == MSG_P_FAILED)
+	case MSG_P_FAILED:
 		return auth_error_set(err, AUTH_EINVAL, "message parser already failed");
-	if ((p->line.len > 0 && msg_parser_line(p, err) < 0) || msg_parser_flush(p, err) < 0) {
+	case MSG_P_IN_LINE:
+		/* A CR that ended the input ends its line. */
+		msg_parser_line_end(p);
+		break;
+	case MSG_P_LINE_START:
+	case MSG_P_LINE_START_CR:
+		break;
+	}
+	if (msg_parser_eoh(p, err) < 0) {
 		p->state = MSG_P_FAILED;
 		return -1;
 	}
-	p->state = MSG_P_BODY;
 	return 0;
 }
 
@@ -474,4 +526,38 @@ msg_crlf_convert(struct msg_crlf *st, const char *in, size_t len, struct buf *ou
 		return msg_buf_rollback(out, old);
 	st->last_cr = in[len - 1] == '\r';
 	return 0;
+}
+
+/* ---- msg_read_file ---- */
+
+int
+msg_read_file(FILE *f, bool unix_lines,
+              int (*chunk)(void *ctx, const char *p, size_t n, struct auth_error *err), void *ctx,
+              struct auth_error *err)
+{
+	struct msg_crlf crlf = {false};
+	char *in = malloc(MSG_READ_CHUNK);
+	struct buf wire;
+	size_t n;
+	int rc = 0;
+
+	if (in == NULL)
+		return msg_oom(err);
+	buf_init(&wire, 2 * MSG_READ_CHUNK);
+	while (rc == 0 && (n = fread(in, 1, MSG_READ_CHUNK, f)) > 0) {
+		if (!unix_lines) {
+			rc = chunk(ctx, in, n, err);
+			continue;
+		}
+		buf_reset(&wire);
+		if (msg_crlf_convert(&crlf, in, n, &wire) < 0)
+			rc = msg_oom(err);
+		else
+			rc = chunk(ctx, wire.data, wire.len, err);
+	}
+	if (rc == 0 && ferror(f))
+		rc = auth_error_set(err, AUTH_EIO, "read error: %s", strerror(errno));
+	buf_free(&wire);
+	free(in);
+	return rc < 0 ? -1 : 0;
 }

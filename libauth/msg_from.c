@@ -494,6 +494,12 @@ msg_from_extract(const struct msg_headers *h, struct msg_from *out)
 		f = msg_headers_get(h, (size_t)at);
 		v = msg_field_value(f, &len);
 		from_parse_value(v, len, &one, &idna_left);
+		/* Part of the field was not kept: what is missing could name
+		 * any domain, so the field names none for certain. */
+		if (f->truncated) {
+			one.status = MSG_FROM_SYNTAX;
+			one.truncated = true;
+		}
 		if (++nfields == 1) {
 			*out = one;
 			continue;

@@ -55,7 +55,9 @@ struct msg_from {
 	 * listed once, in the order first seen. */
 	char domains[MSG_FROM_MAX_DOMAINS][DNS_NAME_MAX + 1];
 	bool had_ulabel; /* some domain was written in U-labels */
-	bool truncated;  /* more than MSG_FROM_MAX_DOMAINS distinct domains */
+	/* More than MSG_FROM_MAX_DOMAINS distinct domains, or a From field
+	 * that was not kept whole (struct msg_field's truncated). */
+	bool truncated;
 };
 
 /* Examines every From field of h. */

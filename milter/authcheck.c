@@ -22,17 +22,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy/config.h"
+#include "config.h"
 #include "dns.h"
 #include "dns_cache.h"
 #include "dns_ldns.h"
 #include "dns_zone.h"
-#include "json.h"
 #include "msg.h"
 #include "session.h"
 #include "spf.h"
 
 #define AUTHCHECK_MAX_LIST 64
+/* The JSON of one message: its DKIM results are bounded by the session. */
+#define AUTHCHECK_JSON_MAX (1024u * 1024)
 
 enum dmarc_mode_opt { MODE_RFC9989, MODE_RFC7489 };
 
@@ -314,188 +315,6 @@ run_dns_query(struct dns_resolver *r, const struct authcheck_opts *o)
 	return 0;
 }
 
-/* The envelope sender as SPF wants it: "" or "<>" is the null sender,
- * and surrounding angle brackets go. */
-static const char *
-spf_sender(const char *from, char *buf, size_t size)
-{
-	size_t n;
-
-	if (from == NULL || strcmp(from, "<>") == 0)
-		return "";
-	n = strlen(from);
-	if (n >= 2 && from[0] == '<' && from[n - 1] == '>' && n - 2 < size) {
-		memcpy(buf, from + 1, n - 2);
-		buf[n - 2] = '\0';
-		return buf;
-	}
-	return from;
-}
-
-static int
-spf_client(const char *ip, struct spf_request *q)
-{
-	if (ip != NULL && inet_pton(AF_INET, ip, &q->ip.v4) == 1)
-		q->family = AF_INET;
-	else if (ip != NULL && inet_pton(AF_INET6, ip, &q->ip.v6) == 1)
-		q->family = AF_INET6;
-	else
-		return -1;
-	return 0;
-}
-
-static int
-print_spf(const struct spf_outcome *out, bool as_json)
-{
-	struct buf b;
-	struct json j;
-	int rc = 0;
-
-	if (!as_json) {
-		printf("spf=%s domain=%s scope=%s identity=%s%s%s%s%s\n",
-		       spf_result_name(out->result), out->domain,
-		       out->scope == SPF_SCOPE_HELO ? "helo" : "mfrom", out->sender,
-		       out->problem[0] ? " problem: " : "", out->problem,
-		       out->explanation ? " explanation: " : "",
-		       out->explanation ? out->explanation : "");
-		return 0;
-	}
-	buf_init(&b, 64 * 1024);
-	json_init(&j, &b);
-	json_object_begin(&j);
-	json_key(&j, "spf");
-	json_object_begin(&j);
-	json_key(&j, "result");
-	json_string(&j, spf_result_name(out->result));
-	json_key(&j, "domain");
-	json_string(&j, out->domain);
-	json_key(&j, "scope");
-	json_string(&j, out->scope == SPF_SCOPE_HELO ? "helo" : "mfrom");
-	if (out->result == SPF_FAIL && out->explanation != NULL) {
-		json_key(&j, "explanation");
-		json_string(&j, out->explanation);
-	}
-	json_object_end(&j);
-	json_object_end(&j);
-	if (json_ok(&j))
-		printf("%s\n", b.data);
-	else
-		rc = -1;
-	buf_free(&b);
-	return rc;
-}
-
-/* --spf-only: check_host() for the envelope, nothing else.  The
- * authserv-id, when given, is our host name for %{r}. */
-static int
-run_spf_only(struct dns_resolver *r, const struct authcheck_opts *o)
-{
-	struct spf_request q = {.helo = o->helo, .receiver = o->authserv_id};
-	struct spf_outcome out;
-	struct auth_error err;
-	char from[1024];
-	int rc;
-
-	if (spf_client(o->ip, &q) < 0) {
-		fprintf(stderr, "authcheck: --spf-only needs --ip with an IPv4 or IPv6 address\n");
-		return 2;
-	}
-	q.mail_from = spf_sender(o->mail_from, from, sizeof(from));
-	if (spf_check_mailfrom(r, NULL, &q, &out, &err) < 0) {
-		fprintf(stderr, "authcheck: %s\n", err.msg);
-		return 2;
-	}
-	rc = print_spf(&out, o->json);
-	spf_outcome_free(&out);
-	if (rc < 0) {
-		fprintf(stderr, "authcheck: output too large\n");
-		return 2;
-	}
-	return 0;
-}
-
-/* Message files usually have Unix line ends; the engines see the message
- * as it would be on the wire, with CRLF. */
-#define AUTHCHECK_CHUNK 65536
-#define AUTHCHECK_MAX_CRLF (2 * AUTHCHECK_CHUNK)
-
-/* Hands every parsed field to the session, then ends the headers. */
-static int
-feed_headers(struct session *s, const struct msg_headers *h, struct auth_error *err)
-{
-	size_t i, n = msg_headers_count(h);
-
-	for (i = 0; i < n; i++) {
-		const struct msg_field *f = msg_headers_get(h, i);
-
-		if (session_header(s, f->raw, f->name_len, f->raw + f->value_off,
-		                   f->raw_len - f->value_off, err) < 0)
-			return -1;
-	}
-	return session_eoh(s, err);
-}
-
-struct reader {
-	struct msg_headers *h;
-	struct msg_parser *p;
-	struct msg_crlf crlf;
-	struct buf wire;
-	bool in_body;
-};
-
-/* One chunk of the file: header bytes to the parser until the blank line,
- * body bytes to the session. */
-static int
-feed_chunk(struct reader *rd, struct session *s, const char *data, size_t len,
-           struct auth_error *err)
-{
-	size_t body_off = 0;
-	int rc;
-
-	buf_reset(&rd->wire);
-	if (msg_crlf_convert(&rd->crlf, data, len, &rd->wire) < 0)
-		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
-	if (rd->in_body)
-		return session_body(s, rd->wire.data, rd->wire.len, err);
-	if ((rc = msg_parser_feed(rd->p, rd->wire.data, rd->wire.len, &body_off, err)) <= 0)
-		return rc;
-	rd->in_body = true;
-	if (feed_headers(s, rd->h, err) < 0)
-		return -1;
-	return session_body(s, rd->wire.data + body_off, rd->wire.len - body_off, err);
-}
-
-static int
-read_message(FILE *f, struct session *s, const struct policy_config *cfg, struct auth_error *err)
-{
-	struct msg_limits lim = {cfg->max_header_bytes, cfg->max_headers};
-	struct reader rd = {0};
-	char chunk[AUTHCHECK_CHUNK];
-	size_t n;
-	int rc = -1;
-
-	buf_init(&rd.wire, AUTHCHECK_MAX_CRLF);
-	if ((rd.h = msg_headers_new(&lim)) == NULL || (rd.p = msg_parser_new(rd.h)) == NULL) {
-		auth_error_set(err, AUTH_ENOMEM, "out of memory");
-		goto done;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (feed_chunk(&rd, s, chunk, n, err) < 0)
-			goto done;
-	if (ferror(f)) {
-		auth_error_set(err, AUTH_EIO, "read error: %s", strerror(errno));
-		goto done;
-	}
-	if (!rd.in_body && (msg_parser_finish(rd.p, err) < 0 || feed_headers(s, rd.h, err) < 0))
-		goto done;
-	rc = 0;
-done:
-	msg_parser_free(rd.p);
-	msg_headers_free(rd.h);
-	buf_free(&rd.wire);
-	return rc;
-}
-
 /* The settings authcheck evaluates with: the daemon's defaults, the
  * options given, and no trusted networks (the address given is checked). */
 static struct policy_config *
@@ -515,55 +334,108 @@ make_config(const struct authcheck_opts *o, struct auth_error *err)
 	return cfg;
 }
 
+/* --spf-only takes the null sender when --mail-from is not given. */
 static int
 start_envelope(struct session *s, const struct authcheck_opts *o, struct auth_error *err)
 {
+	const char *mail_from = o->mail_from;
+
 	if (session_connect(s, o->ip, NULL, err) < 0 ||
 	    (o->helo != NULL && session_helo(s, o->helo, err) < 0))
 		return -1;
-	return o->mail_from != NULL ? session_mail_from(s, o->mail_from, err) : 0;
+	if (mail_from == NULL && o->spf_only)
+		mail_from = "";
+	return mail_from != NULL ? session_mail_from(s, mail_from, err) : 0;
+}
+
+static int
+print_json(struct session *s)
+{
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b, AUTHCHECK_JSON_MAX);
+	if (session_json(s, &b) == 0)
+		printf("%s\n", b.data);
+	else
+		rc = -1;
+	buf_free(&b);
+	return rc;
 }
 
 static void
-print_verdict(const struct session_verdict *v, bool json)
+print_spf(const struct spf_outcome *out)
+{
+	printf("spf=%s domain=%s scope=%s identity=%s%s%s%s%s\n", spf_result_name(out->result),
+	       out->domain, out->scope == SPF_SCOPE_HELO ? "helo" : "mfrom", out->sender,
+	       out->problem[0] ? " problem: " : "", out->problem,
+	       out->explanation ? " explanation: " : "", out->explanation ? out->explanation : "");
+}
+
+static void
+print_verdict(const struct verdict *v)
 {
 	size_t i;
 
-	if (json) {
-		printf("%s\n", v->json);
-		return;
-	}
 	for (i = 0; i < v->nadd; i++)
 		printf("%s:%s\n", v->add[i].name, v->add[i].value);
 	printf("spf: %s\ndkim: %s\ndmarc: %s (from %s, disposition %s)\n", v->spf_result,
 	       v->dkim_summary, v->dmarc_result, v->from_domain ? v->from_domain : "-",
 	       v->dmarc_disposition);
+	if (v->partial_body)
+		printf("note: a passing DKIM signature covers only part of the body (l=)\n");
 	switch (v->action) {
-	case SESSION_ACCEPT:
+	case VERDICT_ACCEPT:
 		printf("action: accept\n");
 		break;
-	case SESSION_QUARANTINE:
+	case VERDICT_QUARANTINE:
 		printf("action: quarantine (%s)\n", v->text);
 		break;
-	case SESSION_REJECT:
-	case SESSION_TEMPFAIL:
-		printf("action: %s %d %s %s\n", v->action == SESSION_REJECT ? "reject" : "tempfail",
-		       v->smtp_code, v->dsn, v->text);
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		printf("action: %s %d %s %s\n", verdict_action_name(v->action), v->smtp_code,
+		       v->dsn, v->text);
 		break;
 	}
 }
 
 static int
-evaluate(struct session *s, const struct authcheck_opts *o, const struct policy_config *cfg,
-         FILE *f, struct auth_error *err)
+feed_session(void *ctx, const char *p, size_t n, struct auth_error *err)
 {
-	const struct session_verdict *v;
+	return session_data(ctx, p, n, err);
+}
 
-	if (start_envelope(s, o, err) < 0 || read_message(f, s, cfg, err) < 0 ||
-	    session_eom(s, &v, err) < 0)
-		return -1;
-	print_verdict(v, o->json);
+/* --spf-only: the session stopped after MAIL FROM. */
+static int
+report_spf(struct session *s, const struct authcheck_opts *o, struct auth_error *err)
+{
+	const struct spf_outcome *out = session_spf(s);
+
+	if (out == NULL)
+		return auth_error_set(err, AUTH_EINVAL,
+		                      "--spf-only needs --ip with an IPv4 or IPv6 address");
+	if (o->json)
+		return print_json(s) < 0 ? auth_error_set(err, AUTH_ELIMIT, "output too large") : 0;
+	print_spf(out);
 	return 0;
+}
+
+static int
+evaluate(struct session *s, const struct authcheck_opts *o, FILE *f, struct auth_error *err)
+{
+	const struct verdict *v;
+
+	if (start_envelope(s, o, err) < 0)
+		return -1;
+	if (o->spf_only)
+		return report_spf(s, o, err);
+	if (msg_read_file(f, true, feed_session, s, err) < 0 || session_eom(s, &v, err) < 0)
+		return -1;
+	if (!o->json) {
+		print_verdict(v);
+		return 0;
+	}
+	return print_json(s) < 0 ? auth_error_set(err, AUTH_ELIMIT, "output too large") : 0;
 }
 
 static int
@@ -580,11 +452,11 @@ run_message(struct dns_resolver *r, const struct authcheck_opts *o)
 	    (e = session_engines_new(cfg, r, &err)) == NULL ||
 	    (s = session_new(cfg, e, &err)) == NULL)
 		goto done;
-	if (strcmp(o->message, "-") != 0 && (f = fopen(o->message, "rb")) == NULL) {
+	if (!o->spf_only && strcmp(o->message, "-") != 0 && (f = fopen(o->message, "rb")) == NULL) {
 		auth_error_set(&err, AUTH_EIO, "%s: %s", o->message, strerror(errno));
 		goto done;
 	}
-	if (evaluate(s, o, cfg, f, &err) == 0)
+	if (evaluate(s, o, f, &err) == 0)
 		rc = 0;
 done:
 	if (rc != 0)
@@ -615,8 +487,6 @@ main(int argc, char **argv)
 	}
 	if (o.query_name != NULL)
 		rc = run_dns_query(r, &o);
-	else if (o.spf_only)
-		rc = run_spf_only(r, &o);
 	else
 		rc = run_message(r, &o);
 	dns_resolver_free(r);

@@ -36,7 +36,7 @@
 #include "dns_ldns.h"
 #include "log.h"
 #include "mfilter.h"
-#include "policy/config.h"
+#include "config.h"
 #include "session.h"
 
 #define AUTHMILTER_NAME "authmilter"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "confref.h"
-#include "policy/config.h"
+#include "config.h"
 #include "session.h"
 
 struct confref {

@@ -27,7 +27,7 @@
 
 enum log_level { LOG_L_ERROR, LOG_L_WARNING, LOG_L_NOTICE, LOG_L_INFO, LOG_L_DEBUG };
 
-struct session_verdict;
+struct verdict;
 
 /* to_stderr: foreground; otherwise syslog with facility (a name such as
  * "mail" or "local3").  level is a name: error, warning, notice, info, debug. */
@@ -39,7 +39,8 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_close(void);
 
 /* "QUEUEID: client=IP spf=... dkim=... dmarc=... from=... action=..." at
- * info level; queue_id and client may be NULL. */
-void log_summary(const char *queue_id, const char *client, const struct session_verdict *v);
+ * info level (with dkim_partial_body=yes when a passing signature covers
+ * only part of the body); queue_id and client may be NULL. */
+void log_summary(const char *queue_id, const char *client, const struct verdict *v);
 
 #endif

@@ -16,7 +16,7 @@
 #include "confref.h"
 #include "log.h"
 #include "mfilter.h"
-#include "policy/config.h"
+#include "config.h"
 #include "session.h"
 
 /* Protocol steps we never need the MTA to send, and the replies it need
@@ -30,6 +30,9 @@
 #define MFILTER_QUEUE_ID_MAX 64
 #define MFILTER_REPLY_MAX 512
 #define MFILTER_HEADER_VALUE_MAX 8192
+
+_Static_assert(MFILTER_HEADER_VALUE_MAX > VERDICT_AUTHRES_MAX + 2,
+               "our Authentication-Results always fits");
 
 struct mconn {
 	struct confref *ref;
@@ -275,6 +278,8 @@ mf_envrcpt(SMFICTX *ctx, char **argv)
 	return mconn_reply(c, SMFIP_NR_RCPT);
 }
 
+/* Fields are handed on even after a failure in this message: the session
+ * still notes the forged Authentication-Results fields to delete. */
 static sfsistat
 mf_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -284,7 +289,7 @@ mf_header(SMFICTX *ctx, char *name, char *value)
 	size_t vlen;
 	int rc;
 
-	if (!mconn_live(c) || !c->in_mail || name == NULL || value == NULL)
+	if (c == NULL || c->session == NULL || !c->in_mail || name == NULL || value == NULL)
 		return mconn_reply(c, SMFIP_NR_HDR);
 	vlen = strlen(value);
 	/* Without SMFIP_HDR_LEADSPC the MTA dropped the space after the colon.
@@ -350,14 +355,14 @@ mf_reply_text(const char *text, char *out, size_t outlen)
 }
 
 static sfsistat
-mf_reply(SMFICTX *ctx, const struct session_verdict *v, bool reject)
+mf_reply(SMFICTX *ctx, const struct verdict *v, bool reject)
 {
 	char text[MFILTER_REPLY_MAX], code[8];
 	const char *dsn = v->dsn;
 
-	mf_reply_text(v->text != NULL ? v->text
-	              : reject        ? "Message rejected by policy"
-	                              : "Message cannot be checked now, try again later",
+	mf_reply_text(v->text[0] != '\0' ? v->text
+	              : reject           ? "Message rejected by policy"
+	                                 : "Message cannot be checked now, try again later",
 	              text, sizeof(text));
 	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
 		snprintf(code, sizeof(code), "%d", v->smtp_code);
@@ -393,18 +398,19 @@ mf_header_value(const struct mconn *c, const char *v)
 	return out;
 }
 
+/* smfi_chgheader() counts fields of one name, so deletions go by nth. */
 static void
-mf_edit_headers(SMFICTX *ctx, const struct mconn *c, const struct session_verdict *v)
+mf_edit_headers(SMFICTX *ctx, const struct mconn *c, const struct verdict *v)
 {
 	size_t i;
 
-	for (i = 0; i < v->ndel && i < SESSION_MAX_DEL_HEADERS; i++)
-		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->del_index[i], NULL) !=
+	for (i = 0; i < v->ndel; i++)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)v->del[i].nth, NULL) !=
 		    MI_SUCCESS)
 			log_msg(LOG_L_WARNING, "%s: could not delete Authentication-Results #%u",
-			        c->queue_id, v->del_index[i]);
+			        c->queue_id, v->del[i].nth);
 	/* Inserted at the top in reverse, so add[0] ends up first. */
-	for (i = v->nadd < SESSION_MAX_ADD_HEADERS ? v->nadd : SESSION_MAX_ADD_HEADERS; i-- > 0;) {
+	for (i = v->nadd; i-- > 0;) {
 		char *value = mf_header_value(c, v->add[i].value);
 
 		if (value == NULL ||
@@ -415,28 +421,25 @@ mf_edit_headers(SMFICTX *ctx, const struct mconn *c, const struct session_verdic
 }
 
 static sfsistat
-mf_act(SMFICTX *ctx, struct mconn *c, const struct session_verdict *v)
+mf_act(SMFICTX *ctx, struct mconn *c, const struct verdict *v)
 {
 	const struct policy_config *cfg = confref_config(c->ref);
 
 	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
-	if (v->report_json != NULL)
-		log_msg(LOG_L_INFO, "%s: report record %s",
-		        c->queue_id[0] ? c->queue_id : "NOQUEUE", v->report_json);
 	switch (v->action) {
-	case SESSION_REJECT:
+	case VERDICT_REJECT:
 		return mf_reply(ctx, v, true);
-	case SESSION_TEMPFAIL:
+	case VERDICT_TEMPFAIL:
 		return mf_reply(ctx, v, false);
-	case SESSION_QUARANTINE:
+	case VERDICT_QUARANTINE:
 		mf_edit_headers(ctx, c, v);
 		if (cfg->quarantine == CONFIG_QUARANTINE_HOLD &&
 		    smfi_quarantine(ctx,
-		                    (char *)(v->text != NULL ? v->text : "DMARC quarantine")) !=
+		                    (char *)(v->text[0] != '\0' ? v->text : "DMARC quarantine")) !=
 		        MI_SUCCESS)
 			log_msg(LOG_L_WARNING, "%s: the MTA refused to quarantine", c->queue_id);
 		return SMFIS_CONTINUE;
-	case SESSION_ACCEPT:
+	case VERDICT_ACCEPT:
 		break;
 	}
 	mf_edit_headers(ctx, c, v);
@@ -447,23 +450,23 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct session_verdict *v)
 static sfsistat
 mf_no_session(SMFICTX *ctx, struct mconn *c)
 {
-	struct session_verdict v;
+	struct verdict v;
 
 	memset(&v, 0, sizeof(v));
-	v.reason = SESSION_R_INTERNAL;
+	v.reason = VERDICT_R_INTERNAL;
 	v.action = c != NULL && confref_config(c->ref)->on_internal_error == CONFIG_TEMPFAIL
-	               ? SESSION_TEMPFAIL
-	               : SESSION_ACCEPT;
-	v.spf_result = v.dkim_summary = v.dmarc_result = "temperror";
+	               ? VERDICT_TEMPFAIL
+	               : VERDICT_ACCEPT;
+	v.spf_result = v.dkim_summary = v.dmarc_result = v.dmarc_disposition = "error";
 	log_summary(c != NULL ? c->queue_id : NULL, c != NULL ? c->client : NULL, &v);
-	return v.action == SESSION_TEMPFAIL ? mf_reply(ctx, &v, false) : SMFIS_CONTINUE;
+	return v.action == VERDICT_TEMPFAIL ? mf_reply(ctx, &v, false) : SMFIS_CONTINUE;
 }
 
 static sfsistat
 mf_eom(SMFICTX *ctx)
 {
 	struct mconn *c = smfi_getpriv(ctx);
-	const struct session_verdict *v = NULL;
+	const struct verdict *v = NULL;
 	struct auth_error err;
 	sfsistat rc;
 

@@ -5,6 +5,14 @@
  * survives session_reset(); everything of one transaction lives in the
  * arena or in objects released by session_reset(), so an abort anywhere
  * leaves nothing behind.
+ *
+ * The header block is judged from three collections, each filled as the
+ * fields arrive (session_field()): the fields kept for DKIM within the
+ * configured limits, every From field (real, or hidden behind a bare line
+ * end where a lenient reader would see one), and the positions of the
+ * Authentication-Results fields claiming our authserv-id.  The last keeps
+ * going even after one of our own faults, so that forged fields are
+ * deleted whatever happens.
  */
 #include "autoconf.h"
 
@@ -12,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "arena.h"
 #include "authres.h"
@@ -28,6 +37,10 @@
 #define SESSION_ARENA_MAX (1024u * 1024)
 /* Parsed DKIM keys kept: the selectors of the busiest signers fit. */
 #define SESSION_KEY_CACHE_ENTRIES 256
+/* From fields kept past max_headers and max_header_bytes: every one
+ * matters to DMARC; past these the From counts as not kept whole. */
+#define SESSION_FROM_RESERVE_FIELDS MSG_FROM_MAX_DOMAINS
+#define SESSION_FROM_RESERVE_BYTES (64u * 1024)
 
 struct session_engines {
 	struct dns_resolver *resolver; /* the caller's */
@@ -47,36 +60,38 @@ struct session {
 	bool trusted, authenticated;
 
 	/* The transaction. */
+	bool failed; /* one of our own faults: only deletions are still noted */
 	char *mail_from;
+	char *rcpt_domain;
 	bool spf_done;
 	struct spf_outcome spf;
-	struct msg_headers *hdrs;
+
+	/* The header block. */
+	struct msg_parser *parser; /* session_data()'s, made on first use */
+	struct msg_headers *hdrs;  /* kept for DKIM */
+	struct msg_headers *froms; /* every From field, hidden ones too */
+	struct buf scratch;        /* session_header()'s field being built */
+	unsigned nfields, nauthres, nsigs;
+	bool overflow;      /* some field was not kept in hdrs */
+	bool from_overflow; /* some From field was not kept */
+	bool eoh_done;
+
+	/* Authentication-Results fields to delete, in arrival order. */
+	struct verdict_del *del;
+	size_t ndel, del_cap;
+	bool del_impossible; /* one cannot be deleted: refuse */
+	bool del_lost;       /* one could not be noted (out of memory) */
+	bool del_ordered;    /* del[] is bottom first */
+
 	struct dkim_verifier *dkim;
 	struct msg_from from;
 	bool dmarc_done;
 	struct dmarc_outcome dmarc;
-	unsigned ar_seen;
-	size_t ndel;
-	unsigned del[SESSION_MAX_DEL_HEADERS];
-	bool del_overflow; /* more forged A-R fields than del[] holds */
-	struct session_verdict verdict;
+	enum verdict_reason cap_reason;
+	bool decided;
+	struct verdict verdict;
+	struct report_record report;
 };
-
-const char *
-session_action_name(enum session_action action)
-{
-	switch (action) {
-	case SESSION_REJECT:
-		return "reject";
-	case SESSION_TEMPFAIL:
-		return "tempfail";
-	case SESSION_QUARANTINE:
-		return "quarantine";
-	case SESSION_ACCEPT:
-		break;
-	}
-	return "accept";
-}
 
 static enum dmarc_from_rule
 session_from_rule(enum config_from_policy p)
@@ -130,6 +145,12 @@ session_engines_free(struct session_engines *e)
 	free(e);
 }
 
+static int
+session_oom(struct auth_error *err)
+{
+	return auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+}
+
 struct session *
 session_new(const struct policy_config *cfg, struct session_engines *e, struct auth_error *err)
 {
@@ -138,11 +159,12 @@ session_new(const struct policy_config *cfg, struct session_engines *e, struct a
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->arena = arena_new(SESSION_ARENA_MAX)) == NULL) {
 		free(s);
-		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+		session_oom(err);
 		return NULL;
 	}
 	s->cfg = cfg;
 	s->e = e;
+	buf_init(&s->scratch, SIZE_MAX / 4);
 	return s;
 }
 
@@ -152,16 +174,25 @@ session_reset(struct session *s)
 	if (s->spf_done)
 		spf_outcome_free(&s->spf);
 	s->spf_done = false;
+	msg_parser_free(s->parser);
+	s->parser = NULL;
 	msg_headers_free(s->hdrs);
-	s->hdrs = NULL;
+	msg_headers_free(s->froms);
+	s->hdrs = s->froms = NULL;
+	buf_free(&s->scratch);
+	s->nfields = s->nauthres = s->nsigs = 0;
+	s->overflow = s->from_overflow = s->eoh_done = false;
+	free(s->del);
+	s->del = NULL;
+	s->ndel = s->del_cap = 0;
+	s->del_impossible = s->del_lost = s->del_ordered = false;
 	dkim_verifier_free(s->dkim);
 	s->dkim = NULL;
-	s->dmarc_done = false;
-	s->mail_from = NULL;
-	s->ar_seen = 0;
-	s->ndel = 0;
-	s->del_overflow = false;
+	s->dmarc_done = s->decided = s->failed = false;
+	s->cap_reason = VERDICT_R_NONE;
+	s->mail_from = s->rcpt_domain = NULL;
 	memset(&s->verdict, 0, sizeof(s->verdict));
+	memset(&s->report, 0, sizeof(s->report));
 	arena_reset(s->arena);
 }
 
@@ -176,6 +207,7 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* Not checked at all: the message's own results are not ours to judge. */
 static bool
 session_exempt(const struct session *s)
 {
@@ -209,7 +241,7 @@ session_helo(struct session *s, const char *helo, struct auth_error *err)
 	char *copy = strdup(helo != NULL ? helo : "");
 
 	if (copy == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+		return session_oom(err);
 	free(s->helo);
 	s->helo = copy;
 	return 0;
@@ -221,8 +253,8 @@ session_set_authenticated(struct session *s, const char *authid)
 	s->authenticated = authid != NULL && *authid != '\0';
 }
 
-/* The reverse-path without its angle brackets or a source route
- * (RFC 5321 §4.1.1.2 and appendix C: the route is ignored). */
+/* The path without its angle brackets or a source route (RFC 5321
+ * §4.1.1.2 and appendix C: the route is ignored). */
 static char *
 session_path(struct arena *a, const char *addr)
 {
@@ -251,7 +283,7 @@ session_mail_from(struct session *s, const char *addr, struct auth_error *err)
 
 	session_reset(s);
 	if ((s->mail_from = session_path(s->arena, addr != NULL ? addr : "")) == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
+		return session_oom(err);
 	if (session_exempt(s) || s->req.family == 0)
 		return 0;
 	s->req.helo = s->helo;
@@ -263,55 +295,237 @@ session_mail_from(struct session *s, const char *addr, struct auth_error *err)
 	return 0;
 }
 
+/* The first recipient's domain, for the report (RFC 9990 envelope_to). */
 int
 session_rcpt(struct session *s, const char *addr, struct auth_error *err)
 {
-	/* Recipients do not change the evaluation; the call keeps the order
-	 * of events explicit for the front ends. */
-	(void)s;
-	(void)addr;
-	(void)err;
+	const char *path, *at;
+
+	if (s->rcpt_domain != NULL || addr == NULL)
+		return 0;
+	if ((path = session_path(s->arena, addr)) == NULL)
+		return session_oom(err);
+	at = strrchr(path, '@');
+	if ((s->rcpt_domain = arena_strdup(s->arena, at != NULL ? at + 1 : "")) == NULL)
+		return session_oom(err);
 	return 0;
 }
 
-/* RFC 8601 §5: fields claiming our authserv-id are removed, except from
- * trusted hosts of our own ADMD, which may have added them.  A field the
- * deletion list has no room for would reach the mailbox as if we had
- * written it, so the message is then refused (verdict_build()). */
+/* ---- the header block ---- */
+
+/* Notes an Authentication-Results field to delete.  Past
+ * VERDICT_MAX_DELETIONS the message is refused; without memory for the
+ * note it is deferred (verdict_error()). */
 static void
-session_note_authres(struct session *s, const char *value, size_t len)
+session_note_deletion(struct session *s, unsigned field)
 {
-	s->ar_seen++;
-	if (s->trusted || s->del_overflow || !authres_claims(value, len, s->cfg->authserv_id))
+	if (s->ndel >= VERDICT_MAX_DELETIONS) {
+		s->del_impossible = true;
 		return;
-	if (s->ndel < SESSION_MAX_DEL_HEADERS)
-		s->del[s->ndel++] = s->ar_seen;
-	else
-		s->del_overflow = true;
+	}
+	if (s->ndel == s->del_cap) {
+		size_t cap = s->del_cap ? s->del_cap * 2 : 8;
+		struct verdict_del *d = reallocarray(s->del, cap, sizeof(*d));
+
+		if (d == NULL) {
+			s->del_lost = true;
+			return;
+		}
+		s->del = d;
+		s->del_cap = cap;
+	}
+	s->del[s->ndel].field = field;
+	s->del[s->ndel].nth = s->nauthres;
+	s->ndel++;
 }
 
-/* The message's header fields, made with the configured limits on first use
- * (a message may have no field at all). */
-static struct msg_headers *
-session_headers(struct session *s, struct auth_error *err)
+/* RFC 8601 §5: fields claiming our authserv-id are removed, except from
+ * trusted hosts of our own ADMD, which may have added them. */
+static void
+session_note_authres(struct session *s, const struct msg_field *f, unsigned field)
 {
-	struct msg_limits lim = {s->cfg->max_header_bytes, s->cfg->max_headers};
+	size_t len;
+	const char *v = msg_field_value(f, &len);
 
-	if (s->hdrs == NULL && (s->hdrs = msg_headers_new(&lim)) == NULL)
-		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
-	return s->hdrs;
+	s->nauthres++;
+	if (!s->trusted && authres_claims(v, len, s->cfg->authserv_id))
+		session_note_deletion(s, field);
+}
+
+/* Keeps one From field: past the reserve, the From is not kept whole. */
+static int
+session_keep_from(struct session *s, const struct msg_field *f, struct auth_error *err)
+{
+	if (s->froms == NULL && (s->froms = msg_headers_new()) == NULL)
+		return session_oom(err);
+	if (msg_headers_count(s->froms) >= SESSION_FROM_RESERVE_FIELDS ||
+	    msg_headers_bytes(s->froms) + f->raw_len + 2 > SESSION_FROM_RESERVE_BYTES) {
+		s->from_overflow = true;
+		return 0;
+	}
+	return msg_headers_add_field(s->froms, f, err);
+}
+
+/*
+ * What a lenient reader could take for a field of its own inside f: the
+ * text after a bare CR, or after a line end not followed by WSP (which
+ * only a milter value can hold).  A hidden From is one more From field; a
+ * hidden Authentication-Results claiming our authserv-id cannot be
+ * deleted, so the message is refused.
+ */
+static int
+session_hidden_fields(struct session *s, const struct msg_field *f, struct auth_error *err)
+{
+	const char *p = f->raw, *end = f->raw + f->raw_len;
+
+	while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		struct msg_field h = {0};
+
+		p++;
+		if (p < end && *p == '\n') {
+			p++;
+			if (p < end && (*p == ' ' || *p == '\t'))
+				continue;
+		}
+		h.raw = p;
+		h.raw_len = (size_t)(end - p);
+		msg_field_scan(h.raw, h.raw_len, &h.name_len, &h.value_off);
+		if (msg_field_is(&h, AUTHRES_FIELD)) {
+			size_t len;
+			const char *v = msg_field_value(&h, &len);
+
+			if (authres_claims(v, len, s->cfg->authserv_id))
+				s->del_impossible = true;
+		} else if (msg_field_is(&h, "From") && session_keep_from(s, &h, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether one more field fits max_headers and max_header_bytes. */
+static bool
+session_fits(const struct session *s, const struct msg_field *f)
+{
+	size_t n = s->hdrs != NULL ? msg_headers_count(s->hdrs) : 0;
+	size_t bytes = s->hdrs != NULL ? msg_headers_bytes(s->hdrs) : 0;
+
+	return !f->truncated && n < s->cfg->max_headers &&
+	       f->raw_len + 2 <= s->cfg->max_header_bytes - bytes;
+}
+
+/* Keeps f for DKIM when it fits; past the limits only the first
+ * dkim_max_signatures DKIM-Signature fields, for the results to name them. */
+static int
+session_keep(struct session *s, const struct msg_field *f, struct auth_error *err)
+{
+	bool sig = msg_field_is(f, "DKIM-Signature");
+
+	if (sig)
+		s->nsigs++;
+	if (!session_fits(s, f)) {
+		s->overflow = true;
+		if (!sig || s->nsigs > s->cfg->dkim_max_signatures)
+			return 0;
+	}
+	if (s->hdrs == NULL && (s->hdrs = msg_headers_new()) == NULL)
+		return session_oom(err);
+	return msg_headers_add_field(s->hdrs, f, err);
+}
+
+/* One header field, from either front-end form. */
+static int
+session_field(struct session *s, const struct msg_field *f, struct auth_error *err)
+{
+	unsigned pos = s->nfields++;
+
+	if (msg_field_is(f, AUTHRES_FIELD))
+		session_note_authres(s, f, pos);
+	if (s->failed || s->trusted)
+		return 0;
+	if (session_hidden_fields(s, f, err) < 0)
+		goto fail;
+	if (session_exempt(s))
+		return 0;
+	if (msg_field_is(f, "From")) {
+		if (f->truncated)
+			s->from_overflow = true;
+		else if (session_keep_from(s, f, err) < 0)
+			goto fail;
+	}
+	if (session_keep(s, f, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	s->failed = true;
+	return -1;
 }
 
 int
 session_header(struct session *s, const char *name, size_t name_len, const char *value,
                size_t value_len, struct auth_error *err)
 {
-	if (session_headers(s, err) == NULL)
+	struct msg_field f;
+	size_t max = s->cfg->max_header_bytes;
+
+	buf_reset(&s->scratch);
+	if (buf_append(&s->scratch, name, name_len) < 0 || buf_putc(&s->scratch, ':') < 0 ||
+	    msg_field_build_value(&s->scratch, value, value_len) < 0) {
+		s->failed = true;
+		return session_oom(err);
+	}
+	f.raw = s->scratch.data;
+	f.raw_len = s->scratch.len;
+	f.truncated = f.raw_len > max;
+	if (f.truncated)
+		f.raw_len = max;
+	msg_field_name(name, name_len, &f.name_len, &f.value_off);
+	return session_field(s, &f, err);
+}
+
+/* The parser's callbacks never stop it: after one of our faults the
+ * fields must still be read for the deletions (session_data() reports the
+ * fault). */
+static int
+session_cb_field(void *ctx, const struct msg_field *f, struct auth_error *err)
+{
+	(void)session_field(ctx, f, err);
+	return 0;
+}
+
+static int
+session_cb_eoh(void *ctx, struct auth_error *err)
+{
+	(void)session_eoh(ctx, err);
+	return 0;
+}
+
+static int
+session_cb_body(void *ctx, const char *p, size_t n, struct auth_error *err)
+{
+	(void)session_body(ctx, p, n, err);
+	return 0;
+}
+
+static const struct msg_parser_ops session_parser_ops = {
+    session_cb_field,
+    session_cb_eoh,
+    session_cb_body,
+};
+
+int
+session_data(struct session *s, const char *chunk, size_t len, struct auth_error *err)
+{
+	bool failed = s->failed;
+
+	if (s->parser == NULL && (s->parser = msg_parser_new(&session_parser_ops, s,
+	                                                     s->cfg->max_header_bytes)) == NULL) {
+		s->failed = true;
+		return session_oom(err);
+	}
+	if (msg_parser_feed(s->parser, chunk, len, err) < 0)
 		return -1;
-	if (name_len == sizeof(AUTHRES_FIELD) - 1 &&
-	    strncasecmp(name, AUTHRES_FIELD, name_len) == 0)
-		session_note_authres(s, value, value_len);
-	return msg_headers_add(s->hdrs, name, name_len, value, value_len, err);
+	return s->failed && !failed ? -1 : 0;
 }
 
 /* Starts the DMARC record look-up while the body is still on its way, so
@@ -338,30 +552,44 @@ session_eoh(struct session *s, struct auth_error *err)
 	    .min_rsa_bits = s->cfg->dkim_min_rsa_bits,
 	    .reject_partial_body = s->cfg->dkim_reject_partial_body,
 	    .key_cache = s->e->keys,
+	    .headers_incomplete = s->overflow,
 	};
-
-	if (session_exempt(s))
+	if (s->eoh_done)
+		return auth_error_set(err, AUTH_EINVAL, "session: end of headers twice");
+	s->eoh_done = true;
+	if (s->failed || session_exempt(s))
 		return 0;
-	if (session_headers(s, err) == NULL)
-		return -1;
-	msg_from_extract(s->hdrs, &s->from);
-	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL)
-		return -1;
-	if (dkim_verifier_headers(s->dkim, s->hdrs, err) < 0)
-		return -1;
+	if ((s->froms == NULL && (s->froms = msg_headers_new()) == NULL) ||
+	    (s->hdrs == NULL && (s->hdrs = msg_headers_new()) == NULL))
+		goto oom;
+	msg_from_extract(s->froms, &s->from);
+	if (s->from_overflow)
+		s->from.truncated = true;
+	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
+	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0)
+		goto fail;
 	session_prefetch_dmarc(s);
 	return 0;
+oom:
+	session_oom(err);
+fail:
+	s->failed = true;
+	return -1;
 }
 
 int
 session_body(struct session *s, const char *chunk, size_t len, struct auth_error *err)
 {
-	if (s->dkim == NULL)
+	if (s->failed || s->dkim == NULL)
 		return 0;
-	if (dkim_verifier_body(s->dkim, chunk, len) < 0)
+	if (dkim_verifier_body(s->dkim, chunk, len) < 0) {
+		s->failed = true;
 		return auth_error_set(err, AUTH_EINVAL, "session: body before end of headers");
+	}
 	return 0;
 }
+
+/* ---- end of message ---- */
 
 /* A never-reject override counts only when every Author Domain has one:
  * a second From address must not carry a forgery past the policy. */
@@ -378,33 +606,46 @@ session_overridden(const struct session *s)
 	return true;
 }
 
-static int
-session_dmarc(struct session *s, enum session_reason *cap_reason, struct auth_error *err)
+/* The DKIM results as DMARC takes them. */
+static struct dmarc_dkim_input *
+session_dkim_inputs(struct session *s, size_t *n)
 {
-	struct dmarc_dkim_input dk[64];
-	struct dmarc_auth_input in = {.from = &s->from};
-	struct dmarc_local_policy lp = {0};
-	size_t i, n = dkim_verifier_count(s->dkim);
+	size_t i, count = dkim_verifier_count(s->dkim);
+	struct dmarc_dkim_input *dk = arena_alloc(s->arena, (count + 1) * sizeof(*dk));
 
-	for (i = 0; i < n && in.ndkim < sizeof(dk) / sizeof(dk[0]); i++) {
+	*n = 0;
+	if (dk == NULL)
+		return NULL;
+	for (i = 0; i < count; i++) {
 		const struct dkim_sig_result *r = dkim_verifier_result(s->dkim, i);
 
 		if (r->d[0] == '\0')
 			continue;
-		dk[in.ndkim].d = r->d;
-		dk[in.ndkim].pass = r->result == DKIM_PASS;
-		in.ndkim++;
+		dk[*n].d = r->d;
+		dk[*n].pass = r->result == DKIM_PASS;
+		dk[*n].temperror = r->result == DKIM_TEMPERROR;
+		(*n)++;
 	}
-	in.dkim = dk;
+	return dk;
+}
+
+static int
+session_dmarc(struct session *s, struct auth_error *err)
+{
+	struct dmarc_auth_input in = {.from = &s->from};
+	struct dmarc_local_policy lp = {0};
+
+	if ((in.dkim = session_dkim_inputs(s, &in.ndkim)) == NULL)
+		return session_oom(err);
 	if (s->spf_done) {
 		in.spf_pass = s->spf.result == SPF_PASS;
+		in.spf_temperror = s->spf.result == SPF_TEMPERROR;
 		in.spf_domain = s->spf.domain;
 	}
-	*cap_reason = SESSION_R_NONE;
 	if (s->cfg->report_only || session_overridden(s)) {
 		lp.cap_set = true;
 		lp.cap = DMARC_DISP_NONE;
-		*cap_reason = s->cfg->report_only ? SESSION_R_REPORT_ONLY : SESSION_R_OVERRIDE;
+		s->cap_reason = s->cfg->report_only ? VERDICT_R_REPORT_ONLY : VERDICT_R_OVERRIDE;
 	}
 	if (dmarc_evaluate(s->e->dmarc, &in, &lp, &s->dmarc, err) < 0)
 		return -1;
@@ -412,53 +653,107 @@ session_dmarc(struct session *s, enum session_reason *cap_reason, struct auth_er
 	return 0;
 }
 
-/* Deleting from the bottom keeps the indexes above valid. */
+/* Bottom first: deleting one then leaves the positions above it as they
+ * were. */
 static void
 session_order_deletions(struct session *s)
 {
 	size_t i;
 
+	if (s->del_ordered)
+		return;
+	s->del_ordered = true;
 	for (i = 0; i < s->ndel / 2; i++) {
-		unsigned t = s->del[i];
+		struct verdict_del t = s->del[i];
 
 		s->del[i] = s->del[s->ndel - 1 - i];
 		s->del[s->ndel - 1 - i] = t;
 	}
 }
 
-int
-session_eom(struct session *s, const struct session_verdict **out, struct auth_error *err)
+static void
+session_input(const struct session *s, struct verdict_input *in)
 {
-	struct verdict_input in = {0};
-
-	*out = &s->verdict;
-	session_order_deletions(s);
-	if (session_exempt(s)) {
-		verdict_exempt(&s->verdict, s->del, s->ndel, s->del_overflow);
-		return 0;
-	}
-	if (s->dkim == NULL && session_eoh(s, err) < 0)
-		return -1;
-	if (dkim_verifier_finish(s->dkim, err) < 0 || session_dmarc(s, &in.cap_reason, err) < 0)
-		return -1;
-	in.cfg = s->cfg;
-	in.client_ip = s->ip[0] ? s->ip : NULL;
-	in.helo = s->helo;
-	in.mail_from = s->mail_from;
-	in.spf_req = s->spf_done ? &s->req : NULL;
-	in.spf = s->spf_done ? &s->spf : NULL;
-	in.dkim = s->dkim;
-	in.dmarc = &s->dmarc;
-	in.from = &s->from;
-	in.del_index = s->del;
-	in.ndel = s->ndel;
-	in.del_overflow = s->del_overflow;
-	return verdict_build(&in, s->arena, &s->verdict, err);
+	memset(in, 0, sizeof(*in));
+	in->cfg = s->cfg;
+	in->client_ip = s->ip[0] ? s->ip : NULL;
+	in->helo = s->helo;
+	in->mail_from = s->mail_from;
+	in->rcpt_domain = s->rcpt_domain;
+	in->spf_req = s->spf_done ? &s->req : NULL;
+	in->spf = s->spf_done ? &s->spf : NULL;
+	in->dkim = s->dmarc_done ? s->dkim : NULL;
+	in->dmarc = s->dmarc_done ? &s->dmarc : NULL;
+	in->cap_reason = s->cap_reason;
+	in->del = s->del;
+	in->ndel = s->ndel;
+	in->del_impossible = s->del_impossible;
 }
 
-const struct session_verdict *
+/* The header block has ended by now, whichever way it came. */
+static int
+session_finish_headers(struct session *s, struct auth_error *err)
+{
+	if (s->parser != NULL)
+		return msg_parser_finish(s->parser, err);
+	return s->eoh_done ? 0 : session_eoh(s, err);
+}
+
+int
+session_eom(struct session *s, const struct verdict **out, struct auth_error *err)
+{
+	struct verdict_input in;
+
+	*out = &s->verdict;
+	if (s->decided)
+		return auth_error_set(err, AUTH_EINVAL, "session: end of message twice");
+	if (s->failed)
+		return auth_error_set(err, AUTH_EINVAL, "session: the message already failed");
+	if (session_finish_headers(s, err) < 0)
+		goto fail;
+	session_order_deletions(s);
+	if (!session_exempt(s) &&
+	    (dkim_verifier_finish(s->dkim, err) < 0 || session_dmarc(s, err) < 0))
+		goto fail;
+	session_input(s, &in);
+	s->decided = true;
+	if (session_exempt(s)) {
+		verdict_exempt(&in, &s->verdict);
+		return 0;
+	}
+	verdict_decide(&in, &s->verdict);
+	s->report.time = time(NULL);
+	(void)verdict_render(&in, &s->verdict, &s->report, s->arena);
+	return 0;
+fail:
+	s->failed = true;
+	return -1;
+}
+
+const struct spf_outcome *
+session_spf(const struct session *s)
+{
+	return s->spf_done ? &s->spf : NULL;
+}
+
+int
+session_json(struct session *s, struct buf *out)
+{
+	struct verdict_input in;
+
+	session_input(s, &in);
+	return verdict_json(&in, s->decided ? &s->verdict : NULL, out);
+}
+
+const struct verdict *
 session_error_verdict(struct session *s)
 {
-	verdict_error(s->cfg, &s->verdict);
+	struct verdict_input in;
+
+	session_order_deletions(s);
+	session_input(s, &in);
+	in.del_impossible = s->del_impossible || s->del_lost;
+	verdict_error(&in, &s->verdict);
+	s->decided = true;
 	return &s->verdict;
 }

@@ -143,7 +143,11 @@ ok(rc == 0 and out.startswith("Authentication-Results: mx.example.net; spf=pass"
    and "\naction: accept\n" in out, "the readable output: the header, then a line per check",
    out + err)
 rc, out, err = run(["--dns-zone", zone] + envelope + ["-"], b"Subject x\r\n\r\nbody\r\n")
-ok(rc == 2 and "authcheck:" in err, "a header block that does not parse exits 2", out + err)
+ok(rc == 0 and "action: reject 550 5.7.1 Rejected: the From field does not name one author "
+   "domain" in out, "a header block that does not parse is judged, not skipped", out + err)
+rc, out, err = run(["--dns-zone", zone] + envelope + ["/nonexistent/message"])
+ok(rc == 2 and "authcheck: /nonexistent/message:" in err, "an unreadable file exits 2",
+   out + err)
 
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

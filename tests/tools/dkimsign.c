@@ -101,7 +101,7 @@ sign(const struct dkim_sign_opts *o, const struct buf *key, struct state *st)
 {
 	struct auth_error err = {0};
 	struct msgread_ops ops = {on_headers, on_body, on_raw};
-	struct msg_headers *h = msg_headers_new(NULL);
+	struct msg_headers *h = msg_headers_new();
 	char *field = NULL;
 	int rc = -1;
 

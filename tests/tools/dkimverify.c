@@ -115,7 +115,7 @@ main(int argc, char **argv)
 			return usage();
 	}
 	v = dkim_verifier_new(r, &o, &err);
-	h = msg_headers_new(NULL);
+	h = msg_headers_new();
 	if (v != NULL && h != NULL && msgread(0, h, &ops, v) == 0 &&
 	    dkim_verifier_finish(v, &err) == 0) {
 		print_results(v);

@@ -1,13 +1,15 @@
 /*
- * msgread.h - reads a message from a file descriptor for the DKIM test
- * tools: bare LF line ends become CRLF (as on the wire), the header block
- * goes into a struct msg_headers, and the body is handed on in pieces as
- * it is read.  Header-only; each tool includes it once.
+ * msgread.h - the DKIM test tools' glue to libauth's message reader: a
+ * message file is read with msg_read_file() (bare LF line ends become
+ * CRLF, as on the wire), split by msg_parser into a struct msg_headers and
+ * the body, and handed on in pieces as it is read.  Header-only; each tool
+ * includes it once.
  */
 #ifndef MSGREAD_H
 #define MSGREAD_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -19,52 +21,62 @@ struct msgread_ops {
 	int (*raw)(void *ctx, const char *p, size_t n);
 };
 
-static inline int
-msgread_chunk(const struct msgread_ops *ops, void *ctx, struct msg_parser *p, struct msg_headers *h,
-              bool *in_body, const struct buf *c)
-{
-	size_t off = 0;
-	int rc;
+struct msgread_state {
+	const struct msgread_ops *ops;
+	void *ctx;
+	struct msg_headers *h;
+	struct msg_parser *p;
+};
 
-	if (ops->raw != NULL && ops->raw(ctx, c->data, c->len) < 0)
-		return -1;
-	if (*in_body)
-		return ops->body(ctx, c->data, c->len);
-	rc = msg_parser_feed(p, c->data, c->len, &off, NULL);
-	if (rc <= 0)
-		return rc;
-	*in_body = true;
-	if (ops->headers(ctx, h) < 0)
-		return -1;
-	return ops->body(ctx, c->data + off, c->len - off);
+static inline int
+msgread_field(void *c, const struct msg_field *f, struct auth_error *err)
+{
+	return msg_headers_add_field(((struct msgread_state *)c)->h, f, err);
 }
 
-/* Returns 0, or -1 on a read, syntax or limit error. */
+static inline int
+msgread_eoh(void *c, struct auth_error *err)
+{
+	struct msgread_state *st = c;
+
+	(void)err;
+	return st->ops->headers(st->ctx, st->h);
+}
+
+static inline int
+msgread_body(void *c, const char *p, size_t n, struct auth_error *err)
+{
+	struct msgread_state *st = c;
+
+	(void)err;
+	return st->ops->body(st->ctx, p, n);
+}
+
+static inline int
+msgread_chunk(void *c, const char *p, size_t n, struct auth_error *err)
+{
+	struct msgread_state *st = c;
+
+	if (st->ops->raw != NULL && st->ops->raw(st->ctx, p, n) < 0)
+		return -1;
+	return msg_parser_feed(st->p, p, n, err);
+}
+
+/* Returns 0, or -1 on a read error or when a callback failed. */
 static inline int
 msgread(int fd, struct msg_headers *h, const struct msgread_ops *ops, void *ctx)
 {
-	struct msg_parser *p = msg_parser_new(h);
-	struct msg_crlf crlf = {false};
-	struct buf conv;
-	bool in_body = false;
-	char in[65536];
-	ssize_t n;
-	int rc = 0;
+	static const struct msg_parser_ops pops = {msgread_field, msgread_eoh, msgread_body};
+	struct msgread_state st = {ops, ctx, h, msg_parser_new(&pops, &st, 0)};
+	FILE *f = fdopen(dup(fd), "rb");
+	int rc = -1;
 
-	buf_init(&conv, 2 * sizeof(in) + 2);
-	while (rc == 0 && (n = read(fd, in, sizeof(in))) > 0) {
-		buf_reset(&conv);
-		rc = msg_crlf_convert(&crlf, in, (size_t)n, &conv);
-		if (rc == 0)
-			rc = msgread_chunk(ops, ctx, p, h, &in_body, &conv);
-	}
-	if (n < 0)
-		rc = -1;
-	if (rc == 0 && !in_body)
-		rc = msg_parser_finish(p, NULL) == 0 ? ops->headers(ctx, h) : -1;
-	buf_free(&conv);
-	msg_parser_free(p);
-	return rc < 0 ? -1 : 0;
+	if (st.p != NULL && f != NULL && msg_read_file(f, true, msgread_chunk, &st, NULL) == 0)
+		rc = msg_parser_finish(st.p, NULL);
+	if (f != NULL)
+		fclose(f);
+	msg_parser_free(st.p);
+	return rc;
 }
 
 #endif

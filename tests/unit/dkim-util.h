@@ -68,23 +68,52 @@ struct tmsg {
 	size_t body_len;
 };
 
+static inline int
+tmsg_field(void *m, const struct msg_field *f, struct auth_error *err)
+{
+	return msg_headers_add_field(((struct tmsg *)m)->h, f, err);
+}
+
+static inline int
+tmsg_eoh(void *m, struct auth_error *err)
+{
+	(void)m;
+	(void)err;
+	return 0;
+}
+
+/* The whole text is fed at once, so the first body piece points into it. */
+static inline int
+tmsg_body(void *ctx, const char *p, size_t n, struct auth_error *err)
+{
+	struct tmsg *m = ctx;
+
+	(void)err;
+	if (m->body == NULL) {
+		m->body = p;
+		m->body_len = n;
+	}
+	return 0;
+}
+
 /* Splits a CRLF message; the body points into text. */
 static inline int
 tmsg_parse(struct tmsg *m, const char *text, size_t len)
 {
+	static const struct msg_parser_ops ops = {tmsg_field, tmsg_eoh, tmsg_body};
 	struct msg_parser *p;
-	size_t off = len;
-	int rc;
+	int rc = -1;
 
-	m->h = msg_headers_new(NULL);
-	p = msg_parser_new(m->h);
-	rc = msg_parser_feed(p, text, len, &off, NULL);
-	if (rc == 0)
-		rc = msg_parser_finish(p, NULL) == 0 ? 1 : -1, off = len;
+	m->h = msg_headers_new();
+	m->body = NULL;
+	m->body_len = 0;
+	if ((p = msg_parser_new(&ops, m, 0)) != NULL && msg_parser_feed(p, text, len, NULL) == 0 &&
+	    msg_parser_finish(p, NULL) == 0)
+		rc = 0;
 	msg_parser_free(p);
-	m->body = text + off;
-	m->body_len = len - off;
-	return rc < 0 ? -1 : 0;
+	if (m->body == NULL)
+		m->body = text + len;
+	return rc;
 }
 
 static inline void

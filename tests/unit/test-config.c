@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "policy/config.h"
+#include "config.h"
 #include "tap.h"
 
 static struct policy_config *

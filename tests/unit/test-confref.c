@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/config.h"
+#include "config.h"
 #include "confref.h"
 #include "dns_zone.h"
 #include "session.h"

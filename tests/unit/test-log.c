@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "session.h"
+#include "verdict.h"
 #include "tap.h"
 
 static char captured[4 * LOG_LINE_MAX];
@@ -127,10 +127,10 @@ test_line_format(void)
 static void
 test_summary(void)
 {
-	struct session_verdict v;
+	struct verdict v;
 
 	memset(&v, 0, sizeof(v));
-	v.action = SESSION_ACCEPT;
+	v.action = VERDICT_ACCEPT;
 	v.spf_result = "pass";
 	v.dkim_summary = "pass(example.org) fail(other.example)";
 	v.dmarc_result = "pass";
@@ -138,13 +138,19 @@ test_summary(void)
 	v.from_domain = "example.org";
 	capture_begin();
 	log_summary("4XyZ1", "192.0.2.25", &v);
-	v.action = SESSION_REJECT;
+	v.action = VERDICT_REJECT;
 	v.dmarc_result = "fail";
 	v.dmarc_disposition = "reject";
-	v.text = "Rejected by DMARC policy for example.org";
+	snprintf(v.text, sizeof(v.text), "Rejected by DMARC policy for example.org");
 	log_summary(NULL, NULL, &v);
+	v.text[0] = '\0';
+	v.action = VERDICT_ACCEPT;
+	v.dmarc_result = "pass";
+	v.dmarc_disposition = "none";
+	v.partial_body = true;
+	log_summary("Q2", "192.0.2.26", &v);
 	memset(&v, 0, sizeof(v));
-	v.action = SESSION_QUARANTINE;
+	v.action = VERDICT_QUARANTINE;
 	log_summary("", "2001:db8::1", &v);
 	capture_end();
 	is_str(captured,
@@ -153,6 +159,8 @@ test_summary(void)
 	       "NOQUEUE: client=unknown spf=pass dkim=pass(example.org) fail(other.example) "
 	       "dmarc=fail from=example.org disposition=reject action=reject "
 	       "text=Rejected by DMARC policy for example.org\n"
+	       "Q2: client=192.0.2.26 spf=pass dkim=pass(example.org) fail(other.example) "
+	       "dmarc=pass from=example.org disposition=none action=accept dkim_partial_body=yes\n"
 	       "NOQUEUE: client=2001:db8::1 spf=none dkim=none dmarc=none from=- "
 	       "disposition=none action=quarantine\n",
 	       "one summary line per message, missing parts named");

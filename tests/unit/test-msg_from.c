@@ -319,7 +319,7 @@ test_idna_budget(void)
 	static const char *const alabel[] = {"xn--bcher-kva.example", "x.example"};
 	static const char third[] = "From: b@x.example, c@B\xc3\xbc"
 	                            "cher.example";
-	struct msg_headers *h = msg_headers_new(NULL);
+	struct msg_headers *h = msg_headers_new();
 	struct auth_error err;
 	struct msg_from got;
 	size_t len;
@@ -373,7 +373,7 @@ test_truncated(void)
 static struct msg_headers *
 headers(const char *const *raw)
 {
-	struct msg_headers *h = msg_headers_new(NULL);
+	struct msg_headers *h = msg_headers_new();
 	struct auth_error err;
 
 	for (; *raw != NULL; raw++)
