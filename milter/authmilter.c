@@ -312,6 +312,9 @@ start(const struct authmilter_opts *o, struct policy_config *cfg, struct auth_er
 		return 1;
 	if (daemon_drop_privileges(cfg->user, cfg->group, err) < 0)
 		return 1;
+	if ((o->config_given || access(o->config, F_OK) == 0) &&
+	    daemon_check_readable(o->config, cfg->user, err) < 0)
+		return 1;
 	if (daemon_signals_block(err) < 0)
 		return 1;
 	return -1;
@@ -331,6 +334,8 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 		fprintf(stderr, "authmilter: %s\n", err.msg);
 		if (!o->foreground)
 			log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
+		if (cfg->pidfile != NULL)
+			(void)daemon_remove_pidfile(cfg->pidfile, &err);
 		config_free(cfg);
 		return rc;
 	}
@@ -352,9 +357,10 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 	rc = serve(o, resolver);
 	confref_shutdown();
 	dns_resolver_free(resolver);
-	/* Best effort: after dropping privileges the directory may not be ours. */
-	if (pidfile != NULL)
-		unlink(pidfile);
+	/* After dropping privileges the directory may not be ours: the next
+	 * start replaces a pid file naming a process that is gone. */
+	if (pidfile != NULL && daemon_remove_pidfile(pidfile, &err) < 0)
+		log_msg(LOG_L_NOTICE, "%s", err.msg);
 	if (sockname != NULL)
 		daemon_remove_socket(sockname);
 	free(pidfile);

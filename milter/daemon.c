@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,31 +140,90 @@ daemon_detach(struct auth_error *err)
 
 /* Written beside the final name and renamed over it, so that a reader
  * never sees an empty or partial file. */
+/* The pid in an existing pid file, or 0 when it holds none. */
+static long
+daemon_read_pid(const char *path)
+{
+	char line[32];
+	ssize_t n;
+	long pid = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return 0;
+	if ((n = read(fd, line, sizeof(line) - 1)) > 0) {
+		line[n] = '\0';
+		pid = strtol(line, NULL, 10);
+	}
+	close(fd);
+	return pid > 0 ? pid : 0;
+}
+
+/* Whether a pid file names a process that still runs. */
+static bool
+daemon_pid_alive(long pid)
+{
+	return pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/*
+ * O_EXCL, so that two daemons never share one pid file: an existing file
+ * naming a live process refuses the start; one left by a process that is
+ * gone (a crash) is removed first.
+ */
 int
 daemon_write_pidfile(const char *path, struct auth_error *err)
 {
-	char line[32], tmp[PATH_MAX];
-	int fd, n;
+	char line[32];
+	int fd, n, tries;
+	long pid;
 	bool ok;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return auth_error_set(err, AUTH_EINVAL, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	for (tries = 0;; tries++) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd >= 0 || errno != EEXIST || tries > 0)
+			break;
+		if (daemon_pid_alive(pid = daemon_read_pid(path)))
+			return auth_error_set(err, AUTH_EINVAL, "%s: another daemon (pid %ld) runs",
+			                      path, pid);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return auth_error_set(err, AUTH_EIO, "%s: stale, and %s", path,
+			                      strerror(errno));
+	}
 	if (fd < 0)
-		return auth_error_set(err, AUTH_EIO, "%s: %s", tmp, strerror(errno));
+		return auth_error_set(err, AUTH_EIO, "%s: %s", path, strerror(errno));
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	ok = n > 0 && write(fd, line, (size_t)n) == n;
 	if (close(fd) != 0)
 		ok = false;
 	if (!ok) {
-		unlink(tmp);
-		return auth_error_set(err, AUTH_EIO, "%s: write failed", tmp);
+		unlink(path);
+		return auth_error_set(err, AUTH_EIO, "%s: write failed", path);
 	}
-	if (rename(tmp, path) != 0) {
-		unlink(tmp);
-		return auth_error_set(err, AUTH_EIO, "%s: %s", path, strerror(errno));
-	}
+	return 0;
+}
+
+int
+daemon_remove_pidfile(const char *path, struct auth_error *err)
+{
+	if (daemon_read_pid(path) != (long)getpid())
+		return 0;
+	if (unlink(path) != 0)
+		return auth_error_set(err, AUTH_EIO, "cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+daemon_check_readable(const char *path, const char *user, struct auth_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return auth_error_set(err, AUTH_EIO,
+		                      "cannot read %s as user %s (%s): SIGHUP could not reload it; "
+		                      "make it readable by that user or its group",
+		                      path, user != NULL ? user : "(unchanged)", strerror(errno));
+	close(fd);
 	return 0;
 }
 

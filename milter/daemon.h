@@ -34,7 +34,15 @@ int daemon_socket_perms(const char *conn, const char *user, const char *group,
 void daemon_remove_socket(const char *conn);
 /* Forks into the background (new session, cwd /, stdio on /dev/null). */
 int daemon_detach(struct auth_error *err);
+/* Creates the pid file with O_EXCL: refuses when it names a process that
+ * still runs, replaces one left by a process that is gone. */
 int daemon_write_pidfile(const char *path, struct auth_error *err);
+/* Removes the pid file at exit, if it is still ours. */
+int daemon_remove_pidfile(const char *path, struct auth_error *err);
+/* After dropping privileges: whether path (the config file) can still be
+ * read, so that a reload on SIGHUP can read it; user names the account in
+ * the error. */
+int daemon_check_readable(const char *path, const char *user, struct auth_error *err);
 /* setgroups/setgid/setuid to user and group (either may be NULL), each
  * checked, then checks that root cannot be regained. */
 int daemon_drop_privileges(const char *user, const char *group, struct auth_error *err);

@@ -614,6 +614,82 @@ def test_detached(d):
        "SIGTERM: pid file and socket removed")
 
 
+def gone_pid():
+    """The pid of a process that has exited."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_pidfile(binary, tmp):
+    """The pid file is created exclusively: a live daemon's refuses the
+    start, a dead one's is replaced, and it is removed at exit."""
+    d = Daemon(binary, os.path.join(tmp, "pid"))
+    os.mkdir(d.tmp)
+    d.write_config()
+    pidfile = os.path.join(d.tmp, "authmilter.pid")
+    with open(pidfile, "w") as f:
+        f.write("%d\n" % os.getpid())
+    rc, out = run([binary, "-f", "-c", d.conf, "-P", pidfile])
+    ok(rc == 1 and "another daemon (pid %d) runs" % os.getpid() in out,
+       "a pid file naming a live process refuses the start: %d %s" % (rc, out))
+    with open(pidfile, "w") as f:
+        f.write("%d\n" % gone_pid())
+    d.logf = open(d.log, "ab")
+    d.proc = subprocess.Popen([binary, "-f", "-c", d.conf, "-P", pidfile],
+                              stdout=d.logf, stderr=d.logf)
+    written = None
+    for _ in range(100):
+        try:
+            with open(pidfile) as f:
+                written = f.read().strip()
+            if written == str(d.proc.pid):
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    ok(written == str(d.proc.pid), "a stale pid file is replaced (%s)" % written)
+    ok(d.stop() == 0 and not os.path.exists(pidfile), "and removed at exit")
+
+
+def test_unprivileged_reload(binary, tmp):
+    """Running as nobody, the daemon must still be able to read its config
+    for SIGHUP: it refuses to start when it could not."""
+    if os.geteuid() != 0:
+        ok(True, "# SKIP not root: privileges cannot be dropped")
+        return
+    base = os.path.join(tmp, "priv")
+    os.mkdir(base)
+    os.chmod(tmp, 0o755)
+    os.chmod(base, 0o755)
+    d = Daemon(binary, base)
+    d.write_config()
+    os.chmod(d.conf, 0o600)
+    rc, out = run([binary, "-f", "-c", d.conf, "-u", "nobody"])
+    ok(rc == 1 and ("cannot read %s as user nobody" % d.conf) in out and "SIGHUP" in out,
+       "a config only root can read: refused with a clear error: %d %s" % (rc, out))
+    os.chmod(d.conf, 0o644)
+    d.logf = open(d.log, "ab")
+    d.proc = subprocess.Popen([binary, "-f", "-c", d.conf, "-u", "nobody"],
+                              stdout=d.logf, stderr=d.logf)
+    for _ in range(100):
+        try:
+            Milter(d.sock).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    d.write_config("log_level debug\n")
+    d.proc.send_signal(signal.SIGHUP)
+    for _ in range(50):
+        if "configuration reloaded" in d.log_text():
+            break
+        time.sleep(0.1)
+    ok("configuration reloaded from %s" % d.conf in d.log_text(),
+       "running as nobody, SIGHUP reloads the config")
+    ok(one_message(d), "and serves")
+    ok(d.stop() == 0, "stops with exit status 0")
+
+
 def test_inet_socket(binary, tmp):
     port = free_tcp_port()
     d = Daemon(binary, os.path.join(tmp, "inet"), port)
@@ -663,6 +739,8 @@ def main():
             test_term_finishes_message(d)
             test_detached(d)
             test_inet_socket(binary, tmp)
+            test_pidfile(binary, tmp)
+            test_unprivileged_reload(binary, tmp)
         except (OSError, EOFError) as e:
             ok(False, "protocol exchange failed: %r" % e)
         finally:
