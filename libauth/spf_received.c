@@ -3,11 +3,14 @@
  *
  * Every value that came from outside (envelope, HELO, DNS) is written as a
  * dot-atom only when it is one, else as a quoted-string; control bytes are
- * replaced, so nothing from outside can break the header apart.
+ * replaced, so nothing from outside can break the header apart.  Values
+ * past SPF_RECEIVED_VALUE_MAX are cut and the pairs folded, so that no line
+ * grows past what RFC 5322 allows.
  */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -52,19 +55,49 @@ spf_put_escaped(struct buf *out, const char *s, const char *special)
 	return 0;
 }
 
+/* A value longer than any valid identity (RFC 5321 §4.5.3.1: a path of
+ * 256 octets) is cut here, marked with "...", so that no line of the
+ * field passes RFC 5322's 998. */
+#define SPF_RECEIVED_VALUE_MAX 256
+/* Fold before a pair that would take a line past this (RFC 5322 §2.1.1's
+ * SHOULD); "Received-SPF: " counts on the first line. */
+#define SPF_RECEIVED_FOLD_AT 78
+
+/* The column after the last line break in out (the field name counted). */
+static size_t
+spf_column(const struct buf *out)
+{
+	size_t i = out->len;
+
+	while (i > 0 && out->data[i - 1] != '\n')
+		i--;
+	return (i == 0 ? sizeof("Received-SPF: ") - 1 : 0) + out->len - i;
+}
+
 static int
 spf_put_pair(struct buf *out, const char *key, const char *value)
 {
-	if (buf_printf(out, " %s=", key) < 0)
-		return -1;
-	if (spf_is_dot_atom(value)) {
-		if (buf_puts(out, value) < 0)
-			return -1;
-	} else if (buf_putc(out, '"') < 0 || spf_put_escaped(out, value, "\"\\") < 0 ||
-	           buf_putc(out, '"') < 0) {
-		return -1;
+	char cut[SPF_RECEIVED_VALUE_MAX + 4];
+	struct buf pair;
+	int rc;
+
+	if (strlen(value) > SPF_RECEIVED_VALUE_MAX) {
+		(void)snprintf(cut, sizeof(cut), "%.*s...", SPF_RECEIVED_VALUE_MAX, value);
+		value = cut;
 	}
-	return buf_putc(out, ';');
+	buf_init(&pair, out->max);
+	if (spf_is_dot_atom(value))
+		rc = buf_printf(&pair, "%s=%s;", key, value);
+	else if ((rc = buf_printf(&pair, "%s=\"", key)) == 0 &&
+	         (rc = spf_put_escaped(&pair, value, "\"\\")) == 0)
+		rc = buf_puts(&pair, "\";");
+	if (rc == 0)
+		rc = buf_puts(out,
+		              spf_column(out) + 1 + pair.len > SPF_RECEIVED_FOLD_AT ? "\r\n\t" : " ");
+	if (rc == 0)
+		rc = buf_append(out, pair.data, pair.len);
+	buf_free(&pair);
+	return rc;
 }
 
 /* The comment (§9.1 examples), around the client address. */

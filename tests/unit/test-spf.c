@@ -606,10 +606,10 @@ test_received(void)
 	is_int(spf_received_spf(&o, &q, &b), 0, "Received-SPF built");
 	is_str(b.data,
 	       "pass (mx.example.net: domain of a\"b@example.com designates 192.0.2.3 as permitted "
-	       "sender) receiver=mx.example.net; client-ip=192.0.2.3; "
-	       "envelope-from=\"a\\\"b@example.com\"; helo=mail.example.com; identity=mailfrom; "
-	       "mechanism=\"ip4:192.0.2.0/24\";",
-	       "pass header value");
+	       "sender)\r\n\treceiver=mx.example.net; client-ip=192.0.2.3;\r\n"
+	       "\tenvelope-from=\"a\\\"b@example.com\"; helo=mail.example.com; identity=mailfrom;\r\n"
+	       "\tmechanism=\"ip4:192.0.2.0/24\";",
+	       "pass header value, pairs folded before column 78");
 	spf_outcome_free(&o);
 	buf_free(&b);
 	q = req4("2001:db8::1", "bad\r\nhelo(", "u@fail.example");
@@ -617,10 +617,26 @@ test_received(void)
 	is_int(spf_received_spf(&o, &q, &b), 0, "Received-SPF built for temperror");
 	is_str(b.data,
 	       "temperror (mx.example.net: domain of u@fail.example could not be checked for "
-	       "2001:db8::1: temporary error) receiver=mx.example.net; client-ip=\"2001:db8::1\"; "
-	       "envelope-from=\"u@fail.example\"; helo=\"bad??helo(\"; identity=mailfrom; "
-	       "problem=\"SPF record look-up of fail.example failed: timeout\";",
+	       "2001:db8::1: temporary error)\r\n\treceiver=mx.example.net; "
+	       "client-ip=\"2001:db8::1\";\r\n\tenvelope-from=\"u@fail.example\"; "
+	       "helo=\"bad??helo(\"; identity=mailfrom;\r\n"
+	       "\tproblem=\"SPF record look-up of fail.example failed: timeout\";",
 	       "temperror header value, control bytes replaced");
+	spf_outcome_free(&o);
+	buf_free(&b);
+	{
+		char helo[600];
+
+		memset(helo, 'h', sizeof(helo) - 1);
+		helo[sizeof(helo) - 1] = '\0';
+		q = req4("192.0.2.3", helo, "x@example.com");
+		buf_init(&b, 4096);
+		spf_check_mailfrom(&t.base, NULL, &q, &o, &err);
+		is_int(spf_received_spf(&o, &q, &b), 0, "Received-SPF with a 599-byte HELO");
+		ok(strstr(b.data, "helo=\"hhhhhhhh") != NULL && strstr(b.data, "hhh...\";") != NULL &&
+		       strcspn(strstr(b.data, "helo="), ";") == 5 + 1 + 256 + 3 + 1,
+		   "the HELO cut at 256 bytes and marked");
+	}
 	spf_outcome_free(&o);
 	buf_free(&b);
 	buf_init(&b, 20);
