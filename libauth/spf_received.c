@@ -92,8 +92,8 @@ spf_put_pair(struct buf *out, const char *key, const char *value)
 	         (rc = spf_put_escaped(&pair, value, "\"\\")) == 0)
 		rc = buf_puts(&pair, "\";");
 	if (rc == 0)
-		rc = buf_puts(out,
-		              spf_column(out) + 1 + pair.len > SPF_RECEIVED_FOLD_AT ? "\r\n\t" : " ");
+		rc = buf_puts(out, spf_column(out) + 1 + pair.len > SPF_RECEIVED_FOLD_AT ? "\r\n\t"
+		                                                                         : " ");
 	if (rc == 0)
 		rc = buf_append(out, pair.data, pair.len);
 	buf_free(&pair);

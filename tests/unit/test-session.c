@@ -117,10 +117,12 @@ deliver_fields(struct env *v, const char *ip, const char *mail_from, const char 
 	    session_rcpt(v->s, "<rcpt@mx.test>", NULL) < 0 ||
 	    tmsg_parse(&m, wire, strlen(wire)) < 0)
 		abort();
+	/* The name as an MTA may pass it: up to the colon, WSP included. */
 	for (i = 0; i < msg_headers_count(m.h); i++) {
 		const struct msg_field *f = msg_headers_get(m.h, i);
 
-		if (session_header(v->s, f->raw, f->name_len, f->raw + f->value_off,
+		if (f->value_off > 0 &&
+		    session_header(v->s, f->raw, f->value_off - 1, f->raw + f->value_off,
 		                   f->raw_len - f->value_off, NULL) < 0)
 			abort();
 	}
@@ -499,6 +501,38 @@ test_error_verdicts(void)
 	env_close(&v);
 }
 
+/* RFC 6376 §3.4.1: simple header canonicalization hashes the field as it
+ * came, WSP before the colon included; the field still names the author. */
+static void
+test_wsp_before_colon(void)
+{
+	struct dkim_sign_opts o = {.domain = "good.example",
+	                           .selector = "sel",
+	                           .hcanon = DKIM_CANON_SIMPLE,
+	                           .bcanon = DKIM_CANON_SIMPLE};
+	const struct verdict *r;
+	struct env v;
+	char *m = tsign(&key, &o, "From : Alice <alice@good.example>\r\nSubject : hi\r\n\r\nx\r\n");
+	char *changed = strdup(m);
+
+	env_open(&v, NULL);
+	r = deliver(&v, "203.0.113.5", "<x@elsewhere.test>", m);
+	is_str(r->dkim_summary, "pass(good.example)", "raw: simple/simple over \"From :\" passes");
+	is_str(r->dmarc_result, "pass", "raw: and the field is the From DMARC judges");
+	r = deliver_fields(&v, "203.0.113.5", "<x@elsewhere.test>", m);
+	is_str(r->dkim_summary, "pass(good.example)", "milter form, name \"From \": passes");
+	is_str(r->dmarc_result, "pass", "milter form: DMARC pass");
+	*strstr(changed, "From :") = 'F';
+	memmove(strstr(changed, "From :") + 4, strstr(changed, "From :") + 5,
+	        strlen(strstr(changed, "From :") + 5) + 1);
+	r = deliver(&v, "203.0.113.5", "<x@elsewhere.test>", changed);
+	is_str(r->dkim_summary, "fail(good.example)",
+	       "simple: the WSP removed breaks the signature");
+	env_close(&v);
+	free(m);
+	free(changed);
+}
+
 static void
 test_action_names(void)
 {
@@ -523,6 +557,7 @@ main(void)
 	test_trusted_and_authenticated_clients();
 	test_from_policy_and_received_spf();
 	test_error_verdicts();
+	test_wsp_before_colon();
 	EVP_PKEY_free(key.pkey);
 	return done_testing();
 }

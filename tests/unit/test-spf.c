@@ -604,12 +604,13 @@ test_received(void)
 	buf_init(&b, 2048);
 	spf_check_mailfrom(&t.base, NULL, &q, &o, &err);
 	is_int(spf_received_spf(&o, &q, &b), 0, "Received-SPF built");
-	is_str(b.data,
-	       "pass (mx.example.net: domain of a\"b@example.com designates 192.0.2.3 as permitted "
-	       "sender)\r\n\treceiver=mx.example.net; client-ip=192.0.2.3;\r\n"
-	       "\tenvelope-from=\"a\\\"b@example.com\"; helo=mail.example.com; identity=mailfrom;\r\n"
-	       "\tmechanism=\"ip4:192.0.2.0/24\";",
-	       "pass header value, pairs folded before column 78");
+	is_str(
+	    b.data,
+	    "pass (mx.example.net: domain of a\"b@example.com designates 192.0.2.3 as permitted "
+	    "sender)\r\n\treceiver=mx.example.net; client-ip=192.0.2.3;\r\n"
+	    "\tenvelope-from=\"a\\\"b@example.com\"; helo=mail.example.com; identity=mailfrom;\r\n"
+	    "\tmechanism=\"ip4:192.0.2.0/24\";",
+	    "pass header value, pairs folded before column 78");
 	spf_outcome_free(&o);
 	buf_free(&b);
 	q = req4("2001:db8::1", "bad\r\nhelo(", "u@fail.example");
@@ -633,7 +634,8 @@ test_received(void)
 		buf_init(&b, 4096);
 		spf_check_mailfrom(&t.base, NULL, &q, &o, &err);
 		is_int(spf_received_spf(&o, &q, &b), 0, "Received-SPF with a 599-byte HELO");
-		ok(strstr(b.data, "helo=\"hhhhhhhh") != NULL && strstr(b.data, "hhh...\";") != NULL &&
+		ok(strstr(b.data, "helo=\"hhhhhhhh") != NULL &&
+		       strstr(b.data, "hhh...\";") != NULL &&
 		       strcspn(strstr(b.data, "helo="), ";") == 5 + 1 + 256 + 3 + 1,
 		   "the HELO cut at 256 bytes and marked");
 	}
