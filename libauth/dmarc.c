@@ -110,10 +110,13 @@ last_label(const char *name)
 /*
  * Whether the identifier name could have the Author Domain's
  * Organizational Domain at all.  An Organizational Domain is the name
- * itself or a parent of it, so name must be at or below the Author
- * Domain's; while that is unknown (its Tree Walk failed), the two must at
- * least share their top label.  Anything else is decided without asking
- * the DNS of a domain the sender may own.
+ * itself or a parent of it (RFC 9989 §4.10.2), so name must be at or below
+ * the Author Domain's; while that is unknown (its Tree Walk failed), the
+ * two must at least share their top label.  Anything else is decided
+ * without asking the DNS of a domain the sender may own: no answer there
+ * could align it, so that look-up is not one "required to perform DMARC
+ * validation" (§5.3.6), and its failure must not make the result
+ * temperror.
  */
 static bool
 could_share_org(const struct dmarc_outcome *o, const char *name)
@@ -165,11 +168,14 @@ align_one(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o
 }
 
 /*
- * RFC 9989 §4.4 and §5.3: DMARC passes when an aligned identifier passes.
- * A result that a later attempt could turn into pass is temperror, never
- * fail (RFC 8601 §2.7.1 "temperror: ... A later attempt may produce a
- * final result"), so a failed look-up for an identifier that could align
- * cannot get a message rejected.
+ * RFC 9989 §4.4: DMARC passes when an aligned identifier passes.  §5.3.6:
+ * "If one or more DNS queries required to perform DMARC validation on the
+ * message do not complete due to temporary or permanent DNS errors, the
+ * message cannot be considered to pass or fail the DMARC mechanism check."
+ * So a result that a later attempt could turn into pass is temperror
+ * ("A later attempt might produce a final result", §9.2), never fail, and
+ * a failed look-up for an identifier that could align cannot get a
+ * message rejected.
  */
 static void
 check_alignment(struct dmarc_ctx *c, const struct dmarc_auth_input *in, struct dmarc_outcome *o)

@@ -140,7 +140,7 @@ dmarc_tree_walk(struct dmarc_ctx *c, const char *domain, struct dmarc_walk *w)
 }
 
 /*
- * RFC 9989 §4.10.2 (Identifying the Organizational Domain), from the longest name to the shortest:
+ * RFC 9989 §4.10.2 (Identifier Alignment Evaluation), from the longest name to the shortest:
  * a record with psd=n makes its domain the Organizational Domain; one with psd=y (other than at the
  * starting domain) makes the name one label below it on the way to the starting domain the
  * Organizational Domain; otherwise it is the domain with the fewest labels that has a record; with

@@ -77,14 +77,16 @@ fuzz_writer(char *copy, size_t n)
 			pieces[np++] = copy + i + 1;
 	buf_init(&b, 1 << 20);
 	authres_begin(&w, &b, FUZZ_ID);
-	authres_add_spf(&w, "fail", false, fuzz_piece(pieces, np, 0), NULL, fuzz_piece(pieces, np, 1));
+	authres_add_spf(&w, "fail", false, fuzz_piece(pieces, np, 0), NULL,
+	                fuzz_piece(pieces, np, 1));
 	authres_add_dkim(&w, &(struct authres_dkim){.result = "fail",
 	                                            .d = fuzz_piece(pieces, np, 2),
 	                                            .s = fuzz_piece(pieces, np, 3),
 	                                            .i = fuzz_piece(pieces, np, 4),
 	                                            .reason = fuzz_piece(pieces, np, 5),
 	                                            .comment = fuzz_piece(pieces, np, 6)});
-	authres_add_dmarc(&w, "fail", fuzz_piece(pieces, np, 7), "reject", "reject", "reject", NULL);
+	authres_add_dmarc(&w, "fail", fuzz_piece(pieces, np, 7), "reject", "reject", "reject",
+	                  NULL);
 	authres_add_comment(&w, fuzz_piece(pieces, np, 6));
 	if (authres_end(&w) == 0)
 		fuzz_check_written(&b);
