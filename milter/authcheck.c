@@ -33,7 +33,7 @@
 
 #define AUTHCHECK_MAX_LIST 64
 /* The JSON of one message: its DKIM results are bounded by the session. */
-#define AUTHCHECK_JSON_MAX (1024u * 1024)
+#define AUTHCHECK_JSON_MAX (16u * 1024 * 1024)
 
 enum dmarc_mode_opt { MODE_RFC9989, MODE_RFC7489 };
 
