@@ -260,6 +260,15 @@ int dmarc_evaluate(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
                    struct auth_error *err);
 
 /*
+ * Starts, in the background (dns_prefetch()), every look-up that finding
+ * the policy of the Author Domain domain may need: the whole DNS Tree
+ * Walk at once (RFC 9989), or the domain's and its Organizational
+ * Domain's records (RFC 7489).  dmarc_evaluate() then finds them answered
+ * or on their way.
+ */
+void dmarc_prefetch(struct dmarc_ctx *c, const char *domain);
+
+/*
  * The Organizational Domain of domain by the context's mode, into out.
  * Returns 0, or -1 on a temporary DNS failure (RFC 9989 mode only).
  */

@@ -27,6 +27,8 @@ enum dmarc_fetch {
 
 enum dmarc_fetch dmarc_fetch_record(struct dmarc_ctx *c, const char *domain,
                                     struct dmarc_record *rec);
+/* Starts the look-up dmarc_fetch_record() will make for domain. */
+void dmarc_prefetch_record(struct dmarc_ctx *c, const char *domain);
 
 /* One step of a DNS Tree Walk. */
 struct dmarc_walk_level {

@@ -57,6 +57,24 @@ dmarc_copy_name(char out[DNS_NAME_MAX + 1], const char *d)
 	out[n] = '\0';
 }
 
+/* "_dmarc." domain into name; -1 when no such name can exist. */
+static int
+record_name(const char *domain, char name[DNS_NAME_MAX + 16])
+{
+	int n = snprintf(name, DNS_NAME_MAX + 16, "_dmarc.%s", domain);
+
+	return n < 0 || (size_t)n > DNS_NAME_MAX ? -1 : 0;
+}
+
+void
+dmarc_prefetch_record(struct dmarc_ctx *c, const char *domain)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	if (record_name(domain, name) == 0)
+		dns_prefetch(c->resolver, name, DNS_T_TXT);
+}
+
 enum dmarc_fetch
 dmarc_fetch_record(struct dmarc_ctx *c, const char *domain, struct dmarc_record *rec)
 {
@@ -65,10 +83,8 @@ dmarc_fetch_record(struct dmarc_ctx *c, const char *domain, struct dmarc_record 
 	struct dmarc_record tmp;
 	enum dmarc_fetch res = DMARC_FETCH_NONE;
 	size_t i;
-	int n;
 
-	n = snprintf(name, sizeof(name), "_dmarc.%s", domain);
-	if (n < 0 || (size_t)n >= sizeof(name) || (size_t)n > DNS_NAME_MAX)
+	if (record_name(domain, name) < 0)
 		return DMARC_FETCH_NONE; /* no such name can exist in the DNS */
 	if (dns_query(c->resolver, name, DNS_T_TXT, &a, NULL) < 0)
 		return DMARC_FETCH_TEMPFAIL;
@@ -98,6 +114,38 @@ walk_stops(const struct dmarc_walk_level *lv, size_t index)
 	if (lv->fetch != DMARC_FETCH_ONE)
 		return 0;
 	return lv->psd == DMARC_PSD_N || (lv->psd == DMARC_PSD_Y && index > 0);
+}
+
+/* The next name a walk asks after target (of labels labels), or NULL
+ * when target was the last. */
+static const char *
+walk_next(const char *target, unsigned labels)
+{
+	if (labels <= 1)
+		return NULL;
+	return last_labels(target,
+	                   labels >= DMARC_TREE_WALK_MAX ? DMARC_TREE_WALK_MAX - 1 : labels - 1);
+}
+
+void
+dmarc_prefetch(struct dmarc_ctx *c, const char *domain)
+{
+	char name[DNS_NAME_MAX + 1], org[DNS_NAME_MAX + 1];
+	const char *target = name;
+	unsigned n;
+
+	if (dns_name_normalize(domain, name) < 0)
+		return;
+	if (c->opts.mode == DMARC_MODE_RFC7489) {
+		dmarc_psl_org_domain(c, name, org);
+		dmarc_prefetch_record(c, name);
+		dmarc_prefetch_record(c, org);
+		return;
+	}
+	for (n = 0; target != NULL && n < DMARC_TREE_WALK_MAX; n++) {
+		dmarc_prefetch_record(c, target);
+		target = walk_next(target, count_labels(target));
+	}
 }
 
 /*
@@ -131,11 +179,9 @@ dmarc_tree_walk(struct dmarc_ctx *c, const char *domain, struct dmarc_walk *w)
 			w->policy_level = (int)(w->nlevels - 1);
 			w->policy = rec;
 		}
-		if (walk_stops(lv, w->nlevels - 1) || lv->labels == 1)
+		if (walk_stops(lv, w->nlevels - 1) ||
+		    (target = walk_next(target, lv->labels)) == NULL)
 			return;
-		target =
-		    last_labels(target, lv->labels >= DMARC_TREE_WALK_MAX ? DMARC_TREE_WALK_MAX - 1
-		                                                          : lv->labels - 1);
 	}
 }
 

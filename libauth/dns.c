@@ -53,6 +53,15 @@ dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	return r->ops->query(r, norm, type, out, err);
 }
 
+void
+dns_prefetch(struct dns_resolver *r, const char *name, enum dns_type type)
+{
+	char norm[DNS_NAME_MAX + 1];
+
+	if (r->ops->prefetch != NULL && name != NULL && dns_name_normalize(name, norm) == 0)
+		r->ops->prefetch(r, norm, type);
+}
+
 const struct dns_answer *
 dns_answer_retain(const struct dns_answer *a)
 {

@@ -106,6 +106,15 @@ struct dns_resolver;
 int dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
               const struct dns_answer **out, struct auth_error *err);
 
+/*
+ * Starts asking name/type in the background, so that a later dns_query()
+ * for it finds the answer ready or on its way: the look-ups one message
+ * needs are then made at once rather than one after another.  Never
+ * blocks and never fails; a resolver that cannot ask in the background
+ * (only the cache can) does nothing.
+ */
+void dns_prefetch(struct dns_resolver *r, const char *name, enum dns_type type);
+
 void dns_answer_release(const struct dns_answer *a);
 const struct dns_answer *dns_answer_retain(const struct dns_answer *a);
 
@@ -120,6 +129,8 @@ struct dns_resolver_ops {
 	int (*query)(struct dns_resolver *r, const char *name, enum dns_type type,
 	             const struct dns_answer **out, struct auth_error *err);
 	void (*free)(struct dns_resolver *r);
+	/* NULL when the backend cannot ask in the background. */
+	void (*prefetch)(struct dns_resolver *r, const char *name, enum dns_type type);
 };
 
 struct dns_resolver {

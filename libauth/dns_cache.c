@@ -16,6 +16,8 @@
 #include "autoconf.h"
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,8 @@
 #define CACHE_SHARDS_MAX 16
 #define CACHE_SHARD_MIN 64
 #define CACHE_BUCKETS_MAX (1u << 16)
+#define CACHE_DEFAULT_PREFETCH_QUEUE 1024
+#define CACHE_PREFETCH_THREADS_MAX 256
 
 struct flight {
 	const struct dns_answer *answer; /* set when done, one reference per holder */
@@ -57,10 +61,29 @@ struct shard {
 	unsigned long hits, misses, evictions;
 };
 
+/* A question for a background thread: its pending entry is in the cache. */
+struct job {
+	struct job *next;
+	struct shard *shard;
+	struct centry *entry;
+};
+
+struct pool {
+	pthread_mutex_t lock; /* guards every field below */
+	pthread_cond_t work;  /* a job was queued, or stop was set */
+	struct job *head, *tail;
+	size_t queued, reserved;
+	pthread_t threads[CACHE_PREFETCH_THREADS_MAX];
+	unsigned nthreads, idle;
+	bool stop;
+	unsigned long prefetches, dropped;
+};
+
 struct dns_cache {
 	struct dns_resolver base; /* first: the resolver is the cache */
 	struct dns_resolver *backend;
 	struct dns_cache_opts opts; /* read-only after creation */
+	struct pool pool;
 	size_t nshards;
 	struct shard shards[];
 };
@@ -68,10 +91,12 @@ struct dns_cache {
 static int cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
                        const struct dns_answer **out, struct auth_error *err);
 static void cache_free(struct dns_resolver *r);
+static void cache_prefetch(struct dns_resolver *r, const char *name, enum dns_type type);
 
 static const struct dns_resolver_ops cache_ops = {
     .query = cache_query,
     .free = cache_free,
+    .prefetch = cache_prefetch,
 };
 
 static time_t
@@ -158,6 +183,10 @@ cache_set_opts(struct dns_cache_opts *o, const struct dns_cache_opts *in)
 		o->max_ttl = CACHE_DEFAULT_MAX_TTL;
 	if (o->max_negative_ttl == 0)
 		o->max_negative_ttl = CACHE_DEFAULT_MAX_NEG_TTL;
+	if (o->prefetch_queue == 0)
+		o->prefetch_queue = CACHE_DEFAULT_PREFETCH_QUEUE;
+	if (o->prefetch_threads > CACHE_PREFETCH_THREADS_MAX)
+		o->prefetch_threads = CACHE_PREFETCH_THREADS_MAX;
 }
 
 struct dns_resolver *
@@ -186,6 +215,12 @@ dns_cache_new(struct dns_resolver *backend, const struct dns_cache_opts *opts,
 	c->base.ops = &cache_ops;
 	c->backend = backend;
 	c->opts = o;
+	if (pthread_mutex_init(&c->pool.lock, NULL) != 0 ||
+	    pthread_cond_init(&c->pool.work, NULL) != 0) {
+		free(c);
+		auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		size_t cap = o.max_entries / n + (i < o.max_entries % n ? 1 : 0);
 
@@ -202,14 +237,19 @@ dns_cache_new(struct dns_resolver *backend, const struct dns_cache_opts *opts,
 	return &c->base;
 }
 
+static void pool_stop(struct dns_cache *c);
+
 static void
 cache_free(struct dns_resolver *r)
 {
 	struct dns_cache *c = (struct dns_cache *)r;
 	size_t i;
 
+	pool_stop(c);
 	for (i = 0; i < c->nshards; i++)
 		shard_destroy(&c->shards[i]);
+	pthread_cond_destroy(&c->pool.work);
+	pthread_mutex_destroy(&c->pool.lock);
 	dns_resolver_free(c->backend);
 	free(c);
 }
@@ -231,6 +271,10 @@ dns_cache_get_stats(struct dns_resolver *r, struct dns_cache_stats *out)
 		out->entries += s->count;
 		pthread_mutex_unlock(&s->lock);
 	}
+	pthread_mutex_lock(&c->pool.lock);
+	out->prefetches = c->pool.prefetches;
+	out->prefetches_dropped = c->pool.dropped;
+	pthread_mutex_unlock(&c->pool.lock);
 }
 
 /* ---- the table; every function here runs with the shard locked ---- */
@@ -430,4 +474,170 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	if (rc != 0 && err != NULL)
 		*err = berr;
 	return rc;
+}
+
+/* ---- prefetching ---- */
+
+/* Asks the backend for a pending entry and lands its flight. */
+static void
+cache_fetch(struct dns_cache *c, struct shard *s, struct centry *e)
+{
+	const struct dns_answer *a = NULL;
+	struct auth_error berr;
+	int rc;
+
+	auth_error_clear(&berr);
+	rc = c->backend->ops->query(c->backend, e->name, e->type, &a, &berr);
+	pthread_mutex_lock(&s->lock);
+	cache_land(c, s, e, rc, a, &berr);
+	pthread_mutex_unlock(&s->lock);
+	dns_answer_release(a);
+}
+
+/* Lands a question that will not be asked: nobody may wait forever. */
+static void
+cache_abandon(struct dns_cache *c, struct shard *s, struct centry *e)
+{
+	const struct dns_answer *a = dns_answer_empty(DNS_TEMPFAIL, e->name, 0, "shutting down");
+	struct auth_error err;
+
+	auth_error_set(&err, AUTH_ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	cache_land(c, s, e, a != NULL ? 0 : -1, a, &err);
+	pthread_mutex_unlock(&s->lock);
+	dns_answer_release(a);
+}
+
+static void *
+pool_worker(void *arg)
+{
+	struct dns_cache *c = arg;
+	struct pool *p = &c->pool;
+	struct job *j;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->head == NULL && !p->stop) {
+			p->idle++;
+			pthread_cond_wait(&p->work, &p->lock);
+			p->idle--;
+		}
+		if (p->head == NULL)
+			break;
+		j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->queued--;
+		pthread_mutex_unlock(&p->lock);
+		cache_fetch(c, j->shard, j->entry);
+		free(j);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Takes a place in the queue, starting a thread when none is idle.
+ * Called with the pool locked; false when there is no room. */
+static bool
+pool_reserve(struct dns_cache *c)
+{
+	struct pool *p = &c->pool;
+	sigset_t all, old;
+
+	if (p->stop || p->queued + p->reserved >= c->opts.prefetch_queue)
+		return false;
+	if (p->idle <= p->queued + p->reserved && p->nthreads < c->opts.prefetch_threads) {
+		/* Threads of a library must not take the caller's signals. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (pthread_create(&p->threads[p->nthreads], NULL, pool_worker, c) == 0)
+			p->nthreads++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (p->nthreads == 0)
+		return false;
+	p->reserved++;
+	return true;
+}
+
+static void
+pool_push(struct pool *p, struct job *j)
+{
+	pthread_mutex_lock(&p->lock);
+	p->reserved--;
+	if (j != NULL) {
+		if (p->tail != NULL)
+			p->tail->next = j;
+		else
+			p->head = j;
+		p->tail = j;
+		p->queued++;
+		p->prefetches++;
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+cache_prefetch(struct dns_resolver *r, const char *name, enum dns_type type)
+{
+	struct dns_cache *c = (struct dns_cache *)r;
+	uint32_t hash = cache_hash(name, type);
+	struct shard *s = &c->shards[hash % c->nshards];
+	struct job *j = NULL;
+	struct centry **slot, *e;
+	bool room;
+
+	if (c->opts.prefetch_threads == 0)
+		return;
+	pthread_mutex_lock(&c->pool.lock);
+	room = pool_reserve(c);
+	if (!room)
+		c->pool.dropped++;
+	pthread_mutex_unlock(&c->pool.lock);
+	if (!room)
+		return;
+	pthread_mutex_lock(&s->lock);
+	slot = shard_slot(s, hash, name, type);
+	e = *slot;
+	if (e != NULL && e->flight == NULL && cache_now(c) >= e->expires) {
+		shard_remove(s, e);
+		slot = shard_slot(s, hash, name, type);
+		e = NULL;
+	}
+	/* Already known or on its way: nothing to do. */
+	if (e == NULL && (j = calloc(1, sizeof(*j))) != NULL &&
+	    (j->entry = cache_launch(s, slot, hash, name, type)) == NULL) {
+		free(j);
+		j = NULL;
+	}
+	if (j != NULL)
+		j->shard = s;
+	pthread_mutex_unlock(&s->lock);
+	pool_push(&c->pool, j);
+}
+
+static void
+pool_stop(struct dns_cache *c)
+{
+	struct pool *p = &c->pool;
+	struct job *j, *left;
+	unsigned i;
+
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	left = p->head;
+	p->head = p->tail = NULL;
+	p->queued = 0;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (; left != NULL; left = j) {
+		j = left->next;
+		cache_abandon(c, left->shard, left->entry);
+		free(left);
+	}
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
 }

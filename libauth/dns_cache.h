@@ -9,6 +9,14 @@
  * the same name and type while one is in flight wait for it rather than
  * asking again.
  *
+ * dns_prefetch() on the cache starts a question on one of
+ * prefetch_threads background threads (made when first needed) and
+ * returns at once; the answer lands in the cache, where a later question
+ * finds it, or waits for it while it is in flight.  At most prefetch_queue
+ * questions wait for a thread; past that a prefetch is dropped (the
+ * question is then asked when it is needed).  Questions still waiting when
+ * the cache is freed are answered with a temporary failure.
+ *
  * Thread safety: safe from many threads; the table is split into shards,
  * each with its own lock, so threads rarely wait on each other.
  * Ownership: the cache owns the backend and frees it with itself.
@@ -25,6 +33,8 @@ struct dns_cache_opts {
 	uint32_t max_ttl;          /* 0: the default, 86400 */
 	uint32_t max_negative_ttl; /* 0: the default, 3600 */
 	uint32_t tempfail_ttl;     /* seconds to remember a failure; 0 never */
+	unsigned prefetch_threads; /* 0: dns_prefetch() does nothing */
+	size_t prefetch_queue;     /* 0: the default, 1024 */
 	/* The clock, in seconds; NULL for CLOCK_MONOTONIC.  Tests set it. */
 	time_t (*now)(void *ctx);
 	void *now_ctx;
@@ -32,6 +42,7 @@ struct dns_cache_opts {
 
 struct dns_cache_stats {
 	unsigned long hits, misses, evictions, entries;
+	unsigned long prefetches, prefetches_dropped;
 };
 
 struct dns_resolver *dns_cache_new(struct dns_resolver *backend, const struct dns_cache_opts *opts,

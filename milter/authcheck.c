@@ -32,6 +32,8 @@
 #include "spf.h"
 
 #define AUTHCHECK_MAX_LIST 64
+/* Look-ups of one message made at once. */
+#define AUTHCHECK_DNS_THREADS 16
 /* The JSON of one message: its DKIM results are bounded by the session. */
 #define AUTHCHECK_JSON_MAX (16u * 1024 * 1024)
 
@@ -196,7 +198,7 @@ static struct dns_resolver *
 make_resolver(const struct authcheck_opts *o, struct auth_error *err)
 {
 	struct dns_resolver *backend;
-	struct dns_cache_opts copts = {0};
+	struct dns_cache_opts copts = {.prefetch_threads = AUTHCHECK_DNS_THREADS};
 	size_t i;
 
 	if (o->nzones > 0 || o->nfails > 0) {

@@ -42,6 +42,8 @@
 #define AUTHMILTER_NAME "authmilter"
 #define AUTHMILTER_DEFAULT_CONFIG SYSCONFDIR "/authmilter.conf"
 #define AUTHMILTER_MAX_OVERRIDES 64
+/* Threads asking the DNS in the background, for every connection. */
+#define AUTHMILTER_DNS_THREADS 32
 /* How long a stop waits for the messages in flight. */
 #define AUTHMILTER_DRAIN_SECONDS 60
 
@@ -194,6 +196,8 @@ make_resolver(const struct policy_config *cfg, struct auth_error *err)
 	memset(&copts, 0, sizeof(copts));
 	copts.max_entries = cfg->dns_cache_entries;
 	copts.max_ttl = cfg->dns_cache_max_ttl;
+	copts.tempfail_ttl = cfg->dns_tempfail_ttl;
+	copts.prefetch_threads = AUTHMILTER_DNS_THREADS;
 	if ((backend = dns_ldns_new(&lopts, err)) == NULL)
 		return NULL;
 	return dns_cache_new(backend, &copts, err);
@@ -214,7 +218,8 @@ note_restart_only(const struct policy_config *old, const struct policy_config *c
 	    !same_string(old->dns_server, cfg->dns_server) ||
 	    old->dns_timeout_ms != cfg->dns_timeout_ms || old->dns_retries != cfg->dns_retries ||
 	    old->dns_cache_entries != cfg->dns_cache_entries ||
-	    old->dns_cache_max_ttl != cfg->dns_cache_max_ttl)
+	    old->dns_cache_max_ttl != cfg->dns_cache_max_ttl ||
+	    old->dns_tempfail_ttl != cfg->dns_tempfail_ttl)
 		log_msg(LOG_L_NOTICE, "socket, user, group, pidfile, syslog_facility and dns_* "
 		                      "changes take effect at the next start");
 }

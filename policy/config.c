@@ -101,6 +101,7 @@ static const struct config_key config_keys[] = {
     NUM("dns_retries", K_UINT, dns_retries, 0, 10),
     NUM("dns_cache_entries", K_COUNT, dns_cache_entries, 16, 16777216),
     NUM("dns_cache_max_ttl", K_SECONDS, dns_cache_max_ttl, 1, 604800),
+    NUM("dns_tempfail_ttl", K_SECONDS, dns_tempfail_ttl, 0, 300),
     NUM("max_header_bytes", K_SIZE, max_header_bytes, 1024, 64ul << 20),
     NUM("max_headers", K_COUNT, max_headers, 10, 100000),
     STR("socket", socket, config_check_socket, false),
@@ -178,6 +179,7 @@ config_new(struct auth_error *err)
 	cfg->dns_retries = 1;
 	cfg->dns_cache_entries = 65536;
 	cfg->dns_cache_max_ttl = 86400;
+	cfg->dns_tempfail_ttl = 30;
 	cfg->max_header_bytes = 1u << 20;
 	cfg->max_headers = 1000;
 	cfg->authserv_id = config_hostname();

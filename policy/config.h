@@ -75,6 +75,7 @@ struct policy_config {
 	unsigned dns_retries;       /* default 1 */
 	size_t dns_cache_entries;   /* default 65536 */
 	unsigned dns_cache_max_ttl; /* default 86400 */
+	unsigned dns_tempfail_ttl;  /* a failed look-up is not asked again for this long; 30 */
 
 	/* Message limits */
 	size_t max_header_bytes; /* default 1 MiB */

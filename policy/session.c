@@ -528,19 +528,16 @@ session_data(struct session *s, const char *chunk, size_t len, struct auth_error
 	return s->failed && !failed ? -1 : 0;
 }
 
-/* Starts the DMARC record look-up while the body is still on its way, so
- * that end of message finds it in the cache. */
+/* Starts the DMARC look-ups of the Author Domain in the background, so
+ * that they run while the DKIM keys are fetched and the body arrives.
+ * Only for one domain: From fields naming several are mostly refused
+ * without a look-up, and would multiply what a sender can make us ask. */
 static void
 session_prefetch_dmarc(struct session *s)
 {
-	const struct dns_answer *a;
-	char name[DNS_NAME_MAX + 8];
-
-	if (s->from.status != MSG_FROM_OK)
-		return;
-	(void)snprintf(name, sizeof(name), "_dmarc.%s", s->from.domains[0]);
-	if (dns_query(s->e->resolver, name, DNS_T_TXT, &a, NULL) == 0)
-		dns_answer_release(a);
+	if (s->from.ndomains == 1 && !s->from.truncated &&
+	    (s->from.status == MSG_FROM_OK || s->from.status == MSG_FROM_MULTIPLE))
+		dmarc_prefetch(s->e->dmarc, s->from.domains[0]);
 }
 
 int
@@ -565,10 +562,10 @@ session_eoh(struct session *s, struct auth_error *err)
 	msg_from_extract(s->froms, &s->from);
 	if (s->from_overflow)
 		s->from.truncated = true;
+	session_prefetch_dmarc(s);
 	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
 	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0)
 		goto fail;
-	session_prefetch_dmarc(s);
 	return 0;
 oom:
 	session_oom(err);

@@ -113,7 +113,7 @@ fres_free(struct dns_resolver *r)
 	(void)r;
 }
 
-static const struct dns_resolver_ops fres_ops = {fres_query, fres_free};
+static const struct dns_resolver_ops fres_ops = {.query = fres_query, .free = fres_free};
 
 static int
 fixed_p(void *arg, const char **name)

@@ -67,6 +67,7 @@ test_defaults(void)
 	is_int(cfg->dns_retries, 1, "dns_retries 1");
 	is_int(cfg->dns_cache_entries, 65536, "dns_cache_entries 65536");
 	is_int(cfg->dns_cache_max_ttl, 86400, "dns_cache_max_ttl 1 day");
+	is_int(cfg->dns_tempfail_ttl, 30, "dns_tempfail_ttl 30 s");
 	is_int(cfg->max_header_bytes, 1048576, "max_header_bytes 1 MiB");
 	is_int(cfg->max_headers, 1000, "max_headers 1000");
 	is_str(cfg->socket, "unix:/run/authmilter/authmilter.sock", "socket default");
@@ -178,6 +179,8 @@ test_errors(void)
 	expect_error("dns_timeout 61s\n", "test.conf:1: dns_timeout must be between 1 and 60000");
 	expect_error("dns_cache_max_ttl 5ms\n",
 	             "test.conf:1: \"5ms\" is not a duration (s, m, h, d)");
+	expect_error("dns_tempfail_ttl 6m\n",
+	             "test.conf:1: dns_tempfail_ttl must be between 0 and 300");
 	expect_error("dns_retries -1\n", "test.conf:1: \"-1\" is not a number");
 	expect_error("dns_retries 11\n", "test.conf:1: dns_retries must be between 0 and 10");
 	expect_error("max_headers 99999999999999999999\n",

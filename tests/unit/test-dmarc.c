@@ -15,6 +15,7 @@
 #include <opendmarc/dmarc.h>
 
 #include "dmarc.h"
+#include "dns_cache.h"
 #include "dns_zone.h"
 #include "tap.h"
 
@@ -661,6 +662,38 @@ test_walk_bound(struct dns_resolver *r, struct dmarc_ctx *c)
 	is_int(dmarc_org_domain(c, "sub.tf2.example", org), -1, "walk: temporary failure");
 }
 
+/* dmarc_prefetch() asks, at once, exactly the names the walk then asks. */
+static void
+test_prefetch(void)
+{
+	static const struct {
+		const char *name;
+		unsigned long names;
+	} t[] = {
+	    {"x.y.unknown.example", 4},
+	    {"a.b.c.d.e.f.g.h.i.deep.example", 8},
+	};
+	struct dns_cache_opts o = {.prefetch_threads = 4};
+	struct dns_cache_stats st;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct dns_resolver *zr = make_resolver();
+		struct dns_resolver *cache = dns_cache_new(zr, &o, NULL);
+		struct dmarc_ctx *c = make_ctx(cache, DMARC_MODE_RFC9989, DMARC_FROM_STRICTEST);
+		char org[DNS_NAME_MAX + 1];
+
+		dmarc_prefetch(c, t[i].name);
+		dns_cache_get_stats(cache, &st);
+		is_int(st.prefetches, t[i].names, "prefetch %zu: the whole walk started", i);
+		dmarc_org_domain(c, t[i].name, org);
+		is_int(dns_zone_query_count(zr), t[i].names, "prefetch %zu: the walk asked no more",
+		       i);
+		dmarc_ctx_free(c);
+		dns_resolver_free(cache);
+	}
+}
+
 static void
 test_records(void)
 {
@@ -909,6 +942,7 @@ main(void)
 	test_from_rules(r);
 	test_unlisted_author_domains(r);
 	test_walk_bound(r, c9989);
+	test_prefetch();
 	test_records();
 	test_apply_policy();
 	test_evaluated_policy();

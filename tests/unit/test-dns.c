@@ -179,7 +179,7 @@ probe_free(struct dns_resolver *r)
 static void
 test_dispatch(void)
 {
-	static const struct dns_resolver_ops ops = {probe_query, probe_free};
+	static const struct dns_resolver_ops ops = {.query = probe_query, .free = probe_free};
 	struct probe p = {{&ops}, "", 0};
 	const struct dns_answer *a;
 	struct auth_error err;

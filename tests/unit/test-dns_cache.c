@@ -29,6 +29,7 @@ struct slow {
 	struct dns_resolver base;
 	struct dns_resolver *zone;
 	atomic_ulong calls;
+	atomic_ulong inflight, max_inflight; /* questions being answered at once */
 	long delay_ns;
 };
 
@@ -39,9 +40,15 @@ slow_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct slow *s = (struct slow *)r;
 	struct timespec ts = {0, s->delay_ns};
 
+	unsigned long now = atomic_fetch_add(&s->inflight, 1) + 1, max;
+
 	atomic_fetch_add(&s->calls, 1);
+	while (now > (max = atomic_load(&s->max_inflight)) &&
+	       !atomic_compare_exchange_weak(&s->max_inflight, &max, now))
+		;
 	if (s->delay_ns > 0)
 		nanosleep(&ts, NULL);
+	atomic_fetch_sub(&s->inflight, 1);
 	if (strcmp(name, "oom.example.com") == 0)
 		return auth_error_set(err, AUTH_ENOMEM, "backend out of memory");
 	return dns_query(s->zone, name, type, out, err);
@@ -56,7 +63,7 @@ slow_free(struct dns_resolver *r)
 	free(s);
 }
 
-static const struct dns_resolver_ops slow_ops = {slow_query, slow_free};
+static const struct dns_resolver_ops slow_ops = {.query = slow_query, .free = slow_free};
 
 static time_t fake_now;
 
@@ -82,6 +89,8 @@ make_cache(struct slow **backend, long delay_ns, struct dns_cache_opts *opts, co
 		exit(1);
 	}
 	atomic_init(&s->calls, 0);
+	atomic_init(&s->inflight, 0);
+	atomic_init(&s->max_inflight, 0);
 	opts->now = fake_clock;
 	opts->now_ctx = &fake_now;
 	c = dns_cache_new(&s->base, opts, &err);
@@ -323,6 +332,60 @@ test_no_backend(void)
 	is_str(err.msg, "backend said why", "the backend's own error is kept");
 }
 
+/* Prefetched questions are asked at once, in the background, and a later
+ * question finds the answer or waits for it; none is asked twice. */
+static void
+test_prefetch(void)
+{
+	static const char *const names[] = {"a.example.com", "b.example.com", "c.example.com",
+	                                    "d.example.com"};
+	struct dns_cache_opts o = {.prefetch_threads = 4};
+	struct dns_cache_stats st;
+	struct dns_resolver *c;
+	struct slow *s;
+	size_t i;
+
+	c = make_cache(&s, 200 * 1000 * 1000L, &o, NULL);
+	for (i = 0; i < 4; i++)
+		dns_prefetch(c, names[i], DNS_T_TXT);
+	dns_prefetch(c, "a.example.com", DNS_T_TXT);
+	for (i = 0; i < 4; i++)
+		is_int(ask(c, names[i], DNS_T_TXT), DNS_RECORDS, "prefetched %s answered",
+		       names[i]);
+	is_int(atomic_load(&s->calls), 4, "each asked once, the repeated prefetch too");
+	ok(atomic_load(&s->max_inflight) > 1, "asked at once (%lu at a time)",
+	   (unsigned long)atomic_load(&s->max_inflight));
+	dns_prefetch(c, "a.example.com", DNS_T_TXT);
+	is_int(atomic_load(&s->calls), 4, "a prefetch of a cached answer asks nothing");
+	dns_cache_get_stats(c, &st);
+	is_int(st.prefetches, 4, "stats: prefetches");
+	dns_resolver_free(c);
+
+	o = (struct dns_cache_opts){0};
+	c = make_cache(&s, 0, &o, NULL);
+	dns_prefetch(c, "a.example.com", DNS_T_TXT);
+	is_int(atomic_load(&s->calls), 0, "without prefetch threads, nothing is asked");
+	dns_resolver_free(c);
+
+	o = (struct dns_cache_opts){.prefetch_threads = 1, .prefetch_queue = 2};
+	c = make_cache(&s, 300 * 1000 * 1000L, &o, NULL);
+	for (i = 0; i < 4; i++)
+		dns_prefetch(c, names[i], DNS_T_TXT);
+	dns_cache_get_stats(c, &st);
+	/* One on the thread and two waiting at most: at least one dropped. */
+	ok(st.prefetches_dropped >= 1 && st.prefetches + st.prefetches_dropped == 4,
+	   "past the queue, prefetches are dropped (%lu of 4)", st.prefetches_dropped);
+	/* Freed with questions waiting: they are abandoned, nothing hangs. */
+	dns_resolver_free(c);
+	ok(1, "freed with prefetches waiting");
+
+	o = (struct dns_cache_opts){.prefetch_threads = 2};
+	c = make_cache(&s, 0, &o, "d.example.com/TXT");
+	dns_prefetch(c, "d.example.com", DNS_T_TXT);
+	is_int(ask(c, "d.example.com", DNS_T_TXT), DNS_TEMPFAIL, "a prefetched timeout is one too");
+	dns_resolver_free(c);
+}
+
 int
 main(void)
 {
@@ -332,5 +395,6 @@ main(void)
 	test_eviction();
 	test_threads();
 	test_no_backend();
+	test_prefetch();
 	return done_testing();
 }

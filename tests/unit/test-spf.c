@@ -118,7 +118,7 @@ tres_free(struct dns_resolver *r)
 	(void)r;
 }
 
-static const struct dns_resolver_ops tres_ops = {tres_query, tres_free};
+static const struct dns_resolver_ops tres_ops = {.query = tres_query, .free = tres_free};
 
 #define TRES(z)                                                                                    \
 	{                                                                                          \
