@@ -309,6 +309,58 @@ spf_note_mechanism(struct spf_eval *ev, const struct spf_term *t)
 	ev->out->mechanism[n] = '\0';
 }
 
+/* The look-up a term's evaluation starts with, when it needs no macro. */
+static void
+spf_prefetch_term(struct spf_eval *ev, enum spf_mech mech, const char *domain, const char *spec,
+                  size_t len)
+{
+	char name[DNS_NAME_MAX + 1];
+	enum dns_type type;
+
+	switch (mech) {
+	case SPF_MECH_INCLUDE:
+		type = DNS_T_TXT;
+		break;
+	case SPF_MECH_A:
+	case SPF_MECH_EXISTS:
+		type = ev->family == AF_INET6 && mech == SPF_MECH_A ? DNS_T_AAAA : DNS_T_A;
+		break;
+	case SPF_MECH_MX:
+		type = DNS_T_MX;
+		break;
+	default:
+		return;
+	}
+	if (spec != NULL && memchr(spec, '%', len) != NULL)
+		return;
+	if (spec != NULL)
+		spf_truncate_name(spec, len, name);
+	else
+		spf_truncate_name(domain, strlen(domain), name);
+	dns_prefetch(ev->r, name, type);
+	ev->prefetched++;
+}
+
+/*
+ * The first look-ups of a record's terms, started at once while the terms
+ * are evaluated in order (§4.6.3 allows no other order of evaluation, but
+ * says nothing of when an answer is asked for).  Terms with macros are
+ * left alone, so that asking ahead has no effect on the result; at most
+ * max_terms in a whole evaluation, so that a record cannot make us ask
+ * more than §4.6.4 would let it.
+ */
+static void
+spf_prefetch_record(struct spf_eval *ev, const char *domain, const struct spf_record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < rec->nterms && ev->prefetched < ev->max_terms; i++)
+		spf_prefetch_term(ev, rec->terms[i].mech, domain, rec->terms[i].spec,
+		                  rec->terms[i].spec_len);
+	if (rec->redirect != NULL && !rec->has_all && ev->prefetched < ev->max_terms)
+		spf_prefetch_term(ev, SPF_MECH_INCLUDE, domain, rec->redirect, rec->redirect_len);
+}
+
 /* §4.6.3, §6.1: the mechanisms in order, then redirect. */
 static int
 spf_eval_record(struct spf_eval *ev, const char *domain, const struct spf_record *rec, int want_exp,
@@ -317,6 +369,8 @@ spf_eval_record(struct spf_eval *ev, const char *domain, const struct spf_record
 	char target[DNS_NAME_MAX + 1];
 	enum spf_step step = SPF_STEP_NOMATCH;
 	size_t i;
+
+	spf_prefetch_record(ev, domain, rec);
 
 	for (i = 0; i < rec->nterms && step == SPF_STEP_NOMATCH; i++)
 		step = spf_mech_eval(ev, &rec->terms[i], domain, depth);

@@ -44,8 +44,9 @@ struct spf_eval {
 	const char *sender; /* local@domain */
 	size_t sender_len, local_len;
 	unsigned terms, voids;
-	int in_exp; /* expanding explanation text: no limits counted */
-	int p_done; /* p_name holds the %{p} value */
+	unsigned prefetched; /* look-ups started ahead (spf_prefetch_record) */
+	int in_exp;          /* expanding explanation text: no limits counted */
+	int p_done;          /* p_name holds the %{p} value */
 	char p_name[DNS_NAME_MAX + 1];
 	const char *p_domain; /* <domain> when %{p} was asked */
 	struct spf_outcome *out;

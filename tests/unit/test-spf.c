@@ -6,12 +6,14 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dns_cache.h"
 #include "spf.h"
 #include "spf_eval.h"
 #include "tap.h"
@@ -28,7 +30,7 @@ struct tres {
 	struct dns_resolver base;
 	const struct zrr *zone;
 	size_t n;
-	unsigned long queries;
+	atomic_ulong queries; /* prefetching backends ask from several threads */
 	long delay_ns;
 	const struct spf_limits *lim; /* NULL: the RFC's defaults */
 };
@@ -82,7 +84,7 @@ tres_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_answer_builder *b;
 
 	(void)err;
-	t->queries++;
+	atomic_fetch_add(&t->queries, 1);
 	if (t->delay_ns > 0)
 		nanosleep(&(struct timespec){0, t->delay_ns}, NULL);
 	if (len > DNS_NAME_MAX + 1)
@@ -327,7 +329,7 @@ with_record(const struct zrr *fixed, size_t nfixed, char *rec, const char *ip,
 	z[nfixed] = (struct zrr){"t.example", "TXT", rec, 0};
 	r = result(&t, ip, "u@t.example");
 	if (queries != NULL)
-		*queries = t.queries;
+		*queries = atomic_load(&t.queries);
 	free(rec);
 	return r;
 }
@@ -493,7 +495,7 @@ test_timeout(void)
 	is_int(o.result, SPF_TEMPERROR, "past the time bound: temperror");
 	is_str(o.problem, "SPF record look-up of loop1.example failed: time limit exceeded",
 	       "the problem says so");
-	is_int(t.queries, 2, "no query after the deadline");
+	is_int(atomic_load(&t.queries), 2, "no query after the deadline");
 	spf_outcome_free(&o);
 }
 
@@ -576,7 +578,7 @@ test_exp_too_long(void)
 	is_int(o.result, SPF_FAIL, "still fail");
 	ok(o.explanation == NULL, "no explanation");
 	is_str(o.problem, "", "no problem for a fail");
-	is_int(t.queries, 1, "no TXT query for the explanation");
+	is_int(atomic_load(&t.queries), 1, "no TXT query for the explanation");
 	spf_outcome_free(&o);
 }
 
@@ -646,6 +648,38 @@ test_received(void)
 	buf_free(&b);
 }
 
+static const struct zrr prefetch_zone[] = {
+    {"example.com", "TXT", "v=spf1 ip4:192.0.2.0/24 a:a.example.com mx exists:%{i}.x.example -all",
+     0},
+    {"example.com", "MX", "10 mx.example.com", 0},
+    {"a.example.com", "A", "203.0.113.17", 0},
+};
+
+/* Through a cache that asks ahead: the terms' first look-ups are made
+ * before the terms are reached (but not those with macros), and the
+ * result is what evaluation in order gives. */
+static void
+test_prefetch(void)
+{
+	struct tres t = TRES(prefetch_zone);
+	struct dns_cache_opts o = {.prefetch_threads = 4};
+	struct dns_resolver *c = dns_cache_new(&t.base, &o, NULL);
+	struct spf_request q = req4("192.0.2.77", "helo.example.org", "a@example.com");
+	const struct dns_answer *a;
+	struct spf_outcome out;
+
+	is_int(spf_check_mailfrom(c, NULL, &q, &out, NULL), 0, "evaluated through the cache");
+	is_int(out.result, SPF_PASS, "the first term matches: pass");
+	spf_outcome_free(&out);
+	/* Waiting for them: they are in flight or answered. */
+	dns_query(c, "a.example.com", DNS_T_A, &a, NULL);
+	dns_answer_release(a);
+	dns_query(c, "example.com", DNS_T_MX, &a, NULL);
+	dns_answer_release(a);
+	is_int(atomic_load(&t.queries), 3, "the record, a: and mx asked; exists:%%{i} not");
+	dns_resolver_free(c);
+}
+
 int
 main(void)
 {
@@ -660,5 +694,6 @@ main(void)
 	test_exp_too_long();
 	test_names();
 	test_received();
+	test_prefetch();
 	return done_testing();
 }
