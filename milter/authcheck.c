@@ -411,11 +411,14 @@ feed_session(void *ctx, const char *p, size_t n, struct auth_error *err)
 static int
 report_spf(struct session *s, const struct authcheck_opts *o, struct auth_error *err)
 {
-	const struct spf_outcome *out = session_spf(s);
+	const struct spf_outcome *out;
 
-	if (out == NULL)
-		return auth_error_set(err, AUTH_EINVAL,
-		                      "--spf-only needs --ip with an IPv4 or IPv6 address");
+	auth_error_clear(err);
+	if ((out = session_spf(s, err)) == NULL)
+		return err->code != AUTH_OK
+		           ? -1
+		           : auth_error_set(err, AUTH_EINVAL,
+		                            "--spf-only needs --ip with an IPv4 or IPv6 address");
 	if (o->json)
 		return print_json(s) < 0 ? auth_error_set(err, AUTH_ELIMIT, "output too large") : 0;
 	print_spf(out);

@@ -63,6 +63,7 @@ struct session {
 	bool failed; /* one of our own faults: only deletions are still noted */
 	char *mail_from;
 	char *rcpt_domain;
+	bool spf_pending; /* MAIL FROM seen, SPF not evaluated yet */
 	bool spf_done;
 	struct spf_outcome spf;
 
@@ -173,7 +174,7 @@ session_reset(struct session *s)
 {
 	if (s->spf_done)
 		spf_outcome_free(&s->spf);
-	s->spf_done = false;
+	s->spf_done = s->spf_pending = false;
 	msg_parser_free(s->parser);
 	s->parser = NULL;
 	msg_headers_free(s->hdrs);
@@ -276,10 +277,17 @@ session_path(struct arena *a, const char *addr)
 	return arena_strndup(a, addr, len);
 }
 
+/*
+ * SPF starts at MAIL FROM: the record of the MAIL FROM domain (or, for the
+ * null sender, of the HELO domain: RFC 7208 §2.4) is asked for in the
+ * background, and the evaluation runs at end of headers, after the DKIM
+ * and DMARC look-ups have started too, so that a stalled server costs a
+ * message one timeout rather than one per stage.
+ */
 int
 session_mail_from(struct session *s, const char *addr, struct auth_error *err)
 {
-	struct spf_limits lim = {.timeout_ms = s->cfg->spf_timeout_ms};
+	const char *domain;
 
 	session_reset(s);
 	if ((s->mail_from = session_path(s->arena, addr != NULL ? addr : "")) == NULL)
@@ -289,6 +297,23 @@ session_mail_from(struct session *s, const char *addr, struct auth_error *err)
 	s->req.helo = s->helo;
 	s->req.mail_from = s->mail_from;
 	s->req.receiver = s->cfg->authserv_id;
+	s->spf_pending = true;
+	domain = strrchr(s->mail_from, '@');
+	domain = domain != NULL ? domain + 1 : s->mail_from[0] ? s->mail_from : s->helo;
+	if (domain != NULL)
+		dns_prefetch(s->e->resolver, domain, DNS_T_TXT);
+	return 0;
+}
+
+/* Evaluates SPF if MAIL FROM asked for it and it has not run yet. */
+static int
+session_run_spf(struct session *s, struct auth_error *err)
+{
+	struct spf_limits lim = {.timeout_ms = s->cfg->spf_timeout_ms};
+
+	if (!s->spf_pending)
+		return 0;
+	s->spf_pending = false;
 	if (spf_check_mailfrom(s->e->resolver, &lim, &s->req, &s->spf, err) < 0)
 		return -1;
 	s->spf_done = true;
@@ -563,7 +588,8 @@ session_eoh(struct session *s, struct auth_error *err)
 	if (s->from_overflow)
 		s->from.truncated = true;
 	session_prefetch_dmarc(s);
-	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
+	if (session_run_spf(s, err) < 0 ||
+	    (s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
 	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0)
 		goto fail;
 	return 0;
@@ -728,8 +754,10 @@ fail:
 }
 
 const struct spf_outcome *
-session_spf(const struct session *s)
+session_spf(struct session *s, struct auth_error *err)
 {
+	if (session_run_spf(s, err) < 0)
+		s->failed = true;
 	return s->spf_done ? &s->spf : NULL;
 }
 

@@ -80,7 +80,8 @@ int session_helo(struct session *s, const char *helo, struct auth_error *err);
 /* The client authenticated (SMTP AUTH); authid is the login name. */
 void session_set_authenticated(struct session *s, const char *authid);
 /* addr is the reverse-path with or without <>; "" or "<>" is the null
- * sender.  Runs SPF unless the client is exempt. */
+ * sender.  Starts SPF unless the client is exempt (it is evaluated at end
+ * of headers, or when session_spf() asks). */
 int session_mail_from(struct session *s, const char *addr, struct auth_error *err);
 int session_rcpt(struct session *s, const char *addr, struct auth_error *err);
 
@@ -104,9 +105,10 @@ int session_data(struct session *s, const char *chunk, size_t len, struct auth_e
  * answer with session_error_verdict()). */
 int session_eom(struct session *s, const struct verdict **out, struct auth_error *err);
 
-/* The SPF outcome of this transaction, or NULL when SPF was not evaluated
- * (exempt client, unknown address, no MAIL FROM yet). */
-const struct spf_outcome *session_spf(const struct session *s);
+/* The SPF outcome of this transaction, evaluated now if it was not yet;
+ * NULL when SPF is not evaluated (exempt client, unknown address, no MAIL
+ * FROM yet) or, with err set, on our own fault. */
+const struct spf_outcome *session_spf(struct session *s, struct auth_error *err);
 
 /* The authcheck JSON of what was evaluated so far: after session_eom()
  * the whole verdict; after MAIL FROM alone, the SPF member.  Returns 0, or
