@@ -1,0 +1,85 @@
+/*
+ * test-dkim-keyfetch - finding a signature's key through the resolver:
+ * each outcome and its reason, records that are not keys skipped, two
+ * keys refused, the key checked against the signature, and the cache used.
+ */
+#include "autoconf.h"
+
+#include "dkim-util.h"
+#include "dkim_keyfetch.h"
+#include "tap.h"
+
+static struct tkey ed;
+static char zone[8192];
+
+static struct dkim_sig
+sig_for(const char *s, enum dkim_alg alg)
+{
+	struct dkim_sig sig = {.alg = alg};
+
+	snprintf(sig.d, sizeof(sig.d), "example.com");
+	snprintf(sig.s, sizeof(sig.s), "%s", s);
+	snprintf(sig.i, sizeof(sig.i), "@example.com");
+	return sig;
+}
+
+static void
+expect(struct dns_resolver *r, struct dkim_keycache *c, const char *sel, enum dkim_alg alg,
+       enum dkim_keyfetch_status want, const char *reason)
+{
+	struct dkim_sig sig = sig_for(sel, alg);
+	struct dkim_key key;
+	const char *got = "unset";
+
+	is_int(dkim_keyfetch(r, c, &sig, &key, &got), want, "%s: status", sel);
+	is_str(got, reason, "%s: reason", sel);
+	if (want == DKIM_KEYFETCH_OK)
+		ok(key.pkey != NULL && key.bits == 256, "%s: the key", sel);
+	dkim_key_clear(&key);
+}
+
+int
+main(void)
+{
+	struct dns_resolver *r = dns_zone_new(NULL);
+	struct dkim_keycache *c = dkim_keycache_new(8);
+	char rec[3072];
+	unsigned long hits, misses;
+	struct dkim_sig sig = sig_for("revoked", DKIM_ALG_ED25519_SHA256);
+	struct dkim_key key;
+	const char *reason;
+
+	tkey_make(&ed, "ED25519", 0);
+	snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; p=%s", ed.pub);
+	zone_txt(zone, sizeof(zone), "good._domainkey.example.com.", rec);
+	zone_txt(zone, sizeof(zone), "withspf._domainkey.example.com.", rec);
+	zone_txt(zone, sizeof(zone), "withspf._domainkey.example.com.", "v=spf1 -all");
+	zone_txt(zone, sizeof(zone), "two._domainkey.example.com.", rec);
+	zone_txt(zone, sizeof(zone), "two._domainkey.example.com.", "v=DKIM1; k=ed25519; p=");
+	zone_txt(zone, sizeof(zone), "spfonly._domainkey.example.com.", "v=spf1 -all");
+	zone_txt(zone, sizeof(zone), "revoked._domainkey.example.com.", "v=DKIM1; k=ed25519; p=");
+	zone_txt(zone, sizeof(zone), "bad._domainkey.example.com.", "v=DKIM1; k=ed25519; p=AQID");
+	dns_zone_load_string(r, zone, NULL, NULL);
+	dns_zone_add_fail(r, "slow._domainkey.example.com", NULL);
+
+	expect(r, c, "good", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_OK, NULL);
+	expect(r, c, "withspf", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_OK, NULL);
+	expect(r, c, "two", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_FAIL, "multiple key records");
+	expect(r, c, "spfonly", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_FAIL, "key syntax error");
+	expect(r, c, "absent", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_FAIL, "no key");
+	expect(r, c, "bad", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_FAIL, "key syntax error");
+	expect(r, c, "slow", DKIM_ALG_ED25519_SHA256, DKIM_KEYFETCH_TEMPFAIL,
+	       "DNS temporary failure");
+	expect(r, c, "good", DKIM_ALG_RSA_SHA256, DKIM_KEYFETCH_FAIL,
+	       "inappropriate key algorithm");
+	is_int(dkim_keyfetch(r, c, &sig, &key, &reason), DKIM_KEYFETCH_FAIL, "revoked: status");
+	is_str(reason, "key revoked", "revoked: reason");
+	ok(key.revoked, "revoked: the key says so");
+	dkim_key_clear(&key);
+	dkim_keycache_stats(c, &hits, &misses);
+	is_int(hits, 3, "the good record parsed once, then answered from the cache");
+	dkim_keycache_free(c);
+	dns_resolver_free(r);
+	EVP_PKEY_free(ed.pkey);
+	return done_testing();
+}
