@@ -16,7 +16,8 @@ struct dkim_signer {
 	enum dkim_alg alg;
 	EVP_PKEY *pkey;
 	struct dkim_body_hasher *body;
-	char *names; /* the header list, owned */
+	char *names;    /* the header list, owned */
+	char *oversign; /* the names to oversign, owned */
 };
 
 static bool
@@ -51,7 +52,8 @@ dkim_signer_new(const char *pem, size_t pem_len, const struct dkim_sign_opts *o,
 	}
 	s->o = *o;
 	s->names = strdup(o->headers != NULL ? o->headers : DKIM_SIGN_DEFAULT_HEADERS);
-	if (s->names == NULL) {
+	s->oversign = strdup(o->oversign != NULL ? o->oversign : DKIM_SIGN_DEFAULT_OVERSIGN);
+	if (s->names == NULL || s->oversign == NULL) {
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -111,7 +113,7 @@ finish_field(struct dkim_signer *s, const struct msg_headers *h, struct dkim_sig
 	if (dkim_body_hasher_final(s->body, md, &mdlen) < 0)
 		return auth_error_set(err, AUTH_ENOMEM, "body digest failed");
 	EVP_EncodeBlock((unsigned char *)bh, md, (int)mdlen);
-	n = dkim_sigwrite_names(s->names, s->o.oversign ? s->names : NULL, h, names, err);
+	n = dkim_sigwrite_names(s->names, s->oversign, h, names, err);
 	if (n < 0)
 		return -1;
 	if (build_field(s, names, (size_t)n, bh, w) < 0)
@@ -143,5 +145,6 @@ dkim_signer_free(struct dkim_signer *s)
 	EVP_PKEY_free(s->pkey);
 	dkim_body_hasher_free(s->body);
 	free(s->names);
+	free(s->oversign);
 	free(s);
 }

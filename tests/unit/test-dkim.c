@@ -165,7 +165,7 @@ test_oversign_and_length(void)
 	struct dkim_verifier *v;
 	char *s, *m;
 
-	o.oversign = 1;
+	o.oversign = "from:to:subject:date:cc";
 	o.headers = "from:to:subject:date:cc";
 	s = tsign(&ed, &o, msg1);
 	ok(strstr(s, "h=from:from:to:to:subject:subject:date:date:cc;") != NULL,
