@@ -13,7 +13,6 @@
  */
 #include "autoconf.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,22 +70,6 @@ parse_canon(const char *arg, struct dkim_sign_opts *o)
 	else
 		return -1;
 	return 0;
-}
-
-static int
-read_key(const char *path, struct buf *key)
-{
-	char in[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, in, sizeof(in))) > 0)
-		if (buf_append(key, in, (size_t)n) < 0)
-			break;
-	close(fd);
-	return n == 0 ? 0 : -1;
 }
 
 static int
@@ -163,7 +146,7 @@ main(int argc, char **argv)
 		o.oversign = o.headers != NULL ? o.headers : DKIM_SIGN_DEFAULT_HEADERS;
 	buf_init(&key, MAX_KEY);
 	buf_init(&st.msg, MAX_MESSAGE);
-	if (read_key(keyfile, &key) < 0) {
+	if (msgread_file(keyfile, &key) < 0) {
 		fprintf(stderr, "dkimsign: cannot read %s\n", keyfile);
 		return 2;
 	}

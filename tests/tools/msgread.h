@@ -1,12 +1,14 @@
 /*
- * msgread.h - reads a message from a file descriptor for the DKIM test
- * tools: bare LF line ends become CRLF (as on the wire), the header block
- * goes into a struct msg_headers, and the body is handed on in pieces as
- * it is read.  Header-only; each tool includes it once.
+ * msgread.h - reads a message from a file descriptor for the DKIM and ARC
+ * test tools: bare LF line ends become CRLF (as on the wire), the header
+ * block goes into a struct msg_headers, and the body is handed on in
+ * pieces as it is read; and reads a key file.  Header-only; each tool
+ * includes it once.
  */
 #ifndef MSGREAD_H
 #define MSGREAD_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -65,6 +67,23 @@ msgread(int fd, struct msg_headers *h, const struct msgread_ops *ops, void *ctx)
 	buf_free(&conv);
 	msg_parser_free(p);
 	return rc < 0 ? -1 : 0;
+}
+
+/* Appends the whole file at path (a key) to out.  Returns 0 or -1. */
+static inline int
+msgread_file(const char *path, struct buf *out)
+{
+	char in[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, in, sizeof(in))) > 0)
+		if (buf_append(out, in, (size_t)n) < 0)
+			break;
+	close(fd);
+	return n == 0 ? 0 : -1;
 }
 
 #endif
