@@ -3,6 +3,7 @@
  */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@
 
 struct arc_sealer {
 	char *domain, *selector, *headers;
+	enum dkim_canon hcanon;
 	enum dkim_alg alg;
 	EVP_PKEY *pkey;
 };
@@ -75,6 +77,7 @@ arc_sealer_new(const char *pem, size_t pem_len, const struct arc_seal_opts *o,
 		arc_sealer_free(s);
 		return NULL;
 	}
+	s->hcanon = o->hcanon;
 	if ((s->pkey = dkim_crypto_load_private(pem, pem_len, &s->alg, err)) == NULL) {
 		arc_sealer_free(s);
 		return NULL;
@@ -171,15 +174,15 @@ static int
 ams_fields(const struct arc_sealer *s, const struct arc_seal_input *in, unsigned instance,
            const struct dkim_name_view *names, size_t n, struct dkim_sigwrite *w)
 {
-	char bh[SHA256_LEN * 2];
+	char bh[SHA256_LEN * 2], c[32];
 	unsigned long long t = (unsigned long long)(in->now != 0 ? in->now : time(NULL));
 
 	EVP_EncodeBlock((unsigned char *)bh, in->body_hash, SHA256_LEN);
+	snprintf(c, sizeof(c), "%s/relaxed", dkim_canon_name(s->hcanon));
 	if (dkim_sigwrite_begin(w, "ARC-Message-Signature") < 0 ||
 	    dkim_sigwrite_num(w, "i", instance) < 0 ||
 	    dkim_sigwrite_tag(w, "a", dkim_alg_name(s->alg)) < 0 ||
-	    dkim_sigwrite_tag(w, "c", "relaxed/relaxed") < 0 ||
-	    dkim_sigwrite_tag(w, "d", s->domain) < 0 ||
+	    dkim_sigwrite_tag(w, "c", c) < 0 || dkim_sigwrite_tag(w, "d", s->domain) < 0 ||
 	    dkim_sigwrite_tag(w, "s", s->selector) < 0 || dkim_sigwrite_num(w, "t", t) < 0 ||
 	    dkim_sigwrite_h(w, names, n) < 0 || dkim_sigwrite_tag(w, "bh", bh) < 0 ||
 	    dkim_sigwrite_token(w, "b=", 2) < 0)
@@ -201,8 +204,8 @@ make_ams(const struct arc_sealer *s, const struct arc_seal_input *in, unsigned i
 		return -1;
 	if (ams_fields(s, in, instance, names, (size_t)n, &w) < 0)
 		auth_error_set(err, AUTH_ELIMIT, "ARC-Message-Signature too long");
-	else if (dkim_sigwrite_sign_headers(&w, in->headers, DKIM_CANON_RELAXED, names, (size_t)n,
-	                                    s->alg, s->pkey, err) == 0)
+	else if (dkim_sigwrite_sign_headers(&w, in->headers, s->hcanon, names, (size_t)n, s->alg,
+	                                    s->pkey, err) == 0)
 		rc = (*out = dkim_sigwrite_steal(&w)) != NULL
 		         ? 0
 		         : auth_error_set(err, AUTH_ENOMEM, "out of memory");

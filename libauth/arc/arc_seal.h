@@ -20,8 +20,9 @@
  *
  * The AAR is "i=N+1; " and the A-R value, as it is.  The AMS signs the
  * header list (ARC_SEAL_DEFAULT_HEADERS unless given; never ARC-Seal or
- * Authentication-Results, which later hops may remove, §4.1.2) with
- * relaxed/relaxed canonicalization.
+ * Authentication-Results, which later hops may remove, §4.1.2), From once
+ * more than it occurs, with relaxed header canonicalization unless simple
+ * is asked for; its body canonicalization is relaxed, as the body hash.
  *
  * arc_seal() answers ARC_SEALED with the three fields (each complete,
  * "Name: value", folded with CRLF TAB, no final CRLF; the caller frees
@@ -51,9 +52,10 @@
 #define ARC_SEAL_DEFAULT_HEADERS DKIM_SIGN_DEFAULT_HEADERS ":dkim-signature"
 
 struct arc_seal_opts {
-	const char *domain;   /* d= (required) */
-	const char *selector; /* s= (required) */
-	const char *headers;  /* AMS h= names; NULL: ARC_SEAL_DEFAULT_HEADERS */
+	const char *domain;     /* d= (required) */
+	const char *selector;   /* s= (required) */
+	const char *headers;    /* AMS h= names; NULL: ARC_SEAL_DEFAULT_HEADERS */
+	enum dkim_canon hcanon; /* the AMS's header canonicalization; zero: relaxed */
 };
 
 struct arc_seal_input {

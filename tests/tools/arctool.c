@@ -5,10 +5,11 @@
  *
  *   arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]
  *   arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID [-h NAMES]
- *           [-z ZONEFILE]... [-t NOW] [-b BITS]
+ *           [-c simple] [-z ZONEFILE]... [-t NOW] [-b BITS]
  *
  * -z answers DNS from an RFC 1035 master file, -f makes a name time out,
- * -t sets the time (x=, and t= of a seal), -b the smallest RSA key taken.
+ * -t sets the time (x=, and t= of a seal), -b the smallest RSA key taken,
+ * -c simple the AMS's header canonicalization (relaxed by default).
  * Verifying prints {"arc":{"result":..,"instances":..,"reason":..,
  * "failed_field":..,"failed_instance":..,"oldest_pass":..,"d":..,"s":..,
  * "aar":..}}.  Sealing first verifies the chain, then seals with the cv=
@@ -169,7 +170,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]\n"
 	                "       arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID "
-	                "[-h NAMES] [-z ZONEFILE]... [-t NOW] < message\n");
+	                "[-h NAMES] [-c simple] [-z ZONEFILE]... [-t NOW] < message\n");
 	return 2;
 }
 
@@ -210,7 +211,7 @@ main(int argc, char **argv)
 	bool sealing = false;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "z:f:t:b:Sd:s:k:r:h:")) != -1) {
+	while ((c = getopt(argc, argv, "z:f:t:b:Sd:s:k:r:h:c:")) != -1) {
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
 			fprintf(stderr, "arctool: %s\n", err.msg);
@@ -232,6 +233,10 @@ main(int argc, char **argv)
 			sa.authserv_id = optarg;
 		else if (c == 'h')
 			sa.o.headers = optarg;
+		else if (c == 'c' && strcmp(optarg, "simple") == 0)
+			sa.o.hcanon = DKIM_CANON_SIMPLE;
+		else if (c == 'c')
+			return usage();
 		else if (c == '?')
 			return usage();
 	}

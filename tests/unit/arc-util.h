@@ -50,6 +50,7 @@ struct aseal_opts {
 	/* Seal with this chain instead of the one found (a forwarder that
 	 * verified before it changed the message). */
 	const struct arc_chain_result *chain;
+	enum dkim_canon hcanon; /* the AMS's */
 };
 
 /* Returns "AS CRLF AMS CRLF AAR CRLF text" (malloc'd), or NULL with *st
@@ -58,7 +59,8 @@ static inline char *
 aseal(const struct aseal_opts *o, const char *text, enum arc_seal_status *st)
 {
 	struct arc_verifier *v = averify(text, o->zone, NULL, NULL, 0);
-	struct arc_seal_opts so = {.domain = o->domain, .selector = o->selector};
+	struct arc_seal_opts so = {
+	    .domain = o->domain, .selector = o->selector, .hcanon = o->hcanon};
 	struct arc_sealer *s = arc_sealer_new(o->key->pem, strlen(o->key->pem), &so, NULL);
 	const struct arc_chain_result *chain = o->chain ? o->chain : arc_verifier_result(v);
 	unsigned char bh[64];

@@ -185,6 +185,66 @@ test_signatures(void)
 	free(three);
 }
 
+/* An AMS with simple header canonicalization (OpenARC once hashed such
+ * signatures wrongly): it verifies, and a refolded field then breaks it. */
+static void
+test_simple_ams(void)
+{
+	struct aseal_opts o = {.key = &rsa,
+	                       .domain = "b.example",
+	                       .selector = "rsa",
+	                       .zone = zone,
+	                       .now = NOW,
+	                       .hcanon = DKIM_CANON_SIMPLE};
+	enum arc_seal_status st;
+	char *s = aseal(&o, msg1, &st), *m;
+
+	ok(s != NULL && strstr(s, "c=simple/relaxed;") != NULL, "sealed with c=simple/relaxed");
+	check(s, ARC_PASS, NULL, NULL, 0, "simple header canonicalization");
+	m = areplace(s, "Subject: Is dinner", "Subject: Is\r\n\t dinner");
+	check(m, ARC_FAIL, "signature mismatch", "ARC-Message-Signature", 1,
+	      "simple: a refolded Subject");
+	free(m);
+	m = areplace(s, "Hi.\r\n", "Hi.  \r\n");
+	check(m, ARC_PASS, NULL, NULL, 0, "the body is still relaxed");
+	free(m);
+	free(s);
+}
+
+/* A copy of text with the b= value of the field starting with name
+ * removed (up to the next ';' or the end of the field). */
+static char *
+empty_b(const char *text, const char *name)
+{
+	char *out = strdup(text), *b = strstr(out, name), *end;
+
+	while (!((b[-1] == ' ' || b[-1] == '\t') && b[0] == 'b' && b[1] == '='))
+		b++;
+	end = b += 2;
+	while (*end != ';' &&
+	       !(end[0] == '\r' && end[1] == '\n' && end[2] != ' ' && end[2] != '\t'))
+		end++;
+	memmove(b, end, strlen(end) + 1);
+	return out;
+}
+
+/* An empty b= (OpenARC once took such seals): unusable, in either field. */
+static void
+test_empty_b(void)
+{
+	char *one = seal_by(&ed, "a.example", "ed", msg1), *m;
+
+	m = empty_b(one, "ARC-Seal:");
+	ok(strstr(m, "b=\r\nARC-Message-Signature:") != NULL, "the seal's b= emptied");
+	check(m, ARC_FAIL, "syntax error: b=", "ARC-Seal", 1, "a seal with an empty b=");
+	free(m);
+	m = empty_b(one, "ARC-Message-Signature:");
+	check(m, ARC_FAIL, "syntax error: b=", "ARC-Message-Signature", 1,
+	      "a message signature with an empty b=");
+	free(m);
+	free(one);
+}
+
 static void
 test_structure(void)
 {
@@ -310,6 +370,8 @@ main(void)
 	test_several();
 	test_oldest_pass();
 	test_signatures();
+	test_simple_ams();
+	test_empty_b();
 	test_structure();
 	test_keys_and_dns();
 	test_api();

@@ -172,16 +172,16 @@ test_forms(void)
 	struct dkim_sig sig;
 
 	dkim_tag_parse(ams, strlen(ams), &l);
-	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SIGNATURE, &sig), "syntax error: missing v=",
-	       "an AMS is not a DKIM-Signature");
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SIGNATURE, &sig),
+	       "syntax error: missing v=", "an AMS is not a DKIM-Signature");
 	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_AMS, &sig), NULL, "AMS form: no v= needed");
 	is_str(sig.i, "@example.org", "AMS form: i= is not an AUID");
 	ok(sig.hcanon == DKIM_CANON_SIMPLE && sig.bcanon == DKIM_CANON_SIMPLE, "AMS: c= default");
 	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SEAL, &sig), "syntax error: h= in ARC-Seal",
 	       "the seal form refuses h=");
 	dkim_tag_parse(seal, strlen(seal), &l);
-	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_AMS, &sig), "syntax error: missing bh=",
-	       "a seal is not an AMS");
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_AMS, &sig),
+	       "syntax error: missing bh=", "a seal is not an AMS");
 	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SEAL, &sig), NULL, "seal form");
 	ok(sig.hcanon == DKIM_CANON_RELAXED, "a seal is relaxed");
 	is_int(sig.b_region_off, strlen(seal) - 4, "b= region from the list's offset");
