@@ -22,22 +22,10 @@ import sys
 
 import dkim
 
-from arc_peers import (Tap, Zones, dkimpy_seal, dkimpy_verify, here_seal, here_verify,
-                       maildkim_available, maildkim_verify, make_key)
+from crosslib import MESSAGES, Tap
 
-MESSAGES = {
-    "plain": b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\n"
-             b"Subject: lunch\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
-             b"Message-ID: <1@example.com>\r\n\r\nShall we have lunch?\r\n\r\n-- \r\nAlice\r\n",
-    "folded": b"From: Alice <alice@example.com>\r\nTo: bob@example.net,\r\n\tcarol@example.org\r\n"
-              b"Subject:  caf\xc3\xa9 \t menu\r\n  for today\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
-              b"Message-ID: <2@example.com>\r\nMIME-Version: 1.0\r\n"
-              b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
-              b"Line with trailing space   \r\n\tindented\r\n  \r\nlast  line\r\n\r\n\r\n\r\n",
-    "empty-body": b"From: alice@example.com\r\nTo: bob@example.net\r\nSubject: empty\r\n\r\n",
-    "no-final-crlf": b"From: alice@example.com\r\nTo: bob@example.net\r\nSubject: x\r\n\r\n"
-                     b"one\r\ntwo",
-}
+from arc_peers import (Zones, dkimpy_seal, dkimpy_verify, here_seal, here_verify,
+                       maildkim_available, maildkim_verify, make_key)
 
 # domain: (selector, key kind)
 SEALERS = {"a.example": ("rsa", "rsa"), "b.example": ("rsa", "rsa"),

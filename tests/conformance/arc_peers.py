@@ -1,48 +1,22 @@
-"""What the ARC conformance and cross-check scripts share: TAP output,
-zone files and key records, this project's verifier and sealer
-(tests/tools/arctool), dkimpy's (python3-dkim) with DNS answered from the
-same records, and Mail::DKIM's verifier through tests/conformance/
-arc-maildkim.pl asking the nsd that serves the zones."""
+"""The peers of the ARC cross-checks: zone files and key records, this
+project's verifier and sealer (tests/tools/arctool), dkimpy's
+(python3-dkim) with DNS answered from the same records, and Mail::DKIM's
+verifier through tests/conformance/arc-maildkim.pl asking the nsd that
+serves the zones."""
 
 import base64
 import json
 import os
 import subprocess
-import sys
 
 import dkim
+
+from crosslib import txt_rdata
 
 TOP_SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 TOP_BUILD = os.environ.get("top_builddir", ".")
 ARCTOOL = os.path.join(TOP_BUILD, "tests", "tools", "arctool")
 MAILDKIM = os.path.join(TOP_SRC, "tests", "conformance", "arc-maildkim.pl")
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=""):
-        self.n += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, name))
-        if not cond:
-            self.failed += 1
-            if detail:
-                print("# " + str(detail).replace("\n", "\n# "))
-        sys.stdout.flush()
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why))
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
-
-
-def txt_rdata(text):
-    return " ".join('"%s"' % text[i:i + 200] for i in range(0, len(text), 200))
 
 
 class Zones:

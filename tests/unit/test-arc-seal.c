@@ -254,15 +254,12 @@ test_sealer_new(void)
 int
 main(void)
 {
-	char rec[3072];
 	struct arc_seal_opts o = {.domain = "fwd.example", .selector = "ed"};
 
 	tkey_make(&ed, "ED25519", 0);
 	tkey_make(&rsa, "RSA", 1024);
-	snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; p=%s", ed.pub);
-	zone_txt(zone, sizeof(zone), "ed._domainkey.fwd.example.", rec);
-	snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", rsa.pub);
-	zone_txt(zone, sizeof(zone), "rsa._domainkey.a.example.", rec);
+	zone_key(zone, sizeof(zone), "ed._domainkey.fwd.example.", &ed, "");
+	zone_key(zone, sizeof(zone), "rsa._domainkey.a.example.", &rsa, "");
 	sealer = arc_sealer_new(ed.pem, strlen(ed.pem), &o, NULL);
 	test_first_set();
 	test_failed_chain();

@@ -40,6 +40,30 @@ seal_by(const struct tkey *k, const char *domain, const char *sel, const char *t
 	return s;
 }
 
+/* msg1 sealed by a.example (Ed25519), b.example (RSA) and c.example
+ * (Ed25519) in turn: set[0] has one set, set[2] three. */
+struct chain {
+	char *set[3];
+};
+
+static struct chain
+make_chain(void)
+{
+	struct chain c;
+
+	c.set[0] = seal_by(&ed, "a.example", "ed", msg1);
+	c.set[1] = seal_by(&rsa, "b.example", "rsa", c.set[0]);
+	c.set[2] = seal_by(&ed, "c.example", "ed", c.set[1]);
+	return c;
+}
+
+static void
+chain_free(struct chain *c)
+{
+	for (int i = 0; i < 3; i++)
+		free(c->set[i]);
+}
+
 /* Verifies and checks result, reason and where. */
 static const struct arc_chain_result *
 expect(struct arc_verifier **v, const char *text, enum arc_result want, const char *reason,
@@ -98,9 +122,8 @@ test_none_and_one(void)
 static void
 test_several(void)
 {
-	char *one = seal_by(&ed, "a.example", "ed", msg1);
-	char *two = seal_by(&rsa, "b.example", "rsa", one);
-	char *three = seal_by(&ed, "c.example", "ed", two);
+	struct chain c = make_chain();
+	char *two = c.set[1], *three = c.set[2];
 	struct arc_verifier *v;
 	const struct arc_chain_result *r;
 
@@ -113,9 +136,7 @@ test_several(void)
 	r = expect(&v, three, ARC_PASS, NULL, NULL, 0, "three sets");
 	is_int(r->instances, 3, "three instances");
 	arc_verifier_free(v);
-	free(one);
-	free(two);
-	free(three);
+	chain_free(&c);
 }
 
 /* A forwarder that verified the chain, then added a footer and sealed:
@@ -154,9 +175,8 @@ test_oldest_pass(void)
 static void
 test_signatures(void)
 {
-	char *one = seal_by(&ed, "a.example", "ed", msg1);
-	char *two = seal_by(&rsa, "b.example", "rsa", one);
-	char *three = seal_by(&ed, "c.example", "ed", two);
+	struct chain c = make_chain();
+	char *one = c.set[0], *three = c.set[2];
 	char *m;
 
 	m = areplace(one, "We lost", "We won");
@@ -180,9 +200,7 @@ test_signatures(void)
 	check(m, ARC_FAIL, "body hash mismatch", "ARC-Message-Signature", 3,
 	      "altered body under three sets");
 	free(m);
-	free(one);
-	free(two);
-	free(three);
+	chain_free(&c);
 }
 
 /* An AMS with simple header canonicalization (OpenARC once hashed such
@@ -248,8 +266,8 @@ test_empty_b(void)
 static void
 test_structure(void)
 {
-	char *one = seal_by(&ed, "a.example", "ed", msg1);
-	char *two = seal_by(&rsa, "b.example", "rsa", one);
+	struct chain c = make_chain();
+	char *one = c.set[0], *two = c.set[1];
 	char *m, *n;
 
 	m = areplace(one, "ARC-Message-Signature:", "X-Removed:");
@@ -292,8 +310,7 @@ test_structure(void)
 	free(m);
 	check("ARC-Seal: garbage\r\nFrom: a@example.com\r\n\r\n", ARC_FAIL,
 	      "syntax error: bad tag list", NULL, 0, "only a broken field");
-	free(one);
-	free(two);
+	chain_free(&c);
 }
 
 static void
@@ -348,18 +365,13 @@ test_api(void)
 static void
 make_zone(void)
 {
-	char rec[3072];
-
 	tkey_make(&ed, "ED25519", 0);
 	tkey_make(&rsa, "RSA", 1024);
 	tkey_make(&rsa512, "RSA", 512);
-	snprintf(rec, sizeof(rec), "v=DKIM1; k=ed25519; p=%s", ed.pub);
-	zone_txt(zone, sizeof(zone), "ed._domainkey.a.example.", rec);
-	zone_txt(zone, sizeof(zone), "ed._domainkey.c.example.", rec);
-	snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", rsa.pub);
-	zone_txt(zone, sizeof(zone), "rsa._domainkey.b.example.", rec);
-	snprintf(rec, sizeof(rec), "v=DKIM1; p=%s", rsa512.pub);
-	zone_txt(zone, sizeof(zone), "rsa._domainkey.small.example.", rec);
+	zone_key(zone, sizeof(zone), "ed._domainkey.a.example.", &ed, "");
+	zone_key(zone, sizeof(zone), "ed._domainkey.c.example.", &ed, "");
+	zone_key(zone, sizeof(zone), "rsa._domainkey.b.example.", &rsa, "");
+	zone_key(zone, sizeof(zone), "rsa._domainkey.small.example.", &rsa512, "");
 }
 
 int
