@@ -234,7 +234,7 @@ test_simple_ams(void)
 static char *
 empty_b(const char *text, const char *name)
 {
-	char *out = strdup(text), *b = strstr(out, name), *end;
+	char *out = strdup(text), *b = strstr(out, name) + strlen(name), *end;
 
 	while (!((b[-1] == ' ' || b[-1] == '\t') && b[0] == 'b' && b[1] == '='))
 		b++;
