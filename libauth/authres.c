@@ -416,6 +416,14 @@ skip_cfws(struct rd *r)
 	return depth == 0 && r->i <= r->n ? 0 : -1;
 }
 
+long
+authres_cfws_len(const char *p, size_t len)
+{
+	struct rd r = {(const unsigned char *)p, len, 0};
+
+	return skip_cfws(&r) < 0 ? -1 : (long)r.i;
+}
+
 static int
 put_out(char *out, size_t outsz, size_t *len, unsigned char c)
 {

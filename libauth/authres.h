@@ -118,6 +118,11 @@ int authres_end(struct authres *w);
  */
 int authres_authserv_id(const char *value, size_t len, char *out, size_t outsz);
 
+/* The length of the CFWS (RFC 5322 §3.2.2: folding whitespace and nested
+ * comments) at the start of p[0..len), or -1 when a comment is not closed
+ * or nests too deep. */
+long authres_cfws_len(const char *p, size_t len);
+
 /* Whether the field claims authserv_id (compared case-insensitively):
  * its value opens with that authserv-id, whatever follows; or its opening
  * authserv-id cannot be read and authserv_id appears in it as a token

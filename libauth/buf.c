@@ -35,6 +35,15 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->data[len] = '\0';
+}
+
 /* Makes room for n more bytes plus the trailing NUL. */
 static int
 buf_reserve(struct buf *b, size_t n)

@@ -26,6 +26,8 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
+/* Drops everything past the first len bytes (no effect when len >= b->len). */
+void buf_truncate(struct buf *b, size_t len);
 
 /* Each returns 0, or -1 when the result would exceed max or memory ran out
  * (errno ERANGE or ENOMEM). */

@@ -24,25 +24,14 @@ import time
 
 import dkim
 
+from crosslib import MESSAGES, Tap, txt_rdata
+
 TOP_BUILD = os.environ.get("top_builddir", ".")
 TOOLS = os.path.join(TOP_BUILD, "tests", "tools")
 NSD = os.environ.get("NSD") or shutil.which("nsd") or "/usr/sbin/nsd"
 OPENDKIM = shutil.which("opendkim") or "/usr/sbin/opendkim"
 DOMAIN = "example.com"
 
-MESSAGES = {
-    "plain": b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\n"
-             b"Subject: lunch\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
-             b"Message-ID: <1@example.com>\r\n\r\nShall we have lunch?\r\n\r\n-- \r\nAlice\r\n",
-    "folded": b"From: Alice <alice@example.com>\r\nTo: bob@example.net,\r\n\tcarol@example.org\r\n"
-              b"Subject:  caf\xc3\xa9 \t menu\r\n  for today\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
-              b"Message-ID: <2@example.com>\r\nMIME-Version: 1.0\r\n"
-              b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
-              b"Line with trailing space   \r\n\tindented\r\n  \r\nlast  line\r\n\r\n\r\n\r\n",
-    "empty-body": b"From: alice@example.com\r\nTo: bob@example.net\r\nSubject: empty\r\n\r\n",
-    "no-final-crlf": b"From: alice@example.com\r\nTo: bob@example.net\r\nSubject: x\r\n\r\n"
-                     b"one\r\ntwo",
-}
 HEADERS = ["from", "to", "subject", "date", "message-id"]
 CANONS = ["simple/simple", "relaxed/relaxed", "relaxed/simple"]
 
@@ -81,10 +70,6 @@ class Keys:
         sel = name.decode().rstrip(".").split("._domainkey.")[0]
         rec = self.records.get(sel)
         return rec.encode() if rec is not None else None
-
-
-def txt_rdata(text):
-    return " ".join('"%s"' % text[i:i + 200] for i in range(0, len(text), 200))
 
 
 def free_port():
@@ -283,25 +268,6 @@ MUTATIONS = [
     ("unsigned field added", add_unsigned, True, True),
     ("second Subject added below", add_signed_below, False, False),
 ]
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=""):
-        self.n += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, name))
-        if not cond:
-            self.failed += 1
-            if detail:
-                print("# " + detail)
-        sys.stdout.flush()
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why))
 
 
 def verify_all(tap, peers, msg, want, name):

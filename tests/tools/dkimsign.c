@@ -3,16 +3,16 @@
  * DKIM-Signature field on top and CRLF line ends, to stdout:
  *
  *   dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [-c HEADER/BODY] [-h NAMES]
- *            [-o] [-l] [-x SECONDS] [-i AUID] [-t NOW]
+ *            [-o | -O NAMES] [-l] [-x SECONDS] [-i AUID] [-t NOW]
  *
  * -c canonicalization (relaxed/relaxed by default; "simple" alone is
  * simple/simple), -h the colon-separated fields to sign, -o oversign
- * them, -l add l=, -x add x= that many seconds after t=, -i add i=,
- * -t the signing time.  Exit 0 when signed, 2 otherwise.
+ * them all, -O oversign these ("" none; From by default), -l add l=, -x
+ * add x= that many seconds after t=, -i add i=, -t the signing time.
+ * Exit 0 when signed, 2 otherwise.
  */
 #include "autoconf.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,26 +73,11 @@ parse_canon(const char *arg, struct dkim_sign_opts *o)
 }
 
 static int
-read_key(const char *path, struct buf *key)
-{
-	char in[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, in, sizeof(in))) > 0)
-		if (buf_append(key, in, (size_t)n) < 0)
-			break;
-	close(fd);
-	return n == 0 ? 0 : -1;
-}
-
-static int
 usage(void)
 {
-	fprintf(stderr, "usage: dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [-c HEADER/BODY] "
-	                "[-h NAMES] [-o] [-l] [-x SECONDS] [-i AUID] [-t NOW] < message\n");
+	fprintf(stderr,
+	        "usage: dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [-c HEADER/BODY] "
+	        "[-h NAMES] [-o | -O NAMES] [-l] [-x SECONDS] [-i AUID] [-t NOW] < message\n");
 	return 2;
 }
 
@@ -127,10 +112,9 @@ main(int argc, char **argv)
 	struct state st = {0};
 	struct buf key;
 	const char *keyfile = NULL;
-	int c, rc;
+	int c, rc, oversign_all = 0;
 
-	o.hcanon = o.bcanon = DKIM_CANON_RELAXED;
-	while ((c = getopt(argc, argv, "d:s:k:c:h:olx:i:t:")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:k:c:h:oO:lx:i:t:")) != -1) {
 		if (c == 'd')
 			o.domain = optarg;
 		else if (c == 's')
@@ -142,7 +126,9 @@ main(int argc, char **argv)
 		else if (c == 'h')
 			o.headers = optarg;
 		else if (c == 'o')
-			o.oversign = 1;
+			oversign_all = 1;
+		else if (c == 'O')
+			o.oversign = optarg;
 		else if (c == 'l')
 			o.body_length = 1;
 		else if (c == 'x')
@@ -156,9 +142,11 @@ main(int argc, char **argv)
 	}
 	if (o.domain == NULL || o.selector == NULL || keyfile == NULL)
 		return usage();
+	if (oversign_all)
+		o.oversign = o.headers != NULL ? o.headers : DKIM_SIGN_DEFAULT_HEADERS;
 	buf_init(&key, MAX_KEY);
 	buf_init(&st.msg, MAX_MESSAGE);
-	if (read_key(keyfile, &key) < 0) {
+	if (msgread_file(keyfile, &key) < 0) {
 		fprintf(stderr, "dkimsign: cannot read %s\n", keyfile);
 		return 2;
 	}

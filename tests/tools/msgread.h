@@ -1,13 +1,15 @@
 /*
- * msgread.h - the DKIM test tools' glue to libauth's message reader: a
- * message file is read with msg_read_file() (bare LF line ends become
- * CRLF, as on the wire), split by msg_parser into a struct msg_headers and
- * the body, and handed on in pieces as it is read.  Header-only; each tool
+ * msgread.h - the DKIM and ARC test tools' glue to libauth's message
+ * reader: a message file is read with msg_read_file() (bare LF line ends
+ * become CRLF, as on the wire), split by msg_parser into a struct
+ * msg_headers and the body, and handed on in pieces as it is read; and a
+ * key file read whole.  Header-only; each tool
  * includes it once.
  */
 #ifndef MSGREAD_H
 #define MSGREAD_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -77,6 +79,23 @@ msgread(int fd, struct msg_headers *h, const struct msgread_ops *ops, void *ctx)
 		fclose(f);
 	msg_parser_free(st.p);
 	return rc;
+}
+
+/* Appends the whole file at path (a key) to out.  Returns 0 or -1. */
+static inline int
+msgread_file(const char *path, struct buf *out)
+{
+	char in[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, in, sizeof(in))) > 0)
+		if (buf_append(out, in, (size_t)n) < 0)
+			break;
+	close(fd);
+	return n == 0 ? 0 : -1;
 }
 
 #endif

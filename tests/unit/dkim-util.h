@@ -62,6 +62,32 @@ zone_txt(char *zone, size_t size, const char *name, const char *text)
 	snprintf(zone + n, size - n, "\n");
 }
 
+/* A zone line publishing k's public key at owner, with more tags (or "")
+ * before p=. */
+static inline void
+zone_key(char *zone, size_t size, const char *owner, const struct tkey *k, const char *tags)
+{
+	char rec[3072];
+
+	snprintf(rec, sizeof(rec), "v=DKIM1; k=%s; %sp=%s",
+	         EVP_PKEY_is_a(k->pkey, "RSA") ? "rsa" : "ed25519", tags, k->pub);
+	zone_txt(zone, size, owner, rec);
+}
+
+/* A resolver answering from zone text, with the name fail (when not NULL)
+ * timing out. */
+static inline struct dns_resolver *
+tresolver(const char *zone, const char *fail)
+{
+	struct dns_resolver *r = dns_zone_new(NULL);
+
+	if (zone != NULL && dns_zone_load_string(r, zone, NULL, NULL) < 0)
+		fprintf(stderr, "zone does not load\n");
+	if (fail != NULL)
+		dns_zone_add_fail(r, fail, NULL);
+	return r;
+}
+
 struct tmsg {
 	struct msg_headers *h;
 	const char *body;
@@ -116,6 +142,18 @@ tmsg_parse(struct tmsg *m, const char *text, size_t len)
 	return rc;
 }
 
+/* The length of the body chunk at off when feeding the body step bytes at
+ * a time (a step of 0 becomes the whole body); 0 at the end. */
+static inline size_t
+tmsg_chunk(const struct tmsg *m, size_t off, size_t *step)
+{
+	if (*step == 0)
+		*step = m->body_len ? m->body_len : 1;
+	if (off >= m->body_len)
+		return 0;
+	return m->body_len - off < *step ? m->body_len - off : *step;
+}
+
 static inline void
 tmsg_free(struct tmsg *m)
 {
@@ -154,22 +192,15 @@ static inline struct dkim_verifier *
 tverify(const char *text, const char *zone, const char *fail, const struct dkim_verify_opts *o,
         size_t step)
 {
-	struct dns_resolver *r = dns_zone_new(NULL);
+	struct dns_resolver *r = tresolver(zone, fail);
 	struct dkim_verifier *v;
 	struct tmsg m;
 
-	if (zone != NULL && dns_zone_load_string(r, zone, NULL, NULL) < 0)
-		fprintf(stderr, "zone does not load\n");
-	if (fail != NULL)
-		dns_zone_add_fail(r, fail, NULL);
 	v = dkim_verifier_new(r, o, NULL);
 	tmsg_parse(&m, text, strlen(text));
 	dkim_verifier_headers(v, m.h, NULL);
-	if (step == 0)
-		step = m.body_len ? m.body_len : 1;
-	for (size_t off = 0; off < m.body_len; off += step)
-		dkim_verifier_body(v, m.body + off,
-		                   m.body_len - off < step ? m.body_len - off : step);
+	for (size_t off = 0, n; (n = tmsg_chunk(&m, off, &step)) > 0; off += n)
+		dkim_verifier_body(v, m.body + off, n);
 	dkim_verifier_finish(v, NULL);
 	tmsg_free(&m);
 	/* The verifier no longer needs the resolver after the headers. */

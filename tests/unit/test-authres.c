@@ -249,6 +249,14 @@ test_reader(void)
 	   "claims: an unreadable field without our id stays");
 }
 
+static void
+test_cfws_len(void)
+{
+	is_int(authres_cfws_len(" \t(a (nested) \\) c)\r\n x", 23), 22, "FWS and nested comments");
+	is_int(authres_cfws_len("x", 1), 0, "none");
+	is_int(authres_cfws_len(" (open", 6), -1, "a comment not closed");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -261,6 +269,7 @@ main(int argc, char **argv)
 	test_dmarc();
 	test_hostile_values();
 	test_reader();
+	test_cfws_len();
 	if (samples != NULL)
 		fclose(samples);
 	return done_testing();

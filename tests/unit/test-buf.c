@@ -56,11 +56,28 @@ test_binary_and_steal(void)
 	free(s);
 }
 
+static void
+test_truncate(void)
+{
+	struct buf b;
+
+	buf_init(&b, 16);
+	buf_puts(&b, "abcdef");
+	buf_truncate(&b, 3);
+	is_mem(b.data, b.len + 1, "abc", 4, "truncated to three bytes, NUL after them");
+	buf_truncate(&b, 10);
+	is_int(b.len, 3, "a longer length changes nothing");
+	buf_puts(&b, "XY");
+	is_str(b.data, "abcXY", "appending goes on from the new end");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_append_within_max();
 	test_append_past_max_fails_unchanged();
 	test_binary_and_steal();
+	test_truncate();
 	return done_testing();
 }

@@ -162,10 +162,38 @@ test_limits(void)
 	ok(!dkim_domain_valid("", 0), "empty domain");
 }
 
+/* The ARC forms (RFC 8617 §4.1.2, §4.1.3) from a tag list. */
+static void
+test_forms(void)
+{
+	static const char ams[] = " i=1; a=rsa-sha256; d=example.org; s=s; h=from; bh=AAAA; b=AQID";
+	static const char seal[] = " i=1; cv=none; a=rsa-sha256; d=example.org; s=s; b=AQID";
+	struct dkim_tag_list l;
+	struct dkim_sig sig;
+
+	dkim_tag_parse(ams, strlen(ams), &l);
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SIGNATURE, &sig),
+	       "syntax error: missing v=", "an AMS is not a DKIM-Signature");
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_AMS, &sig), NULL, "AMS form: no v= needed");
+	is_str(sig.i, "@example.org", "AMS form: i= is not an AUID");
+	ok(sig.hcanon == DKIM_CANON_SIMPLE && sig.bcanon == DKIM_CANON_SIMPLE, "AMS: c= default");
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SEAL, &sig), "syntax error: h= in ARC-Seal",
+	       "the seal form refuses h=");
+	dkim_tag_parse(seal, strlen(seal), &l);
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_AMS, &sig),
+	       "syntax error: missing bh=", "a seal is not an AMS");
+	is_str(dkim_sig_parse_tags(&l, 0, DKIM_FORM_SEAL, &sig), NULL, "seal form");
+	ok(sig.hcanon == DKIM_CANON_RELAXED, "a seal is relaxed");
+	is_int(sig.b_region_off, strlen(seal) - 4, "b= region from the list's offset");
+	is_str(dkim_tag_reason(DKIM_TAG_DUPLICATE), "syntax error: duplicate tag", "tag reason");
+	is_str(dkim_tag_reason(DKIM_TAG_OK), NULL, "no reason for a good list");
+}
+
 int
 main(void)
 {
 	test_full();
+	test_forms();
 	test_defaults();
 	test_bad();
 	test_limits();

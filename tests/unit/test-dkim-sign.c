@@ -67,7 +67,7 @@ test_field(void)
 {
 	static const char want[] =
 	    "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/simple; d=example.com;\r\n"
-	    "\ts=sel; t=1700000000; h=from:to:to:subject;\r\n"
+	    "\ts=sel; t=1700000000; h=from:from:to:to:subject;\r\n"
 	    "\tbh=yZQq1c8wjBl0fZ4Wc/oraMCAG1mZJv5v/hlvyFy+t6A=; b=";
 	struct dkim_sign_opts o = {0};
 	char *f;
@@ -84,7 +84,7 @@ test_field(void)
 	is_int(max_line(f), 76, "lines fold at 76 columns");
 	free(f);
 
-	o.oversign = 1;
+	o.oversign = "from:to:subject:date";
 	o.body_length = 1;
 	o.expire = 600;
 	o.identity = "a@mail.example.com";
@@ -98,6 +98,40 @@ test_field(void)
 	ok(strstr(f, " h=from:from:to:to:to:subject:subject:date;") != NULL,
 	   "oversigning lists each name once more than it occurs");
 	free(f);
+}
+
+/* Zeroed options: relaxed/relaxed, RFC 6376 §5.4.1's fields as they
+ * occur, From once more; and the signature verifies. */
+static void
+test_defaults(void)
+{
+	static const char text[] = "Received: from x by y\r\nFrom: a@example.com\r\n"
+	                           "Resent-From: r@example.com\r\nList-Id: <l.example.com>\r\n"
+	                           "Reply-To: z@example.com\r\nX-Other: 1\r\nSubject: hi\r\n"
+	                           "\r\nHello.\r\n";
+	struct dkim_sign_opts o = {.domain = "example.com", .selector = "ed", .now = NOW};
+	struct dkim_verify_opts vo = {.now = NOW};
+	char zone[4096], *s, *f;
+	struct dkim_verifier *v;
+
+	snprintf(zone, sizeof(zone),
+	         "ed._domainkey.example.com. 300 IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n", ed.pub);
+	s = tsign(&ed, &o, text);
+	f = strndup(s, (size_t)(strstr(s, "\r\nReceived:") - s));
+	unfold(f);
+	ok(strstr(f, " c=relaxed/relaxed;") != NULL, "relaxed/relaxed by default");
+	ok(strstr(f, " h=from:from:reply-to:subject:resent-from:list-id;") != NULL,
+	   "the default fields present, From oversigned (%s)", f);
+	v = tverify(s, zone, NULL, &vo, 0);
+	is_str(dkim_result_name(dkim_verifier_result(v, 0)->result), "pass", "and it verifies");
+	dkim_verifier_free(v);
+	o.oversign = "";
+	free(s);
+	free(f);
+	s = tsign(&ed, &o, text);
+	ok(strstr(s, " h=from:reply-to:subject:resent-from:list-id;") != NULL,
+	   "oversigning nothing");
+	free(s);
 }
 
 static void
@@ -139,6 +173,7 @@ main(void)
 	tkey_make(&ed, "ED25519", 0);
 	tkey_make(&rsa, "RSA", 2048);
 	test_field();
+	test_defaults();
 	test_refusals();
 	EVP_PKEY_free(ed.pkey);
 	EVP_PKEY_free(rsa.pkey);

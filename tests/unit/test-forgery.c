@@ -453,7 +453,7 @@ static void
 test_signature_not_covering_from(struct env *v)
 {
 	struct dkim_sign_opts o = {
-	    .domain = "bank.example", .selector = "sel", .headers = "from:subject"};
+	    .domain = "bank.example", .selector = "sel", .headers = "from:subject", .oversign = ""};
 	char *m =
 	    tsign(&bank_key, &o, FORGED_AR "From: ceo@bank.example\r\nSubject: s\r\n\r\nhi\r\n");
 	char *h = m != NULL ? strstr(m, "h=from:subject;") : NULL;

@@ -51,6 +51,10 @@ enum dkim_tag_status {
  * before it. */
 enum dkim_tag_status dkim_tag_parse(const char *text, size_t len, struct dkim_tag_list *out);
 
+/* The reason a signature with a list that failed so is unusable:
+ * "syntax error: duplicate tag" and the like; NULL for DKIM_TAG_OK. */
+const char *dkim_tag_reason(enum dkim_tag_status st);
+
 /* The tag named name (case-sensitive, §3.2), or NULL. */
 const struct dkim_tag *dkim_tag_find(const struct dkim_tag_list *l, const char *name);
 

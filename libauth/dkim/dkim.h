@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "dkim_hdata.h"
 #include "dkim_sig.h"
 #include "dns.h"
 #include "error.h"
@@ -73,8 +74,6 @@ enum dkim_result {
 #define DKIM_DEFAULT_MIN_RSA_BITS 1024
 #define DKIM_DEFAULT_MAX_SIG_BYTES 16384
 #define DKIM_DEFAULT_CLOCK_SKEW 300
-/* The canonical header data one signature covers. */
-#define DKIM_MAX_HEADER_DATA (4u * 1024 * 1024)
 
 struct dkim_keycache;
 
@@ -136,16 +135,5 @@ void dkim_verifier_free(struct dkim_verifier *v);
 
 /* "none", "pass", "fail", "neutral", "policy", "temperror", "permerror". */
 const char *dkim_result_name(enum dkim_result r);
-
-/*
- * For the signer: appends the canonical header data a signature covers
- * (§3.7: the fields named in h=, selected bottom-up per §5.4.2, then the
- * signature field sig_raw with its b= value deleted, no final CRLF) to out.
- * Returns 0, or -1 when out would exceed its maximum or the b= region
- * [b_off, b_off + b_len) is not inside the field.
- */
-int dkim_header_data(const struct msg_headers *h, enum dkim_canon hcanon,
-                     const struct dkim_name_view *names, size_t nnames, const char *sig_raw,
-                     size_t sig_len, size_t b_off, size_t b_len, struct buf *out);
 
 #endif

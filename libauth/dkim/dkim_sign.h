@@ -13,9 +13,15 @@
  * above the message's other fields.
  *
  * Header list: the names to sign, colon-separated ("from:to:subject"); each
- * is signed as many times as the field occurs.  With oversign, each is
- * listed once more than it occurs, so a further field of that name cannot
- * be added without breaking the signature (§8.15).  From is required.
+ * is signed as many times as the field occurs.  The default is RFC 6376
+ * §5.4.1's list with the MIME and Message-ID fields added.  Names also in
+ * the oversign list are listed once more than they occur, so a further
+ * field of that name cannot be added without breaking the signature
+ * (§8.15); by default only From is, so that mailing lists adding their
+ * List-* fields do not break the signature.  From is required.
+ *
+ * Zeroed options sign relaxed/relaxed with that header list, From
+ * oversigned.
  *
  * Ownership: the signer owns its key; the field returned by finish is the
  * caller's to free().  Not thread-safe: one signer per message.
@@ -31,19 +37,21 @@
 #include "msg.h"
 
 #define DKIM_SIGN_DEFAULT_HEADERS                                                                  \
-	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"         \
-	"content-type:content-transfer-encoding"
+	"from:reply-to:subject:date:to:cc:resent-date:resent-from:resent-to:resent-cc:"            \
+	"in-reply-to:references:list-id:list-help:list-unsubscribe:list-subscribe:list-post:"      \
+	"list-owner:list-archive:message-id:mime-version:content-type:content-transfer-encoding"
+#define DKIM_SIGN_DEFAULT_OVERSIGN "from"
 
 struct dkim_sign_opts {
-	const char *domain;   /* d= (required) */
-	const char *selector; /* s= (required) */
-	const char *identity; /* i=, or NULL for none */
-	enum dkim_canon hcanon, bcanon;
-	const char *headers; /* NULL: DKIM_SIGN_DEFAULT_HEADERS */
-	int oversign;
-	int body_length;      /* add l= with the canonical body length */
-	time_t now;           /* t=; 0: time(NULL) */
-	unsigned long expire; /* x= t + expire; 0: no x= */
+	const char *domain;             /* d= (required) */
+	const char *selector;           /* s= (required) */
+	const char *identity;           /* i=, or NULL for none */
+	enum dkim_canon hcanon, bcanon; /* zero: relaxed */
+	const char *headers;            /* NULL: DKIM_SIGN_DEFAULT_HEADERS */
+	const char *oversign;           /* NULL: DKIM_SIGN_DEFAULT_OVERSIGN; "": none */
+	int body_length;                /* add l= with the canonical body length */
+	time_t now;                     /* t=; 0: time(NULL) */
+	unsigned long expire;           /* x= t + expire; 0: no x= */
 };
 
 struct dkim_signer;

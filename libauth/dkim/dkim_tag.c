@@ -209,3 +209,19 @@ dkim_tag_each_element(const struct dkim_tag *t, const char *(*fn)(const char *, 
 	}
 	return NULL;
 }
+
+const char *
+dkim_tag_reason(enum dkim_tag_status st)
+{
+	switch (st) {
+	case DKIM_TAG_OK:
+		return NULL;
+	case DKIM_TAG_DUPLICATE:
+		return "syntax error: duplicate tag";
+	case DKIM_TAG_TOO_MANY:
+		return "syntax error: too many tags";
+	case DKIM_TAG_SYNTAX:
+	default:
+		return "syntax error: bad tag list";
+	}
+}

@@ -30,9 +30,12 @@
 
 #include "buf.h"
 
+/* Relaxed is zero so that zeroed signing options sign relaxed/relaxed;
+ * a signature without c= is simple (RFC 6376 §3.5), which the parser
+ * sets explicitly. */
 enum dkim_canon {
-	DKIM_CANON_SIMPLE = 0,
-	DKIM_CANON_RELAXED,
+	DKIM_CANON_RELAXED = 0,
+	DKIM_CANON_SIMPLE,
 };
 
 /* "simple" or "relaxed". */

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/err.h>
-
 #include "dkim.h"
+#include "dkim_bodyset.h"
+#include "dkim_crypto.h"
 #include "dkim_key.h"
-#include "dkim_keycache.h"
+#include "dkim_keyfetch.h"
 
 /* One signature under examination (the first max_signatures). */
 struct vsig {
@@ -23,16 +23,6 @@ struct vsig {
 	const char *verdict; /* signature check outcome: NULL = good */
 };
 
-struct hasher {
-	enum dkim_canon canon;
-	enum dkim_alg alg;
-	bool has_l;
-	uint64_t l;
-	struct dkim_body_hasher *h;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned digest_len;
-};
-
 struct dkim_verifier {
 	struct dns_resolver *resolver;
 	struct dkim_verify_opts o;
@@ -40,8 +30,7 @@ struct dkim_verifier {
 	struct dkim_sig_result *results;
 	size_t nsigs;
 	struct vsig *sigs;
-	size_t nhashers;
-	struct hasher *hashers;
+	struct dkim_bodyset *bodies;
 	enum { V_NEW, V_BODY, V_DONE } state;
 };
 
@@ -107,194 +96,36 @@ copy_identity(struct dkim_sig_result *res, const struct dkim_sig *sig)
 	memcpy(res->b_prefix, sig->b_prefix, sizeof(res->b_prefix));
 }
 
-/* ---- header data (§3.7, §5.4.2) ---- */
-
-static bool
-name_eq(const char *a, const char *b, size_t len)
-{
-	for (size_t k = 0; k < len; k++) {
-		unsigned char x = (unsigned char)a[k], y = (unsigned char)b[k];
-
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
-/* The last field named name not yet used, or -1. */
-static long
-select_field(const struct msg_headers *h, const struct dkim_name_view *name, bool *used)
-{
-	for (size_t i = msg_headers_count(h); i-- > 0;) {
-		const struct msg_field *f = msg_headers_get(h, i);
-
-		if (!used[i] && f->name_len == name->len && name_eq(f->raw, name->p, name->len)) {
-			used[i] = true;
-			return (long)i;
-		}
-	}
-	return -1;
-}
-
-int
-dkim_header_data(const struct msg_headers *h, enum dkim_canon hcanon,
-                 const struct dkim_name_view *names, size_t nnames, const char *sig_raw,
-                 size_t sig_len, size_t b_off, size_t b_len, struct buf *out)
-{
-	size_t n = msg_headers_count(h);
-	bool *used = calloc(n + 1, sizeof(*used));
-	struct buf sig;
-	int rc = -1;
-
-	if (used == NULL || b_off > sig_len || b_len > sig_len - b_off) {
-		free(used);
-		return -1;
-	}
-	for (size_t k = 0; k < nnames; k++) {
-		long i = select_field(h, &names[k], used);
-		const struct msg_field *f;
-
-		/* §5.4.2: a name with no field left contributes nothing. */
-		if (i < 0)
-			continue;
-		f = msg_headers_get(h, (size_t)i);
-		if (dkim_canon_header(hcanon, f->raw, f->raw_len, true, out) < 0)
-			goto out;
-	}
-	buf_init(&sig, sig_len + 1);
-	if (buf_append(&sig, sig_raw, b_off) == 0 &&
-	    buf_append(&sig, sig_raw + b_off + b_len, sig_len - b_off - b_len) == 0)
-		rc = dkim_canon_header(hcanon, sig.data, sig.len, false, out);
-	buf_free(&sig);
-out:
-	free(used);
-	return rc;
-}
-
-/* ---- keys (§6.1.2) ---- */
-
-/*
- * Several TXT records at one selector: §3.6.2.2 says the results are then
- * undefined, and §6.1.2 lets a verifier pick one.  Records that are not
- * DKIM keys at all (a tag-list error, another v=) are skipped, since they
- * were never meant as keys; if more than one DKIM key record remains, no
- * choice would be better founded than another (RRset order is arbitrary),
- * so the signature gets permerror rather than an answer that could change
- * from one query to the next.
- */
-static const char *
-choose_key(struct dkim_keycache *cache, const struct dns_answer *a, struct dkim_key *key)
-{
-	const char *reason = "key syntax error";
-	bool found = false;
-
-	for (size_t i = 0; i < a->count; i++) {
-		struct dkim_key k;
-		enum dkim_key_kind kind;
-		const char *r;
-
-		if (a->rrs[i].type != DNS_T_TXT)
-			continue;
-		r = dkim_keycache_parse(cache, a->rrs[i].u.txt.joined, a->rrs[i].u.txt.joined_len,
-		                        &k, &kind);
-		if (kind == DKIM_KEY_NOT_DKIM) {
-			dkim_key_clear(&k);
-			continue;
-		}
-		if (found) {
-			dkim_key_clear(&k);
-			dkim_key_clear(key);
-			return "multiple key records";
-		}
-		found = true;
-		*key = k;
-		reason = r;
-	}
-	return reason;
-}
+/* ---- key and signature over the header data ---- */
 
 /* Returns true when the key is usable; otherwise the result is settled. */
 static bool
 fetch_key(struct dkim_verifier *v, struct vsig *vs)
 {
-	char name[2 * (DNS_NAME_MAX + 1) + sizeof("._domainkey.")];
-	const struct dns_answer *a = NULL;
 	const char *r;
+	enum dkim_keyfetch_status st =
+	    dkim_keyfetch(v->resolver, v->o.key_cache, &vs->sig, &vs->key, &r);
 
-	(void)snprintf(name, sizeof(name), "%s._domainkey.%s", vs->sig.s, vs->sig.d);
-	if (dns_query(v->resolver, name, DNS_T_TXT, &a, NULL) < 0 || a->status == DNS_TEMPFAIL) {
-		if (a != NULL)
-			dns_answer_release(a);
-		settle(vs->res, DKIM_TEMPERROR, "DNS temporary failure");
-		return false;
-	}
-	if (a->status != DNS_RECORDS) {
-		dns_answer_release(a);
-		settle(vs->res, DKIM_PERMERROR, "no key");
-		return false;
-	}
-	r = choose_key(v->o.key_cache, a, &vs->key);
-	dns_answer_release(a);
-	if (r == NULL)
-		r = dkim_key_check(&vs->key, &vs->sig);
 	vs->res->testing = vs->key.testing;
 	vs->res->key_bits = vs->key.bits;
-	if (r != NULL) {
-		/* A revoked key is the signer saying no signature by it is
-		 * valid (§3.6.1 p=): a failure, not an error. */
+	if (st == DKIM_KEYFETCH_TEMPFAIL)
+		settle(vs->res, DKIM_TEMPERROR, r);
+	/* A revoked key is the signer saying no signature by it is valid
+	 * (§3.6.1 p=): a failure, not an error. */
+	else if (st == DKIM_KEYFETCH_FAIL)
 		settle(vs->res, vs->key.revoked ? DKIM_FAIL : DKIM_PERMERROR, r);
-		return false;
-	}
-	return true;
-}
-
-/* ---- signature over the header data ---- */
-
-static const char *
-verify_signature(const struct dkim_sig *sig, EVP_PKEY *pkey, const struct buf *data)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned dlen;
-	int ok = 0;
-
-	if (ctx == NULL)
-		return "signature mismatch";
-	if (sig->alg == DKIM_ALG_ED25519_SHA256) {
-		/* RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data. */
-		if (EVP_Digest(data->data, data->len, digest, &dlen, EVP_sha256(), NULL) == 1 &&
-		    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1)
-			ok = EVP_DigestVerify(ctx, sig->b, sig->b_len, digest, dlen) == 1;
-	} else if (EVP_DigestVerifyInit(ctx, NULL, dkim_alg_md(sig->alg), NULL, pkey) == 1) {
-		ok = EVP_DigestVerify(ctx, sig->b, sig->b_len, (const unsigned char *)data->data,
-		                      data->len) == 1;
-	}
-	EVP_MD_CTX_free(ctx);
-	ERR_clear_error();
-	return ok ? NULL : "signature mismatch";
+	return st == DKIM_KEYFETCH_OK;
 }
 
 /* Returns true when the header data could be built and checked. */
 static bool
 check_headers(struct vsig *vs, const struct msg_headers *h, const struct msg_field *f)
 {
-	struct buf data;
-	bool built;
-
-	buf_init(&data, DKIM_MAX_HEADER_DATA);
-	built =
-	    dkim_header_data(h, vs->sig.hcanon, vs->sig.headers, vs->sig.nheaders, f->raw,
-	                     f->raw_len, vs->sig.b_region_off, vs->sig.b_region_len, &data) == 0;
-	if (built)
-		vs->verdict = verify_signature(&vs->sig, vs->key.pkey, &data);
-	else
-		settle(vs->res, DKIM_PERMERROR, "signed headers too large");
-	buf_free(&data);
-	return built;
+	if (dkim_crypto_check_headers(&vs->sig, vs->key.pkey, h, f->raw, f->raw_len,
+	                              &vs->verdict) == 0)
+		return true;
+	settle(vs->res, DKIM_PERMERROR, "signed headers too large");
+	return false;
 }
 
 /* ---- examining each signature at the end of the headers ---- */
@@ -315,34 +146,6 @@ check_times(const struct dkim_verifier *v, struct vsig *vs)
 		return false;
 	}
 	return true;
-}
-
-/* The body hasher for this signature, shared with others that hash alike. */
-static int
-find_hasher(struct dkim_verifier *v, const struct dkim_sig *sig, size_t *idx)
-{
-	enum dkim_alg alg = sig->alg == DKIM_ALG_RSA_SHA1 ? DKIM_ALG_RSA_SHA1 : DKIM_ALG_RSA_SHA256;
-	struct hasher *hs;
-
-	for (size_t i = 0; i < v->nhashers; i++) {
-		hs = &v->hashers[i];
-		if (hs->canon == sig->bcanon && hs->alg == alg && hs->has_l == sig->has_l &&
-		    (!sig->has_l || hs->l == sig->l)) {
-			*idx = i;
-			return 0;
-		}
-	}
-	hs = &v->hashers[v->nhashers];
-	hs->canon = sig->bcanon;
-	hs->alg = alg;
-	hs->has_l = sig->has_l;
-	hs->l = sig->l;
-	hs->h = dkim_body_hasher_new(sig->bcanon, dkim_alg_md(alg),
-	                             sig->has_l ? sig->l : DKIM_BODY_NO_LIMIT);
-	if (hs->h == NULL)
-		return -1;
-	*idx = v->nhashers++;
-	return 0;
 }
 
 static int
@@ -367,7 +170,8 @@ examine(struct dkim_verifier *v, struct vsig *vs, const struct msg_headers *h,
 	}
 	if (!check_times(v, vs) || !fetch_key(v, vs) || !check_headers(vs, h, f))
 		return 0;
-	if (find_hasher(v, &vs->sig, &vs->hasher) < 0)
+	if (dkim_bodyset_add(v->bodies, vs->sig.bcanon, vs->sig.alg, vs->sig.has_l, vs->sig.l,
+	                     &vs->hasher) < 0)
 		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
 	vs->active = true;
 	return 0;
@@ -400,8 +204,8 @@ dkim_verifier_headers(struct dkim_verifier *v, const struct msg_headers *h, stru
 	nexam = n < v->o.max_signatures ? n : v->o.max_signatures;
 	v->results = calloc(n + 1, sizeof(*v->results));
 	v->sigs = calloc(nexam + 1, sizeof(*v->sigs));
-	v->hashers = calloc(nexam + 1, sizeof(*v->hashers));
-	if (v->results == NULL || v->sigs == NULL || v->hashers == NULL)
+	v->bodies = dkim_bodyset_new();
+	if (v->results == NULL || v->sigs == NULL || v->bodies == NULL)
 		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nfields; i++) {
 		const struct msg_field *f = msg_headers_get(h, i);
@@ -426,8 +230,7 @@ dkim_verifier_body(struct dkim_verifier *v, const char *chunk, size_t len)
 {
 	if (v->state != V_BODY)
 		return -1;
-	for (size_t i = 0; i < v->nhashers; i++)
-		dkim_body_hasher_update(v->hashers[i].h, chunk, len);
+	dkim_bodyset_update(v->bodies, chunk, len);
 	return 0;
 }
 
@@ -436,12 +239,13 @@ dkim_verifier_body(struct dkim_verifier *v, const char *chunk, size_t len)
 static void
 judge(const struct dkim_verifier *v, struct vsig *vs)
 {
-	const struct hasher *hs = &v->hashers[vs->hasher];
 	struct dkim_sig_result *res = vs->res;
+	unsigned dlen;
+	const unsigned char *digest = dkim_bodyset_digest(v->bodies, vs->hasher, &dlen);
 
-	res->partial_body = vs->sig.has_l && dkim_body_hasher_total(hs->h) > vs->sig.l;
+	res->partial_body = vs->sig.has_l && dkim_bodyset_total(v->bodies, vs->hasher) > vs->sig.l;
 	/* §6.1.3: the body hash is compared before the signature. */
-	if (vs->sig.bh_len != hs->digest_len || memcmp(vs->sig.bh, hs->digest, hs->digest_len) != 0)
+	if (vs->sig.bh_len != dlen || memcmp(vs->sig.bh, digest, dlen) != 0)
 		settle(res, DKIM_FAIL, "body hash mismatch");
 	else if (vs->verdict != NULL)
 		settle(res, DKIM_FAIL, vs->verdict);
@@ -467,10 +271,8 @@ dkim_verifier_finish(struct dkim_verifier *v, struct auth_error *err)
 	if (v->state == V_DONE)
 		return auth_error_set(err, AUTH_EINVAL, "message already finished");
 	v->state = V_DONE;
-	for (size_t i = 0; i < v->nhashers; i++)
-		if (dkim_body_hasher_final(v->hashers[i].h, v->hashers[i].digest,
-		                           &v->hashers[i].digest_len) < 0)
-			return auth_error_set(err, AUTH_ENOMEM, "body digest failed");
+	if (dkim_bodyset_final(v->bodies) < 0)
+		return auth_error_set(err, AUTH_ENOMEM, "body digest failed");
 	for (size_t i = 0; i < v->nsigs; i++)
 		if (v->sigs[i].active)
 			judge(v, &v->sigs[i]);
@@ -502,9 +304,7 @@ dkim_verifier_free(struct dkim_verifier *v)
 		return;
 	for (size_t i = 0; i < v->nsigs; i++)
 		dkim_key_clear(&v->sigs[i].key);
-	for (size_t i = 0; i < v->nhashers; i++)
-		dkim_body_hasher_free(v->hashers[i].h);
-	free(v->hashers);
+	dkim_bodyset_free(v->bodies);
 	free(v->sigs);
 	free(v->results);
 	free(v);

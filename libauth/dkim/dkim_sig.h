@@ -11,6 +11,12 @@
  * on error, d=, s=, i= and a= are filled in when they were readable, so the
  * failure can be reported against the signing domain.
  *
+ * dkim_sig_parse_tags() does the same from a tag list already split, for
+ * the fields that share DKIM-Signature's tags: ARC-Message-Signature (no
+ * v=; i= is ARC's instance, not an AUID) and ARC-Seal (a=, b=, d=, s=, t=;
+ * no h=; relaxed header canonicalization), RFC 8617 §4.1.2, §4.1.3.  For
+ * both, i is set to "@" d, the AUID the key checks take for d= itself.
+ *
  * Ownership: the struct holds copies of everything except the h= names,
  * which are views into the field bytes and valid only while those live.
  * Limits: DKIM_SIG_MAX_HEADERS names in h=, DKIM_SIG_MAX_B bytes of
@@ -24,6 +30,7 @@
 #include <stdint.h>
 
 #include "dkim_canon.h"
+#include "dkim_tag.h"
 #include "dns.h"
 
 #define DKIM_SIG_MAX_HEADERS 128
@@ -74,6 +81,16 @@ struct dkim_sig {
 /* raw: the whole field ("DKIM-Signature: v=1; ..."), value_off: offset of
  * the first byte after the colon.  NULL when usable, else the reason. */
 const char *dkim_sig_parse(const char *raw, size_t len, size_t value_off, struct dkim_sig *out);
+
+enum dkim_sig_form {
+	DKIM_FORM_SIGNATURE, /* DKIM-Signature */
+	DKIM_FORM_AMS,       /* ARC-Message-Signature */
+	DKIM_FORM_SEAL,      /* ARC-Seal */
+};
+
+/* l: the field's tag list, as dkim_tag_parse() split raw + value_off. */
+const char *dkim_sig_parse_tags(const struct dkim_tag_list *l, size_t value_off,
+                                enum dkim_sig_form form, struct dkim_sig *out);
 
 /* "rsa-sha256" etc. */
 const char *dkim_alg_name(enum dkim_alg a);

@@ -133,7 +133,7 @@ parse_number(const struct dkim_tag *t, size_t max_digits, uint64_t *out)
 
 /* Fills d=, s=, i= and a= for reporting; validity is checked later. */
 static void
-fill_identity(const struct dkim_tag_list *l, struct dkim_sig *out)
+fill_identity(const struct dkim_tag_list *l, enum dkim_sig_form form, struct dkim_sig *out)
 {
 	const struct dkim_tag *t;
 
@@ -143,25 +143,36 @@ fill_identity(const struct dkim_tag_list *l, struct dkim_sig *out)
 		copy_view(out->s, sizeof(out->s), t->value, t->value_len, false);
 	if ((t = dkim_tag_find(l, "a")) != NULL && !has_fws(t))
 		copy_view(out->a, sizeof(out->a), t->value, t->value_len, false);
-	if ((t = dkim_tag_find(l, "i")) != NULL && !has_fws(t))
+	if (form == DKIM_FORM_SIGNATURE && (t = dkim_tag_find(l, "i")) != NULL && !has_fws(t))
 		copy_view(out->i, sizeof(out->i), t->value, t->value_len, false);
 }
 
 static const char *
-check_required(const struct dkim_tag_list *l)
+check_required(const struct dkim_tag_list *l, enum dkim_sig_form form)
 {
+	/* Which forms need each tag: DKIM-Signature all seven (§3.5);
+	 * ARC-Message-Signature all but v= (RFC 8617 §4.1.2); ARC-Seal a=,
+	 * b=, d= and s= (§4.1.3; i= and cv= are ARC's own). */
 	static const struct {
 		const char *tag, *reason;
+		bool ams, seal;
 	} req[] = {
-	    {"v", "syntax error: missing v="}, {"a", "syntax error: missing a="},
-	    {"b", "syntax error: missing b="}, {"bh", "syntax error: missing bh="},
-	    {"d", "syntax error: missing d="}, {"h", "syntax error: missing h="},
-	    {"s", "syntax error: missing s="},
+	    {"v", "syntax error: missing v=", false, false},
+	    {"a", "syntax error: missing a=", true, true},
+	    {"b", "syntax error: missing b=", true, true},
+	    {"bh", "syntax error: missing bh=", true, false},
+	    {"d", "syntax error: missing d=", true, true},
+	    {"h", "syntax error: missing h=", true, false},
+	    {"s", "syntax error: missing s=", true, true},
 	};
 
-	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
-		if (dkim_tag_find(l, req[i].tag) == NULL)
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		bool needed = form == DKIM_FORM_SIGNATURE ||
+		              (form == DKIM_FORM_AMS ? req[i].ams : req[i].seal);
+
+		if (needed && dkim_tag_find(l, req[i].tag) == NULL)
 			return req[i].reason;
+	}
 	return NULL;
 }
 
@@ -264,6 +275,15 @@ parse_q(const struct dkim_tag *t)
 	return found ? NULL : "query method not supported";
 }
 
+/* §3.5 i= absent: an empty Local-part and d=; ARC has no AUID, and this
+ * default lets the key checks treat its signatures as d='s own. */
+static void
+default_auid(struct dkim_sig *out)
+{
+	out->i[0] = '@';
+	memcpy(out->i + 1, out->d, strlen(out->d) + 1);
+}
+
 static const char *
 parse_auid(const struct dkim_tag *t, struct dkim_sig *out)
 {
@@ -271,9 +291,7 @@ parse_auid(const struct dkim_tag *t, struct dkim_sig *out)
 	size_t dlen, sdid = strlen(out->d);
 
 	if (t == NULL) {
-		/* §3.5 i=: the default is an empty Local-part and d=. */
-		out->i[0] = '@';
-		memcpy(out->i + 1, out->d, sdid + 1);
+		default_auid(out);
 		return NULL;
 	}
 	if (out->i[0] == '\0')
@@ -331,70 +349,112 @@ fill_b_prefix(const struct dkim_tag *t, struct dkim_sig *out)
 }
 
 static const char *
-parse_hashes(const struct dkim_tag_list *l, size_t value_off, struct dkim_sig *out)
+parse_b(const struct dkim_tag_list *l, size_t value_off, struct dkim_sig *out)
 {
-	const struct dkim_tag *b = dkim_tag_find(l, "b"), *bh = dkim_tag_find(l, "bh");
-	long n;
+	const struct dkim_tag *b = dkim_tag_find(l, "b");
+	long n = dkim_base64_decode(b->value, b->value_len, out->b, sizeof(out->b));
 
-	n = dkim_base64_decode(b->value, b->value_len, out->b, sizeof(out->b));
 	if (n <= 0)
 		return "syntax error: b=";
 	out->b_len = (size_t)n;
 	out->b_region_off = value_off + b->region_off;
 	out->b_region_len = b->region_len;
 	fill_b_prefix(b, out);
-	n = dkim_base64_decode(bh->value, bh->value_len, out->bh, sizeof(out->bh));
+	return NULL;
+}
+
+static const char *
+parse_bh(const struct dkim_tag *bh, struct dkim_sig *out)
+{
+	long n = dkim_base64_decode(bh->value, bh->value_len, out->bh, sizeof(out->bh));
+
 	if (n <= 0)
 		return "syntax error: bh=";
 	out->bh_len = (size_t)n;
 	return NULL;
 }
 
+/* What DKIM-Signature and ARC-Message-Signature have in common. */
 static const char *
-parse_tags(const struct dkim_tag_list *l, size_t value_off, struct dkim_sig *out)
+parse_message_sig(const struct dkim_tag_list *l, size_t value_off, struct dkim_sig *out)
 {
-	const struct dkim_tag *t;
 	const char *r;
 
-	if ((r = check_required(l)) != NULL)
+	if ((r = parse_canon(dkim_tag_find(l, "c"), out)) != NULL ||
+	    (r = parse_b(l, value_off, out)) != NULL ||
+	    (r = parse_bh(dkim_tag_find(l, "bh"), out)) != NULL ||
+	    (r = parse_h(dkim_tag_find(l, "h"), out)) != NULL ||
+	    (r = parse_q(dkim_tag_find(l, "q"))) != NULL)
 		return r;
-	t = dkim_tag_find(l, "v");
-	if (!dkim_view_eq(t->value, t->value_len, "1"))
+	return NULL;
+}
+
+/* ARC-Seal: relaxed header canonicalization and no h= (RFC 8617 §4.1.3,
+ * §5.1.1); only t= of the times. */
+static const char *
+parse_seal(const struct dkim_tag_list *l, struct dkim_sig *out)
+{
+	const struct dkim_tag *t = dkim_tag_find(l, "t");
+
+	if (dkim_tag_find(l, "h") != NULL)
+		return "syntax error: h= in ARC-Seal";
+	out->hcanon = out->bcanon = DKIM_CANON_RELAXED;
+	default_auid(out);
+	if (t != NULL) {
+		if (!parse_number(t, DKIM_TS_DIGITS, &out->t))
+			return "syntax error: t=";
+		out->has_t = true;
+	}
+	return NULL;
+}
+
+static const char *
+parse_tags(const struct dkim_tag_list *l, size_t value_off, enum dkim_sig_form form,
+           struct dkim_sig *out)
+{
+	const char *r;
+
+	if ((r = check_required(l, form)) != NULL)
+		return r;
+	if (form == DKIM_FORM_SIGNATURE &&
+	    !dkim_view_eq(dkim_tag_find(l, "v")->value, dkim_tag_find(l, "v")->value_len, "1"))
 		return "incompatible version";
 	if (!dkim_domain_valid(dkim_tag_find(l, "d")->value, dkim_tag_find(l, "d")->value_len))
 		return "syntax error: d=";
 	if (!dkim_domain_valid(dkim_tag_find(l, "s")->value, dkim_tag_find(l, "s")->value_len))
 		return "syntax error: s=";
-	if ((r = parse_alg(dkim_tag_find(l, "a"), out)) != NULL ||
-	    (r = parse_canon(dkim_tag_find(l, "c"), out)) != NULL ||
-	    (r = parse_hashes(l, value_off, out)) != NULL ||
-	    (r = parse_h(dkim_tag_find(l, "h"), out)) != NULL ||
-	    (r = parse_q(dkim_tag_find(l, "q"))) != NULL ||
-	    (r = parse_auid(dkim_tag_find(l, "i"), out)) != NULL ||
-	    (r = parse_times(l, out)) != NULL)
+	if ((r = parse_alg(dkim_tag_find(l, "a"), out)) != NULL)
 		return r;
-	return NULL;
+	if (form == DKIM_FORM_SEAL)
+		return (r = parse_b(l, value_off, out)) != NULL ? r : parse_seal(l, out);
+	if ((r = parse_message_sig(l, value_off, out)) != NULL)
+		return r;
+	if (form == DKIM_FORM_AMS)
+		default_auid(out);
+	else if ((r = parse_auid(dkim_tag_find(l, "i"), out)) != NULL)
+		return r;
+	return parse_times(l, out);
+}
+
+const char *
+dkim_sig_parse_tags(const struct dkim_tag_list *l, size_t value_off, enum dkim_sig_form form,
+                    struct dkim_sig *out)
+{
+	memset(out, 0, sizeof(*out));
+	fill_identity(l, form, out);
+	return parse_tags(l, value_off, form, out);
 }
 
 const char *
 dkim_sig_parse(const char *raw, size_t len, size_t value_off, struct dkim_sig *out)
 {
 	struct dkim_tag_list l;
+	enum dkim_tag_status st;
 
 	memset(out, 0, sizeof(*out));
 	if (value_off > len)
 		return "syntax error: no value";
-	switch (dkim_tag_parse(raw + value_off, len - value_off, &l)) {
-	case DKIM_TAG_OK:
-		break;
-	case DKIM_TAG_DUPLICATE:
-		return "syntax error: duplicate tag";
-	case DKIM_TAG_TOO_MANY:
-		return "syntax error: too many tags";
-	case DKIM_TAG_SYNTAX:
-	default:
-		return "syntax error: bad tag list";
-	}
-	fill_identity(&l, out);
-	return parse_tags(&l, value_off, out);
+	if ((st = dkim_tag_parse(raw + value_off, len - value_off, &l)) != DKIM_TAG_OK)
+		return dkim_tag_reason(st);
+	return dkim_sig_parse_tags(&l, value_off, DKIM_FORM_SIGNATURE, out);
 }
