@@ -198,7 +198,8 @@ static struct dns_resolver *
 make_resolver(const struct authcheck_opts *o, struct auth_error *err)
 {
 	struct dns_resolver *backend;
-	struct dns_cache_opts copts = {.prefetch_threads = AUTHCHECK_DNS_THREADS};
+	struct dns_cache_opts copts = {.prefetch_threads = AUTHCHECK_DNS_THREADS,
+	                               .tempfail_ttl = CONFIG_DEFAULT_DNS_TEMPFAIL_TTL};
 	size_t i;
 
 	if (o->nzones > 0 || o->nfails > 0) {

@@ -179,7 +179,7 @@ config_new(struct auth_error *err)
 	cfg->dns_retries = 1;
 	cfg->dns_cache_entries = 65536;
 	cfg->dns_cache_max_ttl = 86400;
-	cfg->dns_tempfail_ttl = 30;
+	cfg->dns_tempfail_ttl = CONFIG_DEFAULT_DNS_TEMPFAIL_TTL;
 	cfg->max_header_bytes = 1u << 20;
 	cfg->max_headers = 1000;
 	cfg->authserv_id = config_hostname();

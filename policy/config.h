@@ -24,6 +24,8 @@
 #include "error.h"
 
 #define CONFIG_LINE_MAX 4096
+/* Seconds a temporary DNS failure is remembered, unless configured. */
+#define CONFIG_DEFAULT_DNS_TEMPFAIL_TTL 30
 #define CONFIG_LIST_MAX 1024
 
 enum config_dmarc_mode { CONFIG_DMARC_RFC9989, CONFIG_DMARC_RFC7489 };

@@ -587,10 +587,11 @@ session_eoh(struct session *s, struct auth_error *err)
 	msg_from_extract(s->froms, &s->from);
 	if (s->from_overflow)
 		s->from.truncated = true;
+	/* DMARC's look-ups and DKIM's keys start before anything is waited
+	 * for; SPF's record has been on its way since MAIL FROM. */
 	session_prefetch_dmarc(s);
-	if (session_run_spf(s, err) < 0 ||
-	    (s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
-	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0)
+	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
+	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0 || session_run_spf(s, err) < 0)
 		goto fail;
 	return 0;
 oom:

@@ -16,9 +16,11 @@
 /* One signature under examination (the first max_signatures). */
 struct vsig {
 	struct dkim_sig_result *res;
+	const struct msg_field *field; /* during dkim_verifier_headers() only */
 	struct dkim_sig sig;
 	struct dkim_key key;
-	bool active; /* still waiting for its body hash */
+	bool needs_key; /* parsed and in time: its key is to be fetched */
+	bool active;    /* still waiting for its body hash */
 	size_t hasher;
 	const char *verdict; /* signature check outcome: NULL = good */
 };
@@ -148,27 +150,40 @@ check_times(const struct dkim_verifier *v, struct vsig *vs)
 	return true;
 }
 
-static int
-examine(struct dkim_verifier *v, struct vsig *vs, const struct msg_headers *h,
-        const struct msg_field *f, struct auth_error *err)
+/* The first look at a signature: parsed, in time, and its key asked for
+ * in the background, so that every signature's key is on its way before
+ * the first one is waited for. */
+static void
+examine(struct dkim_verifier *v, struct vsig *vs, const struct msg_field *f)
 {
 	const char *r;
 
+	vs->field = f;
 	if (f->raw_len > v->o.max_header_sig_bytes) {
 		settle(vs->res, DKIM_PERMERROR, "signature field too long");
-		return 0;
+		return;
 	}
 	r = dkim_sig_parse(f->raw, f->raw_len, f->value_off, &vs->sig);
 	copy_identity(vs->res, &vs->sig);
 	if (r != NULL) {
 		settle(vs->res, DKIM_PERMERROR, r);
-		return 0;
+		return;
 	}
 	if (v->o.headers_incomplete) {
 		settle(vs->res, DKIM_POLICY, "header block over limit");
-		return 0;
+		return;
 	}
-	if (!check_times(v, vs) || !fetch_key(v, vs) || !check_headers(vs, h, f))
+	if (!check_times(v, vs))
+		return;
+	vs->needs_key = true;
+	dkim_keyfetch_prefetch(v->resolver, &vs->sig);
+}
+
+/* The key, and the signature over the header fields. */
+static int
+check(struct dkim_verifier *v, struct vsig *vs, const struct msg_headers *h, struct auth_error *err)
+{
+	if (!vs->needs_key || !fetch_key(v, vs) || !check_headers(vs, h, vs->field))
 		return 0;
 	if (dkim_bodyset_add(v->bodies, vs->sig.bcanon, vs->sig.alg, vs->sig.has_l, vs->sig.l,
 	                     &vs->hasher) < 0)
@@ -219,9 +234,11 @@ dkim_verifier_headers(struct dkim_verifier *v, const struct msg_headers *h, stru
 			continue;
 		}
 		v->sigs[v->nsigs].res = res;
-		if (examine(v, &v->sigs[v->nsigs++], h, f, err) < 0)
-			return -1;
+		examine(v, &v->sigs[v->nsigs++], f);
 	}
+	for (size_t i = 0; i < v->nsigs; i++)
+		if (check(v, &v->sigs[i], h, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -48,15 +48,32 @@ choose_key(struct dkim_keycache *cache, const struct dns_answer *a, struct dkim_
 	return reason;
 }
 
+#define KEYFETCH_NAME_MAX (2 * (DNS_NAME_MAX + 1) + sizeof("._domainkey."))
+
+static void
+key_name(const struct dkim_sig *sig, char name[KEYFETCH_NAME_MAX])
+{
+	(void)snprintf(name, KEYFETCH_NAME_MAX, "%s._domainkey.%s", sig->s, sig->d);
+}
+
+void
+dkim_keyfetch_prefetch(struct dns_resolver *r, const struct dkim_sig *sig)
+{
+	char name[KEYFETCH_NAME_MAX];
+
+	key_name(sig, name);
+	dns_prefetch(r, name, DNS_T_TXT);
+}
+
 enum dkim_keyfetch_status
 dkim_keyfetch(struct dns_resolver *r, struct dkim_keycache *cache, const struct dkim_sig *sig,
               struct dkim_key *key, const char **reason)
 {
-	char name[2 * (DNS_NAME_MAX + 1) + sizeof("._domainkey.")];
+	char name[KEYFETCH_NAME_MAX];
 	const struct dns_answer *a = NULL;
 
 	memset(key, 0, sizeof(*key));
-	(void)snprintf(name, sizeof(name), "%s._domainkey.%s", sig->s, sig->d);
+	key_name(sig, name);
 	if (dns_query(r, name, DNS_T_TXT, &a, NULL) < 0 || a->status == DNS_TEMPFAIL) {
 		if (a != NULL)
 			dns_answer_release(a);

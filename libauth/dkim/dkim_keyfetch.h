@@ -36,4 +36,9 @@ enum dkim_keyfetch_status dkim_keyfetch(struct dns_resolver *r, struct dkim_keyc
                                         const struct dkim_sig *sig, struct dkim_key *key,
                                         const char **reason);
 
+/* Starts the look-up dkim_keyfetch() will make for sig, in the
+ * background (dns_prefetch()), so that several signatures' keys are asked
+ * for at once. */
+void dkim_keyfetch_prefetch(struct dns_resolver *r, const struct dkim_sig *sig);
+
 #endif
