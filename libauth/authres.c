@@ -561,3 +561,154 @@ authres_claims(const char *value, size_t len, const char *authserv_id)
 		return strcasecmp(id, authserv_id) == 0;
 	return mentions(value, len, authserv_id);
 }
+
+/* ---- reading results ---- */
+
+/* A token (RFC 2045) into out, cut to outsz - 1; -1 when there is none. */
+static int
+read_token(struct rd *r, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	while (r->i < r->n && is_token_char(r->p[r->i])) {
+		if (n + 1 < outsz)
+			out[n++] = (char)r->p[r->i];
+		r->i++;
+	}
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+/* A pvalue: a quoted-string, perhaps the local-part of an address, or a
+ * run of bytes up to CFWS or ";"; quoted-pairs undone. */
+static int
+read_pvalue(struct rd *r, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	if (r->i < r->n && r->p[r->i] == '"') {
+		char tmp[AUTHRES_PIECE_MAX];
+
+		if (read_quoted(r, tmp, sizeof(tmp), &n) < 0)
+			return -1;
+		n = n < outsz - 1 ? n : outsz - 1;
+		memcpy(out, tmp, n);
+		if (r->i >= r->n || r->p[r->i] != '@') {
+			out[n] = '\0';
+			return 0;
+		}
+	}
+	while (r->i < r->n && !strchr(" \t\r\n(;", r->p[r->i])) {
+		if (n + 1 < outsz)
+			out[n++] = (char)r->p[r->i];
+		r->i++;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static bool
+expect(struct rd *r, unsigned char c)
+{
+	if (skip_cfws(r) < 0 || r->i >= r->n || r->p[r->i] != c)
+		return false;
+	r->i++;
+	return skip_cfws(r) == 0;
+}
+
+/* One "reason=value" or "ptype.property=pvalue" after a result. */
+static int
+read_propspec(struct rd *r, struct authres_result_view *res)
+{
+	char name[64], value[AUTHRES_VALUE_MAX];
+	const char *dot;
+
+	if (read_token(r, name, sizeof(name)) < 0 || !expect(r, '=') ||
+	    read_pvalue(r, value, sizeof(value)) < 0)
+		return -1;
+	if ((dot = strchr(name, '.')) == NULL || res->nprops == AUTHRES_PROPS_MAX)
+		return 0; /* reason=, or one property too many: read past it */
+	(void)snprintf(res->props[res->nprops].ptype, sizeof(res->props[0].ptype), "%.*s",
+	               (int)(dot - name), name);
+	(void)snprintf(res->props[res->nprops].property, sizeof(res->props[0].property), "%s",
+	               dot + 1);
+	memcpy(res->props[res->nprops].value, value, sizeof(value));
+	res->nprops++;
+	return 0;
+}
+
+/* One resinfo after its ";": method[/version]=result, then properties. */
+static int
+read_resinfo(struct rd *r, struct authres_result_view *res)
+{
+	char version[16];
+
+	memset(res, 0, sizeof(*res));
+	if (skip_cfws(r) < 0 || read_token(r, res->method, sizeof(res->method)) < 0)
+		return -1;
+	if (skip_cfws(r) < 0)
+		return -1;
+	if (r->i < r->n && r->p[r->i] == '/') {
+		r->i++;
+		if (skip_cfws(r) < 0 || read_token(r, version, sizeof(version)) < 0)
+			return -1;
+	}
+	if (!expect(r, '=') || read_token(r, res->result, sizeof(res->result)) < 0)
+		return -1;
+	for (;;) {
+		if (skip_cfws(r) < 0)
+			return -1;
+		if (r->i >= r->n || r->p[r->i] == ';')
+			return 0;
+		if (read_propspec(r, res) < 0)
+			return -1;
+	}
+}
+
+int
+authres_parse(const char *value, size_t len,
+              void (*fn)(void *ctx, const struct authres_result_view *r), void *ctx)
+{
+	struct rd r = {(const unsigned char *)value, len, 0};
+	struct authres_result_view res;
+	char id[AUTHRES_PIECE_MAX];
+	int count = 0;
+
+	if (read_leading_id(&r, id, sizeof(id)) < 0 || skip_cfws(&r) < 0)
+		return -1;
+	while (r.i < r.n && r.p[r.i] >= '0' && r.p[r.i] <= '9')
+		r.i++;
+	for (;;) {
+		size_t at;
+
+		if (skip_cfws(&r) < 0)
+			return -1;
+		if (r.i >= r.n)
+			return count;
+		if (r.p[r.i] != ';')
+			return -1;
+		r.i++;
+		/* RFC 8601 §2.2 no-result: "; none" and nothing more. */
+		at = r.i;
+		if (count == 0 && skip_cfws(&r) == 0 && read_token(&r, id, sizeof(id)) == 0 &&
+		    strcasecmp(id, "none") == 0 && skip_cfws(&r) == 0 && r.i >= r.n)
+			return 0;
+		r.i = at;
+		if (read_resinfo(&r, &res) < 0)
+			return -1;
+		fn(ctx, &res);
+		count++;
+	}
+}
+
+const char *
+authres_result_prop(const struct authres_result_view *r, const char *ptype, const char *property)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprops; i++)
+		if (strcasecmp(r->props[i].ptype, ptype) == 0 &&
+		    strcasecmp(r->props[i].property, property) == 0)
+			return r->props[i].value;
+	return NULL;
+}

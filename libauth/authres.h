@@ -130,4 +130,35 @@ long authres_cfws_len(const char *p, size_t len);
  * reader could take it. */
 bool authres_claims(const char *value, size_t len, const char *authserv_id);
 
+/*
+ * The results an Authentication-Results payload (what follows the field
+ * name, or in an ARC-Authentication-Results what follows "i=N;") claims,
+ * for policies that read what an upstream host saw (an ARC sealer's AAR).
+ * Values longer than their fields are cut; at most AUTHRES_PROPS_MAX
+ * properties of a result are kept.
+ */
+#define AUTHRES_PROPS_MAX 8
+#define AUTHRES_VALUE_MAX 320
+
+struct authres_prop_view {
+	char ptype[16], property[32];
+	char value[AUTHRES_VALUE_MAX]; /* quoted-pairs undone */
+};
+
+struct authres_result_view {
+	char method[32], result[32];
+	size_t nprops;
+	struct authres_prop_view props[AUTHRES_PROPS_MAX];
+};
+
+/* The value of property ptype.property of r, or NULL. */
+const char *authres_result_prop(const struct authres_result_view *r, const char *ptype,
+                                const char *property);
+
+/* Calls fn for each result, in order.  Returns how many there were, or -1
+ * when the payload does not parse (the results read before the fault have
+ * been reported). */
+int authres_parse(const char *value, size_t len,
+                  void (*fn)(void *ctx, const struct authres_result_view *r), void *ctx);
+
 #endif

@@ -4,13 +4,15 @@
  *
  * Reader: the input is a field value.  Whatever authres_authserv_id()
  * reads out of it, authres_claims() must say the field claims that id, so
- * a field whose id we can read is always removed when the id is ours.
+ * a field whose id we can read is always removed when the id is ours; and
+ * authres_parse() reports as many results as it says it read.
  *
  * Writer: the input, split at NUL bytes, gives the values put into a field
  * (an SPF identity, DKIM d= s= i= and reason, the From domain, a comment).
  * Whatever they hold, the field written must start with our authserv-id
- * read back by our own reader, hold no byte that ends or starts a header
- * line except CRLF TAB folding, and no control byte.
+ * read back by our own reader, read back as the three results written,
+ * hold no byte that ends or starts a header line except CRLF TAB folding,
+ * and no control byte.
  */
 #include "autoconf.h"
 
@@ -25,9 +27,21 @@
 #define FUZZ_ID "mx.fuzz.example"
 
 static void
+fuzz_count(void *ctx, const struct authres_result_view *r)
+{
+	if (r->method[0] == '\0' || r->result[0] == '\0' || r->nprops > AUTHRES_PROPS_MAX)
+		abort();
+	++*(int *)ctx;
+}
+
+static void
 fuzz_reader(const char *v, size_t n)
 {
 	char id[1024];
+	int seen = 0, got = authres_parse(v, n, fuzz_count, &seen);
+
+	if (got >= 0 && got != seen)
+		abort();
 
 	if (authres_authserv_id(v, n, id, sizeof(id)) == 0 && !authres_claims(v, n, id))
 		abort();
@@ -58,8 +72,11 @@ fuzz_check_written(const struct buf *b)
 			abort();
 		}
 	}
+	int seen = 0;
+
 	if (authres_authserv_id(b->data, b->len, id, sizeof(id)) < 0 || strcmp(id, FUZZ_ID) != 0 ||
-	    !authres_claims(b->data, b->len, FUZZ_ID))
+	    !authres_claims(b->data, b->len, FUZZ_ID) ||
+	    authres_parse(b->data, b->len, fuzz_count, &seen) != 3)
 		abort();
 }
 

@@ -257,6 +257,52 @@ test_cfws_len(void)
 	is_int(authres_cfws_len(" (open", 6), -1, "a comment not closed");
 }
 
+struct seen {
+	size_t n;
+	struct authres_result_view r[8];
+};
+
+static void
+collect(void *ctx, const struct authres_result_view *r)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8)
+		s->r[s->n++] = *r;
+}
+
+static void
+test_parse(void)
+{
+	static const char aar[] =
+	    " lists.example 1; (checked)\r\n\tdmarc=pass (p=reject) header.from=Bank.Example;\r\n"
+	    "\tdkim=pass reason=\"good sig\" header.d=bank.example header.s=sel\r\n"
+	    "\theader.b=abcd; spf / 1 = fail smtp.mailfrom=\"a b\"@bank.example;\r\n"
+	    "\tarc=none";
+	struct seen s = {0};
+
+	is_int(authres_parse(aar, strlen(aar), collect, &s), 4, "four results");
+	is_str(s.r[0].method, "dmarc", "dmarc");
+	is_str(s.r[0].result, "pass", "pass");
+	is_str(authres_result_prop(&s.r[0], "header", "from"), "Bank.Example", "header.from");
+	is_str(authres_result_prop(&s.r[1], "HEADER", "D"), "bank.example", "header.d, any case");
+	is_str(authres_result_prop(&s.r[1], "header", "s"), "sel", "header.s");
+	ok(authres_result_prop(&s.r[1], "reason", "x") == NULL, "reason= is not a property");
+	is_str(s.r[2].method, "spf", "method with a version");
+	is_str(s.r[2].result, "fail", "its result");
+	is_str(authres_result_prop(&s.r[2], "smtp", "mailfrom"), "a b@bank.example",
+	       "an address with a quoted local-part");
+	is_str(s.r[3].method, "arc", "the last result");
+	s.n = 0;
+	is_int(authres_parse(" mx.example; none", 17, collect, &s), 0, "no-result");
+	is_int(authres_parse(" mx.example;", 12, collect, &s), -1, "a ; with nothing after");
+	is_int(authres_parse(" mx.example; dkim", 17, collect, &s), -1, "a method without result");
+	is_int(authres_parse(" mx.example; dkim=pass; spf=", 28, collect, &s), -1,
+	       "a broken second result");
+	is_int(s.n, 1, "the first was reported before the fault");
+	is_int(authres_parse("", 0, collect, &s), -1, "empty");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -270,6 +316,7 @@ main(int argc, char **argv)
 	test_hostile_values();
 	test_reader();
 	test_cfws_len();
+	test_parse();
 	if (samples != NULL)
 		fclose(samples);
 	return done_testing();
