@@ -39,7 +39,8 @@ enum key_kind {
 	K_ENUM,
 	K_STRING,
 	K_NETS,
-	K_DOMAINS,
+	K_DOMAINS, /* a struct config_domains */
+	K_SIGN,    /* dkim_sign entries */
 };
 
 enum key_enum { E_NONE, E_DMARC_MODE, E_FROM, E_QUARANTINE, E_DNS_TEMPFAIL, E_INTERNAL };
@@ -95,7 +96,12 @@ static const struct config_key config_keys[] = {
     ENUM("on_internal_error", E_INTERNAL, on_errors),
     {"trusted_networks", K_NETS, 0, 0, 0, E_NONE, NULL, NULL, false},
     BOOL("skip_authenticated", skip_authenticated),
-    {"never_reject_domains", K_DOMAINS, 0, 0, 0, E_NONE, NULL, NULL, false},
+    {"never_reject_domains", K_DOMAINS, OFF(never_reject), 0, 0, E_NONE, NULL, NULL, false},
+    {"arc_trusted_sealers", K_DOMAINS, OFF(arc_trusted_sealers), 0, 0, E_NONE, NULL, NULL, false},
+    STR("arc_seal_domain", arc_seal_domain, config_check_domain, true),
+    STR("arc_seal_selector", arc_seal_selector, config_check_selector, true),
+    STR("arc_seal_key", arc_seal_key, config_check_path, true),
+    {"dkim_sign", K_SIGN, 0, 0, 0, E_NONE, NULL, NULL, false},
     STR("dns_server", dns_server, config_check_dns_server, true),
     NUM("dns_timeout", K_MS, dns_timeout_ms, 1, 60000),
     NUM("dns_retries", K_UINT, dns_retries, 0, 10),
@@ -115,9 +121,10 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-/* Which list keys the current file has already named (see the top). */
+/* Which list keys the current file has already named (see the top), by
+ * their place in config_keys[]. */
 struct config_seen {
-	bool nets, domains;
+	bool key[CONFIG_NKEYS];
 };
 
 static const struct config_key *
@@ -201,15 +208,30 @@ config_new(struct auth_error *err)
 }
 
 static void
-config_free_domains(struct policy_config *cfg)
+config_free_domains(struct config_domains *l)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->nnever_reject; i++)
-		free(cfg->never_reject[i]);
-	free(cfg->never_reject);
-	cfg->never_reject = NULL;
-	cfg->nnever_reject = 0;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void
+config_free_sign(struct policy_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ndkim_sign; i++) {
+		free(cfg->dkim_sign[i].domain);
+		free(cfg->dkim_sign[i].selector);
+		free(cfg->dkim_sign[i].keyfile);
+	}
+	free(cfg->dkim_sign);
+	cfg->dkim_sign = NULL;
+	cfg->ndkim_sign = 0;
 }
 
 void
@@ -219,7 +241,12 @@ config_free(struct policy_config *cfg)
 		return;
 	free(cfg->authserv_id);
 	free(cfg->trusted);
-	config_free_domains(cfg);
+	config_free_domains(&cfg->never_reject);
+	config_free_domains(&cfg->arc_trusted_sealers);
+	config_free_sign(cfg);
+	free(cfg->arc_seal_domain);
+	free(cfg->arc_seal_selector);
+	free(cfg->arc_seal_key);
 	free(cfg->dns_server);
 	free(cfg->socket);
 	free(cfg->user);
@@ -334,9 +361,8 @@ config_set_string(struct policy_config *cfg, const struct config_key *k, const c
 
 /* Splits a list value at spaces and commas; calls add() for each item. */
 static int
-config_each_item(struct policy_config *cfg, const char *v,
-                 int (*add)(struct policy_config *, const char *, char *, size_t), char *msg,
-                 size_t msglen)
+config_each_item(void *cfg, const char *v, int (*add)(void *, const char *, char *, size_t),
+                 char *msg, size_t msglen)
 {
 	char item[CONFIG_LINE_MAX + 1];
 	size_t n;
@@ -356,8 +382,9 @@ config_each_item(struct policy_config *cfg, const char *v,
 }
 
 static int
-config_add_net(struct policy_config *cfg, const char *item, char *msg, size_t msglen)
+config_add_net(void *arg, const char *item, char *msg, size_t msglen)
 {
+	struct policy_config *cfg = arg;
 	struct config_net net, *grown;
 
 	if (config_parse_net(item, &net, msg, msglen) < 0)
@@ -376,29 +403,71 @@ config_add_net(struct policy_config *cfg, const char *item, char *msg, size_t ms
 	return 0;
 }
 
+/* A domain list and its key's name, for config_each_item(). */
+struct config_domain_list {
+	struct config_domains *l;
+	const char *key;
+};
+
 static int
-config_add_domain(struct policy_config *cfg, const char *item, char *msg, size_t msglen)
+config_add_domain(void *arg, const char *item, char *msg, size_t msglen)
 {
+	struct config_domain_list *dl = arg;
+	struct config_domains *l = dl->l;
 	char norm[CONFIG_DOMAIN_MAX + 1], **grown;
 
 	if (config_parse_domain(item, norm, msg, msglen) < 0)
 		return -1;
-	if (cfg->nnever_reject >= CONFIG_LIST_MAX) {
-		snprintf(msg, msglen, "never_reject_domains has more than %d entries",
-		         CONFIG_LIST_MAX);
+	if (l->n >= CONFIG_LIST_MAX) {
+		snprintf(msg, msglen, "%s has more than %d entries", dl->key, CONFIG_LIST_MAX);
 		return -1;
 	}
-	grown = realloc(cfg->never_reject, (cfg->nnever_reject + 1) * sizeof(*grown));
-	if (grown == NULL) {
+	if ((grown = realloc(l->v, (l->n + 1) * sizeof(*grown))) == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	cfg->never_reject = grown;
-	if ((grown[cfg->nnever_reject] = strdup(norm)) == NULL) {
+	l->v = grown;
+	if ((grown[l->n] = strdup(norm)) == NULL) {
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	cfg->nnever_reject++;
+	l->n++;
+	return 0;
+}
+
+/* "DOMAIN SELECTOR KEYFILE", DOMAIN perhaps "*." and a domain. */
+static int
+config_add_sign(struct policy_config *cfg, const char *v, char *msg, size_t msglen)
+{
+	char dom[CONFIG_LINE_MAX + 1], sel[CONFIG_LINE_MAX + 1], key[CONFIG_LINE_MAX + 1];
+	char norm[CONFIG_DOMAIN_MAX + 3];
+	struct config_sign *grown, *e;
+	int wild;
+
+	if (sscanf(v, "%4096s %4096s %4096s", dom, sel, key) != 3) {
+		snprintf(msg, msglen, "dkim_sign takes DOMAIN SELECTOR KEYFILE");
+		return -1;
+	}
+	wild = strncmp(dom, "*.", 2) == 0;
+	if (config_parse_domain(dom + (wild ? 2 : 0), norm + 2, msg, msglen) < 0 ||
+	    config_check_selector(sel, msg, msglen) < 0 || config_check_path(key, msg, msglen) < 0)
+		return -1;
+	if (cfg->ndkim_sign >= CONFIG_LIST_MAX ||
+	    (grown = realloc(cfg->dkim_sign, (cfg->ndkim_sign + 1) * sizeof(*grown))) == NULL) {
+		snprintf(msg, msglen, "too many dkim_sign entries");
+		return -1;
+	}
+	cfg->dkim_sign = grown;
+	memcpy(norm, "*.", 2);
+	e = &grown[cfg->ndkim_sign];
+	e->domain = strdup(wild ? norm : norm + 2);
+	e->selector = strdup(sel);
+	e->keyfile = strdup(key);
+	cfg->ndkim_sign++;
+	if (e->domain == NULL || e->selector == NULL || e->keyfile == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -406,17 +475,26 @@ static int
 config_set_list(struct policy_config *cfg, const struct config_key *k, const char *v, bool replace,
                 char *msg, size_t msglen)
 {
-	if (k->kind == K_NETS) {
+	struct config_domain_list dl = {(struct config_domains *)(void *)((char *)cfg + k->offset),
+	                                k->name};
+
+	switch (k->kind) {
+	case K_NETS:
 		if (replace) {
 			free(cfg->trusted);
 			cfg->trusted = NULL;
 			cfg->ntrusted = 0;
 		}
 		return config_each_item(cfg, v, config_add_net, msg, msglen);
+	case K_SIGN:
+		if (replace)
+			config_free_sign(cfg);
+		return v[0] == '\0' ? 0 : config_add_sign(cfg, v, msg, msglen);
+	default:
+		if (replace)
+			config_free_domains(dl.l);
+		return config_each_item(&dl, v, config_add_domain, msg, msglen);
 	}
-	if (replace)
-		config_free_domains(cfg);
-	return config_each_item(cfg, v, config_add_domain, msg, msglen);
 }
 
 /* Sets one key; seen (NULL for config_set) says which lists to extend. */
@@ -441,7 +519,8 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 		return config_set_string(cfg, k, v, msg, msglen);
 	case K_NETS:
 	case K_DOMAINS:
-		listseen = seen == NULL ? NULL : k->kind == K_NETS ? &seen->nets : &seen->domains;
+	case K_SIGN:
+		listseen = seen == NULL ? NULL : &seen->key[k - config_keys];
 		replace = listseen == NULL || !*listseen;
 		if (listseen != NULL)
 			*listseen = true;
@@ -527,7 +606,7 @@ config_parse_src(struct policy_config *cfg, const char *name, struct config_src 
                  struct auth_error *err)
 {
 	char line[CONFIG_LINE_MAX + 2], msg[AUTH_ERROR_MSG_MAX];
-	struct config_seen seen = {false, false};
+	struct config_seen seen = {{false}};
 	unsigned long lineno = 0;
 	long n;
 
@@ -585,24 +664,48 @@ config_is_trusted(const struct policy_config *cfg, const char *ip)
 	return false;
 }
 
+/* Whether domain (a final dot aside) is e, or below it when below. */
+static bool
+config_domain_match(const char *domain, const char *e, bool at, bool below)
+{
+	size_t dlen = strlen(domain), elen = strlen(e);
+
+	if (dlen > 0 && domain[dlen - 1] == '.')
+		dlen--;
+	if (dlen < elen || strncasecmp(domain + dlen - elen, e, elen) != 0)
+		return false;
+	return dlen == elen ? at : below && domain[dlen - elen - 1] == '.';
+}
+
+bool
+config_domain_listed(const struct config_domains *l, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; domain != NULL && i < l->n; i++)
+		if (config_domain_match(domain, l->v[i], true, true))
+			return true;
+	return false;
+}
+
 bool
 config_never_reject(const struct policy_config *cfg, const char *domain)
 {
-	size_t dlen, elen, i;
+	return config_domain_listed(&cfg->never_reject, domain);
+}
 
-	if (domain == NULL)
-		return false;
-	dlen = strlen(domain);
-	if (dlen > 0 && domain[dlen - 1] == '.')
-		dlen--;
-	for (i = 0; i < cfg->nnever_reject; i++) {
-		const char *e = cfg->never_reject[i];
+bool
+config_trusted_sealer(const struct policy_config *cfg, const char *domain)
+{
+	return config_domain_listed(&cfg->arc_trusted_sealers, domain);
+}
 
-		elen = strlen(e);
-		if (dlen < elen || strncasecmp(domain + dlen - elen, e, elen) != 0)
-			continue;
-		if (dlen == elen || domain[dlen - elen - 1] == '.')
-			return true;
-	}
-	return false;
+/* "*.example.org" is every name below example.org, not example.org. */
+bool
+config_sign_matches(const struct config_sign *e, const char *domain)
+{
+	bool wild = strncmp(e->domain, "*.", 2) == 0;
+
+	return domain != NULL &&
+	       config_domain_match(domain, e->domain + (wild ? 2 : 0), !wild, wild);
 }

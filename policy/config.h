@@ -35,6 +35,18 @@ enum config_from_policy { CONFIG_FROM_REJECT, CONFIG_FROM_EVALUATE_ALL, CONFIG_F
 enum config_quarantine { CONFIG_QUARANTINE_HOLD, CONFIG_QUARANTINE_HEADER };
 enum config_on_error { CONFIG_ACCEPT, CONFIG_TEMPFAIL };
 
+/* A list of domains, lower case, without a final dot. */
+struct config_domains {
+	char **v;
+	size_t n;
+};
+
+/* One dkim_sign entry: sign mail from domain (or, for "*.example.org",
+ * from any name below example.org) with selector and the key in keyfile. */
+struct config_sign {
+	char *domain, *selector, *keyfile;
+};
+
 struct config_net {
 	int family; /* AF_INET or AF_INET6 */
 	unsigned char addr[16];
@@ -65,11 +77,19 @@ struct policy_config {
 	enum config_on_error on_internal_error; /* default accept (fail-open) */
 
 	/* Local policy */
-	struct config_net *trusted; /* not checked at all */
-	size_t ntrusted;            /* default: 127.0.0.0/8, ::1/128 */
-	bool skip_authenticated;    /* SMTP AUTH clients not checked; default yes */
-	char **never_reject;        /* From domains never rejected or quarantined */
-	size_t nnever_reject;
+	struct config_net *trusted;         /* not checked at all */
+	size_t ntrusted;                    /* default: 127.0.0.0/8, ::1/128 */
+	bool skip_authenticated;            /* SMTP AUTH clients not checked; default yes */
+	struct config_domains never_reject; /* From domains never rejected or quarantined */
+
+	/* ARC */
+	struct config_domains arc_trusted_sealers; /* whose passing chains may lift DMARC */
+	char *arc_seal_domain, *arc_seal_selector; /* seal as d=, s=; NULL: no sealing */
+	char *arc_seal_key;                        /* the private key file */
+
+	/* Signing mail from trusted networks and authenticated clients */
+	struct config_sign *dkim_sign;
+	size_t ndkim_sign;
 
 	/* DNS */
 	char *dns_server;           /* HOST[:PORT]; NULL: /etc/resolv.conf */
@@ -108,7 +128,13 @@ int config_set(struct policy_config *cfg, const char *key, const char *value,
 
 /* Whether a client address (text) is in the trusted networks. */
 bool config_is_trusted(const struct policy_config *cfg, const char *ip);
+/* Whether domain, or a parent of it, is in the list. */
+bool config_domain_listed(const struct config_domains *l, const char *domain);
 /* Whether a From domain (or a parent of it) is in never_reject. */
 bool config_never_reject(const struct policy_config *cfg, const char *domain);
+/* Whether an ARC sealer's domain (or a parent of it) is trusted. */
+bool config_trusted_sealer(const struct policy_config *cfg, const char *domain);
+/* Whether dkim_sign entry e applies to mail from domain. */
+bool config_sign_matches(const struct config_sign *e, const char *domain);
 
 #endif

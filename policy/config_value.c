@@ -311,6 +311,27 @@ bad:
 	return -1;
 }
 
+int
+config_check_domain(const char *v, char *msg, size_t msglen)
+{
+	char norm[CONFIG_DOMAIN_MAX + 1];
+
+	return config_parse_domain(v, norm, msg, msglen);
+}
+
+int
+config_check_selector(const char *v, char *msg, size_t msglen)
+{
+	char norm[CONFIG_DOMAIN_MAX + 1];
+
+	if (v[strlen(v) - 1] == '.' || strchr(v, '_') != NULL ||
+	    config_parse_domain(v, norm, msg, msglen) < 0) {
+		snprintf(msg, msglen, "\"%.*s\" is not a DKIM selector", QUOTE_MAX, v);
+		return -1;
+	}
+	return 0;
+}
+
 /* RFC 8601 §2.2: authserv-id is a "value" (RFC 2045); we take the token
  * form only, so the header never needs quoting. */
 int

@@ -51,5 +51,8 @@ int config_check_path(const char *v, char *msg, size_t msglen);
 int config_check_facility(const char *v, char *msg, size_t msglen);
 int config_check_log_level(const char *v, char *msg, size_t msglen);
 int config_check_report_db(const char *v, char *msg, size_t msglen);
+int config_check_domain(const char *v, char *msg, size_t msglen);
+/* A DKIM selector (RFC 6376 §3.1): sub-domain labels joined by dots. */
+int config_check_selector(const char *v, char *msg, size_t msglen);
 
 #endif

@@ -61,7 +61,7 @@ test_defaults(void)
 	ok(config_is_trusted(cfg, "::1"), "::1 trusted by default");
 	ok(!config_is_trusted(cfg, "192.0.2.1"), "other addresses not trusted by default");
 	ok(cfg->skip_authenticated, "skip_authenticated yes");
-	is_int(cfg->nnever_reject, 0, "never_reject empty");
+	is_int(cfg->never_reject.n, 0, "never_reject empty");
 	ok(cfg->dns_server == NULL, "dns_server unset");
 	is_int(cfg->dns_timeout_ms, 2000, "dns_timeout 2 s");
 	is_int(cfg->dns_retries, 1, "dns_retries 1");
@@ -141,8 +141,8 @@ test_every_key(void)
 	ok(config_is_trusted(cfg, "192.0.2.7") && !config_is_trusted(cfg, "192.0.2.8"),
 	   "bare address is a /32");
 	ok(!cfg->skip_authenticated, "skip_authenticated");
-	is_int(cfg->nnever_reject, 2, "never_reject_domains");
-	is_str(cfg->never_reject[0], "example.com", "domain lower-cased, final dot dropped");
+	is_int(cfg->never_reject.n, 2, "never_reject_domains");
+	is_str(cfg->never_reject.v[0], "example.com", "domain lower-cased, final dot dropped");
 	is_str(cfg->dns_server, "127.0.0.1:5353", "dns_server");
 	is_int(cfg->dns_timeout_ms, 1500, "dns_timeout in ms");
 	is_int(cfg->dns_retries, 3, "dns_retries");
@@ -264,15 +264,15 @@ test_limits(void)
 	for (i = 0; i < CONFIG_LIST_MAX; i++)
 		len += (size_t)snprintf(list + len, 48, "never_reject_domains d%zu.example\n", i);
 	is_int(load(cfg, list, &err), 0, "CONFIG_LIST_MAX domains over many lines");
-	is_int(cfg->nnever_reject, CONFIG_LIST_MAX, "all of them kept");
-	is_str(cfg->never_reject[CONFIG_LIST_MAX - 1], "d1023.example", "the last one");
+	is_int(cfg->never_reject.n, CONFIG_LIST_MAX, "all of them kept");
+	is_str(cfg->never_reject.v[CONFIG_LIST_MAX - 1], "d1023.example", "the last one");
 	snprintf(list + len, 48, "never_reject_domains z.example\n");
 	is_int(load(cfg, list, &err), -1, "one more than CONFIG_LIST_MAX refused");
 	is_str(err.msg, "test.conf:1025: never_reject_domains has more than 1024 entries",
 	       "list-size message");
 	is_int(config_set(cfg, "never_reject_domains", "x.example y.example", &err), 0,
 	       "config_set a list");
-	is_int(cfg->nnever_reject, 2, "config_set replaces the list");
+	is_int(cfg->never_reject.n, 2, "config_set replaces the list");
 	is_int(load(cfg, "trusted_networks \"\"\n", &err), 0, "empty list value");
 	is_int(cfg->ntrusted, 0, "empties trusted_networks");
 	ok(!config_is_trusted(cfg, "127.0.0.1"), "nothing trusted then");
@@ -370,6 +370,45 @@ test_never_reject(void)
 	config_free(cfg);
 }
 
+static void
+test_arc_and_signing(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg,
+	            "arc_trusted_sealers lists.example, Forward.Example.\n"
+	            "arc_seal_domain relay.example\narc_seal_selector arc2026\n"
+	            "arc_seal_key /etc/authmilter/arc.key\n"
+	            "dkim_sign example.org mail2026 /etc/authmilter/example.org.rsa\n"
+	            "dkim_sign example.org ed2026 /etc/authmilter/example.org.ed25519\n"
+	            "dkim_sign *.Corp.Example s1 /etc/authmilter/corp.key\n",
+	            &err),
+	       0, "ARC and signing keys: %s", err.msg);
+	is_int(cfg->arc_trusted_sealers.n, 2, "two trusted sealers");
+	is_str(cfg->arc_trusted_sealers.v[1], "forward.example", "lower-cased, dot dropped");
+	ok(config_trusted_sealer(cfg, "mail.lists.example"), "a sealer below a trusted domain");
+	ok(!config_trusted_sealer(cfg, "evil-lists.example"), "a name merely ending alike is not");
+	is_str(cfg->arc_seal_domain, "relay.example", "arc_seal_domain");
+	is_str(cfg->arc_seal_selector, "arc2026", "arc_seal_selector");
+	is_int(cfg->ndkim_sign, 3, "three dkim_sign entries");
+	is_str(cfg->dkim_sign[1].selector, "ed2026", "a second key for one domain");
+	is_str(cfg->dkim_sign[2].domain, "*.corp.example", "a pattern, lower-cased");
+	ok(config_sign_matches(&cfg->dkim_sign[0], "Example.Org"), "exact domain, any case");
+	ok(!config_sign_matches(&cfg->dkim_sign[0], "sub.example.org"), "not its subdomains");
+	ok(config_sign_matches(&cfg->dkim_sign[2], "a.b.corp.example"), "a pattern: names below");
+	ok(!config_sign_matches(&cfg->dkim_sign[2], "corp.example"), "not the domain itself");
+	is_int(load(cfg, "dkim_sign example.org mail2026\n", &err), -1, "two words refused");
+	is_str(err.msg, "test.conf:1: dkim_sign takes DOMAIN SELECTOR KEYFILE", "its message");
+	is_int(load(cfg, "dkim_sign example.org bad_sel /k\n", &err), -1, "a bad selector");
+	is_int(load(cfg, "dkim_sign example.org s relative/key\n", &err), -1,
+	       "a relative key path");
+	is_int(load(cfg, "arc_seal_domain not..valid\n", &err), -1, "a bad sealing domain");
+	is_int(config_set(cfg, "dkim_sign", "", &err), 0, "an empty value");
+	is_int(cfg->ndkim_sign, 0, "empties the list");
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -381,5 +420,6 @@ main(void)
 	test_set_and_files();
 	test_trusted();
 	test_never_reject();
+	test_arc_and_signing();
 	return done_testing();
 }
