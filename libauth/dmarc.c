@@ -148,6 +148,14 @@ aligned(struct dmarc_ctx *c, struct org_memo *m, const struct dmarc_outcome *o, 
 	return strcmp(org, o->org_domain) == 0 ? ALIGN_YES : ALIGN_NO;
 }
 
+bool
+dmarc_aligned(struct dmarc_ctx *c, const struct dmarc_outcome *o, const char *ident, bool spf)
+{
+	struct org_memo memo = {0};
+
+	return aligned(c, &memo, o, ident, spf ? o->record.aspf : o->record.adkim) == ALIGN_YES;
+}
+
 /* Whether the identifier passed and aligned; *unknown is set when it
  * could align but that could not be known (a temporary failure in its
  * check or in finding its Organizational Domain). */

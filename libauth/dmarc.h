@@ -269,6 +269,15 @@ int dmarc_evaluate(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 void dmarc_prefetch(struct dmarc_ctx *c, const char *domain);
 
 /*
+ * Whether ident (a DKIM d= when spf is false, an SPF domain when true)
+ * aligns with the Author Domain of o under o's record (adkim=, aspf=), as
+ * DMARC would judge it; false also when that cannot be known (a temporary
+ * failure).  For identifiers DMARC itself did not see, such as those an
+ * ARC sealer reports.
+ */
+bool dmarc_aligned(struct dmarc_ctx *c, const struct dmarc_outcome *o, const char *ident, bool spf);
+
+/*
  * The Organizational Domain of domain by the context's mode, into out.
  * Returns 0, or -1 on a temporary DNS failure (RFC 9989 mode only).
  */

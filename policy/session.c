@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "arc.h"
 #include "arena.h"
 #include "authres.h"
 #include "config.h"
@@ -72,7 +73,7 @@ struct session {
 	struct msg_headers *hdrs;  /* kept for DKIM */
 	struct msg_headers *froms; /* every From field, hidden ones too */
 	struct buf scratch;        /* session_header()'s field being built */
-	unsigned nfields, nauthres, nsigs;
+	unsigned nfields, nauthres, nsigs, narc;
 	bool overflow;      /* some field was not kept in hdrs */
 	bool from_overflow; /* some From field was not kept */
 	bool eoh_done;
@@ -85,6 +86,7 @@ struct session {
 	bool del_ordered;    /* del[] is bottom first */
 
 	struct dkim_verifier *dkim;
+	struct arc_verifier *arc; /* NULL when the chain was not checked */
 	struct msg_from from;
 	bool dmarc_done;
 	struct dmarc_outcome dmarc;
@@ -181,7 +183,7 @@ session_reset(struct session *s)
 	msg_headers_free(s->froms);
 	s->hdrs = s->froms = NULL;
 	buf_free(&s->scratch);
-	s->nfields = s->nauthres = s->nsigs = 0;
+	s->nfields = s->nauthres = s->nsigs = s->narc = 0;
 	s->overflow = s->from_overflow = s->eoh_done = false;
 	free(s->del);
 	s->del = NULL;
@@ -189,6 +191,8 @@ session_reset(struct session *s)
 	s->del_impossible = s->del_lost = s->del_ordered = false;
 	dkim_verifier_free(s->dkim);
 	s->dkim = NULL;
+	arc_verifier_free(s->arc);
+	s->arc = NULL;
 	s->dmarc_done = s->decided = s->failed = false;
 	s->cap_reason = VERDICT_R_NONE;
 	s->mail_from = s->rcpt_domain = NULL;
@@ -448,6 +452,9 @@ session_keep(struct session *s, const struct msg_field *f, struct auth_error *er
 
 	if (sig)
 		s->nsigs++;
+	if (msg_field_is(f, "ARC-Seal") || msg_field_is(f, "ARC-Message-Signature") ||
+	    msg_field_is(f, "ARC-Authentication-Results"))
+		s->narc++;
 	if (!session_fits(s, f)) {
 		s->overflow = true;
 		if (!sig || s->nsigs > s->cfg->dkim_max_signatures)
@@ -565,6 +572,24 @@ session_prefetch_dmarc(struct session *s)
 		dmarc_prefetch(s->e->dmarc, s->from.domains[0]);
 }
 
+/* The ARC chain, when the message has one and every field was kept: a
+ * chain checked over only some of the fields could pass for a message
+ * its sealers never saw. */
+static int
+session_arc(struct session *s, struct auth_error *err)
+{
+	struct arc_verify_opts o = {
+	    .min_rsa_bits = s->cfg->dkim_min_rsa_bits,
+	    .key_cache = s->e->keys,
+	};
+
+	if (s->narc == 0 || s->overflow)
+		return 0;
+	if ((s->arc = arc_verifier_new(s->e->resolver, &o, err)) == NULL)
+		return -1;
+	return arc_verifier_headers(s->arc, s->hdrs, err);
+}
+
 int
 session_eoh(struct session *s, struct auth_error *err)
 {
@@ -591,7 +616,8 @@ session_eoh(struct session *s, struct auth_error *err)
 	 * for; SPF's record has been on its way since MAIL FROM. */
 	session_prefetch_dmarc(s);
 	if ((s->dkim = dkim_verifier_new(s->e->resolver, &o, err)) == NULL ||
-	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0 || session_run_spf(s, err) < 0)
+	    dkim_verifier_headers(s->dkim, s->hdrs, err) < 0 || session_arc(s, err) < 0 ||
+	    session_run_spf(s, err) < 0)
 		goto fail;
 	return 0;
 oom:
@@ -606,7 +632,8 @@ session_body(struct session *s, const char *chunk, size_t len, struct auth_error
 {
 	if (s->failed || s->dkim == NULL)
 		return 0;
-	if (dkim_verifier_body(s->dkim, chunk, len) < 0) {
+	if (dkim_verifier_body(s->dkim, chunk, len) < 0 ||
+	    (s->arc != NULL && arc_verifier_body(s->arc, chunk, len) < 0)) {
 		s->failed = true;
 		return auth_error_set(err, AUTH_EINVAL, "session: body before end of headers");
 	}
@@ -628,6 +655,53 @@ session_overridden(const struct session *s)
 		if (!config_never_reject(s->cfg, s->from.domains[i]))
 			return false;
 	return true;
+}
+
+/* What a sealer's AAR says it saw, against our Author Domain. */
+struct session_vouch {
+	struct session *s;
+	bool yes;
+};
+
+/* RFC 8617 §7.2 leaves trusting a sealer to local policy: a dmarc=pass
+ * for our Author Domain, or a passing DKIM signature or SPF check that
+ * aligns with it. */
+static void
+session_vouch_result(void *ctx, const struct authres_result_view *r)
+{
+	struct session_vouch *v = ctx;
+	const struct dmarc_outcome *o = &v->s->dmarc;
+	const char *p, *at;
+
+	if (strcasecmp(r->result, "pass") != 0)
+		return;
+	if (strcasecmp(r->method, "dmarc") == 0)
+		v->yes |= (p = authres_result_prop(r, "header", "from")) != NULL &&
+		          strcasecmp(p, o->from_domain) == 0;
+	else if (strcasecmp(r->method, "dkim") == 0)
+		v->yes |= (p = authres_result_prop(r, "header", "d")) != NULL &&
+		          dmarc_aligned(v->s->e->dmarc, o, p, false);
+	else if (strcasecmp(r->method, "spf") == 0 &&
+	         (p = authres_result_prop(r, "smtp", "mailfrom")) != NULL)
+		v->yes |=
+		    dmarc_aligned(v->s->e->dmarc, o, (at = strrchr(p, '@')) ? at + 1 : p, true);
+}
+
+/* A failing DMARC result lifted by a trusted forwarder: the chain passes,
+ * its newest seal is from arc_trusted_sealers, and that sealer saw the
+ * message authenticated for our Author Domain. */
+static bool
+session_trusted_forwarder(struct session *s)
+{
+	const struct arc_chain_result *r = s->arc != NULL ? arc_verifier_result(s->arc) : NULL;
+	struct session_vouch v = {s, false};
+
+	if (r == NULL || r->result != ARC_PASS || r->aar == NULL ||
+	    !config_trusted_sealer(s->cfg, r->d))
+		return false;
+	(void)authres_parse(r->aar + r->aar_payload, r->aar_len - r->aar_payload,
+	                    session_vouch_result, &v);
+	return v.yes;
 }
 
 /* The DKIM results as DMARC takes them. */
@@ -674,6 +748,10 @@ session_dmarc(struct session *s, struct auth_error *err)
 	if (dmarc_evaluate(s->e->dmarc, &in, &lp, &s->dmarc, err) < 0)
 		return -1;
 	s->dmarc_done = true;
+	if (s->dmarc.result == DMARC_RESULT_FAIL && session_trusted_forwarder(s)) {
+		lp.trusted_forwarder = true;
+		dmarc_apply_policy(&s->dmarc, &lp);
+	}
 	return 0;
 }
 
@@ -708,6 +786,8 @@ session_input(const struct session *s, struct verdict_input *in)
 	in->spf = s->spf_done ? &s->spf : NULL;
 	in->dkim = s->dmarc_done ? s->dkim : NULL;
 	in->dmarc = s->dmarc_done ? &s->dmarc : NULL;
+	in->arc = s->dmarc_done && s->arc != NULL ? arc_verifier_result(s->arc) : NULL;
+	in->arc_over_limit = s->narc > 0 && s->overflow;
 	in->cap_reason = s->cap_reason;
 	in->del = s->del;
 	in->ndel = s->ndel;
@@ -737,7 +817,8 @@ session_eom(struct session *s, const struct verdict **out, struct auth_error *er
 		goto fail;
 	session_order_deletions(s);
 	if (!session_exempt(s) &&
-	    (dkim_verifier_finish(s->dkim, err) < 0 || session_dmarc(s, err) < 0))
+	    (dkim_verifier_finish(s->dkim, err) < 0 ||
+	     (s->arc != NULL && arc_verifier_finish(s->arc, err) < 0) || session_dmarc(s, err) < 0))
 		goto fail;
 	session_input(s, &in);
 	s->decided = true;

@@ -18,9 +18,10 @@
 /* The log summary's DKIM part. */
 #define VERDICT_DKIM_SUMMARY_MAX 1024
 /* Room kept in our Authentication-Results for what comes after the DKIM
- * results: the dmarc result (a domain, a static reason, the policies) and
- * the comment counting the DKIM results left out. */
-#define VERDICT_AUTHRES_TAIL 768
+ * results: the arc result (a reason, an address), the dmarc result (a
+ * domain, a static reason, the policies) and the comment counting the
+ * DKIM results left out. */
+#define VERDICT_AUTHRES_TAIL 1280
 
 const char *
 verdict_action_name(enum verdict_action action)
@@ -195,6 +196,8 @@ verdict_decide(const struct verdict_input *in, struct verdict *out)
 	if (d != NULL && d->override == DMARC_OVERRIDE_LOCAL_POLICY &&
 	    in->cap_reason != VERDICT_R_NONE)
 		out->reason = in->cap_reason;
+	if (d != NULL && d->override == DMARC_OVERRIDE_TRUSTED_FORWARDER)
+		out->reason = VERDICT_R_TRUSTED_FORWARDER;
 	if (verdict_defer(in, out) || verdict_disposition(in, out))
 		return;
 	verdict_spf_rule(in, out);
@@ -251,6 +254,40 @@ verdict_add_dmarc(const struct verdict_input *in, struct authres *w)
 	                  d->have_record ? dmarc_disp_name(d->policy) : NULL,
 	                  d->have_record ? dmarc_disp_name(d->evaluated) : NULL,
 	                  d->have_record ? dmarc_disp_name(d->disposition) : NULL, d->reason);
+}
+
+/*
+ * RFC 8617 §6 and the IANA registry: arc=RESULT, header.oldest-pass (the
+ * oldest AMS instance that validates, 0 when all do) and smtp.remote-ip,
+ * the address that handed us the message; why it failed as reason=, and
+ * which field in a comment.
+ */
+static void
+verdict_add_arc(const struct verdict_input *in, struct authres *w)
+{
+	const struct arc_chain_result *a = in->arc;
+	struct authres_prop p[2];
+	char oldest[16], comment[64];
+	size_t n = 0;
+
+	if (in->arc_over_limit) {
+		authres_add(w, "arc", "fail", NULL, "header block over limit", NULL, 0);
+		return;
+	}
+	if (a == NULL || a->result == ARC_NONE)
+		return;
+	if (a->result == ARC_PASS) {
+		(void)snprintf(oldest, sizeof(oldest), "%u",
+		               a->oldest_pass <= 1 ? 0 : a->oldest_pass);
+		p[n++] = (struct authres_prop){"header", "oldest-pass", oldest};
+	}
+	if (in->client_ip != NULL)
+		p[n++] = (struct authres_prop){"smtp", "remote-ip", in->client_ip};
+	if (a->failed_field != NULL)
+		(void)snprintf(comment, sizeof(comment), "%s i=%u", a->failed_field,
+		               a->failed_instance);
+	authres_add(w, "arc", arc_result_name(a->result), a->failed_field != NULL ? comment : NULL,
+	            a->reason, p, n);
 }
 
 static const char *
@@ -369,6 +406,7 @@ verdict_authres(const struct verdict_input *in, struct arena *a)
 	authres_begin(&w, &b, in->cfg->authserv_id);
 	verdict_add_spf(in, &w);
 	if (verdict_add_dkim(in, a, &w) == 0) {
+		verdict_add_arc(in, &w);
 		verdict_add_dmarc(in, &w);
 		if (authres_end(&w) == 0)
 			out = arena_printf(a, " %s", b.data);
@@ -582,6 +620,27 @@ verdict_json_dmarc(const struct dmarc_outcome *d, struct json *j)
 	json_object_end(j);
 }
 
+static void
+verdict_json_arc(const struct verdict_input *in, struct json *j)
+{
+	const struct arc_chain_result *a = in->arc;
+
+	json_key(j, "arc");
+	json_object_begin(j);
+	json_key(j, "result");
+	json_string(j, in->arc_over_limit ? "fail"
+	                                  : arc_result_name(a != NULL ? a->result : ARC_NONE));
+	json_key(j, "instances");
+	json_int(j, a != NULL ? (long)a->instances : 0);
+	json_key(j, "reason");
+	json_string(j, in->arc_over_limit               ? "header block over limit"
+	               : a != NULL && a->reason != NULL ? a->reason
+	                                                : "");
+	json_key(j, "oldest_pass");
+	json_int(j, a != NULL ? (long)a->oldest_pass : 0);
+	json_object_end(j);
+}
+
 /* The first added header on one line (RFC 5322 §2.2.3), as scripts want it. */
 static void
 verdict_json_authres(const struct verdict *v, struct json *j)
@@ -640,8 +699,10 @@ verdict_json(const struct verdict_input *in, const struct verdict *v, struct buf
 	verdict_json_spf(in->spf, &j);
 	if (in->dkim != NULL)
 		verdict_json_dkim(in->dkim, &j);
-	if (in->dmarc != NULL)
+	if (in->dmarc != NULL) {
+		verdict_json_arc(in, &j);
 		verdict_json_dmarc(in->dmarc, &j);
+	}
 	if (v != NULL) {
 		verdict_json_authres(v, &j);
 		verdict_json_action(v, &j);

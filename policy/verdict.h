@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arc.h"
 #include "arena.h"
 #include "buf.h"
 #include "config.h"
@@ -50,14 +51,15 @@ const char *verdict_action_name(enum verdict_action action);
 /* Why the action is what it is, for the log and for tests. */
 enum verdict_reason {
 	VERDICT_R_NONE,
-	VERDICT_R_DMARC_POLICY, /* the From domain's policy asked for it */
-	VERDICT_R_SPF_FAIL,     /* SPF fail, when configured to reject */
-	VERDICT_R_DNS_TEMPFAIL, /* a DNS temporary failure, when configured to tempfail */
-	VERDICT_R_TRUSTED,      /* trusted network or authenticated client: not checked */
-	VERDICT_R_OVERRIDE,     /* a per-domain override lowered the disposition */
-	VERDICT_R_REPORT_ONLY,  /* report-only mode lowered the disposition */
-	VERDICT_R_INTERNAL,     /* our own fault: on_internal_error */
-	VERDICT_R_MALFORMED,    /* the header block cannot be judged safely */
+	VERDICT_R_DMARC_POLICY,      /* the From domain's policy asked for it */
+	VERDICT_R_SPF_FAIL,          /* SPF fail, when configured to reject */
+	VERDICT_R_DNS_TEMPFAIL,      /* a DNS temporary failure, when configured to tempfail */
+	VERDICT_R_TRUSTED,           /* trusted network or authenticated client: not checked */
+	VERDICT_R_OVERRIDE,          /* a per-domain override lowered the disposition */
+	VERDICT_R_TRUSTED_FORWARDER, /* a trusted ARC sealer vouched for a DMARC failure */
+	VERDICT_R_REPORT_ONLY,       /* report-only mode lowered the disposition */
+	VERDICT_R_INTERNAL,          /* our own fault: on_internal_error */
+	VERDICT_R_MALFORMED,         /* the header block cannot be judged safely */
 };
 
 /* The longest SMTP reply text or quarantine reason. */
@@ -116,14 +118,16 @@ struct verdict {
 /* Everything the decision is made from; the session fills it. */
 struct verdict_input {
 	const struct policy_config *cfg;
-	const char *client_ip;             /* NULL when unknown */
-	const char *helo;                  /* NULL when not given */
-	const char *mail_from;             /* without <>; "" null sender; NULL none */
-	const char *rcpt_domain;           /* the first recipient's domain, or NULL */
-	const struct spf_request *spf_req; /* NULL when SPF was not evaluated */
-	const struct spf_outcome *spf;     /* likewise */
-	const struct dkim_verifier *dkim;  /* NULL when no message was seen */
-	const struct dmarc_outcome *dmarc; /* NULL when DMARC was not evaluated */
+	const char *client_ip;              /* NULL when unknown */
+	const char *helo;                   /* NULL when not given */
+	const char *mail_from;              /* without <>; "" null sender; NULL none */
+	const char *rcpt_domain;            /* the first recipient's domain, or NULL */
+	const struct spf_request *spf_req;  /* NULL when SPF was not evaluated */
+	const struct spf_outcome *spf;      /* likewise */
+	const struct dkim_verifier *dkim;   /* NULL when no message was seen */
+	const struct dmarc_outcome *dmarc;  /* NULL when DMARC was not evaluated */
+	const struct arc_chain_result *arc; /* NULL when there was no chain to check */
+	bool arc_over_limit;                /* a chain was not checked: fields not kept */
 	/* Why DMARC was capped, when the session capped it (override, report-only). */
 	enum verdict_reason cap_reason;
 	const struct verdict_del *del; /* A-R fields to delete, bottom first */

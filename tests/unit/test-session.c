@@ -12,13 +12,15 @@
 
 #include "buf.h"
 #include "config.h"
+#include "arc-util.h"
 #include "dkim-util.h"
 #include "dns_zone.h"
 #include "msg.h"
 #include "session.h"
 #include "tap.h"
 
-static struct tkey key; /* Ed25519, published at sel._domainkey.good.example */
+static struct tkey key;      /* Ed25519, published at sel._domainkey.good.example */
+static struct tkey list_key; /* the ARC sealer's, at arc._domainkey.lists.example */
 
 static const char zone_fmt[] = "$ORIGIN example.\n$TTL 300\n"
                                "@ SOA ns.example. host.example. 1 3600 600 86400 300\n"
@@ -30,15 +32,16 @@ static const char zone_fmt[] = "$ORIGIN example.\n$TTL 300\n"
                                "open IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
                                "_dmarc.open IN TXT \"v=DMARC1; p=none\"\n"
                                "slow IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-                               "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n";
+                               "_dmarc.spfslow IN TXT \"v=DMARC1; p=reject\"\n"
+                               "arc._domainkey.lists IN TXT \"v=DKIM1; k=ed25519; p=%s\"\n";
 
 static struct dns_resolver *
 make_zone(void)
 {
 	struct dns_resolver *r = dns_zone_new(NULL);
-	char text[4096];
+	char text[8192];
 
-	snprintf(text, sizeof(text), zone_fmt, key.pub);
+	snprintf(text, sizeof(text), zone_fmt, key.pub, list_key.pub);
 	if (dns_zone_load_string(r, text, NULL, NULL) < 0 ||
 	    dns_zone_add_fail(r, "_dmarc.slow.example/TXT", NULL) < 0 ||
 	    dns_zone_add_fail(r, "spfslow.example/TXT", NULL) < 0)
@@ -533,6 +536,69 @@ test_wsp_before_colon(void)
 	free(changed);
 }
 
+/* A list changed a good.example message (so its signature fails) and
+ * sealed it, saying in its AAR what it saw: authres. */
+static char *
+listed_message(const char *authres)
+{
+	char zone[8192], *m = make_message(good_hdrs, "Hi Bob.\n", 1), *changed, *sealed;
+	struct aseal_opts o = {.key = &list_key,
+	                       .domain = "lists.example",
+	                       .selector = "arc",
+	                       .authres = authres,
+	                       .zone = zone};
+	enum arc_seal_status st;
+
+	snprintf(zone, sizeof(zone), zone_fmt, key.pub, list_key.pub);
+	changed = areplace(m, "Hi Bob.\r\n", "Hi Bob.\r\n-- \r\nthe list\r\n");
+	sealed = aseal(&o, changed, &st);
+	if (sealed == NULL)
+		abort();
+	free(m);
+	free(changed);
+	return sealed;
+}
+
+static void
+test_arc_trusted_forwarder(void)
+{
+	static const char *const trust[] = {"arc_trusted_sealers", "lists.example", NULL};
+	static const char vouch[] =
+	    "lists.example; dkim=pass header.d=good.example; dmarc=pass header.from=good.example";
+	char *m = listed_message(vouch);
+	char *lies = listed_message("lists.example; dkim=fail header.d=good.example");
+	char *broken = areplace(m, "the list", "the lists");
+	const struct verdict *r;
+	struct env v;
+
+	env_open(&v, NULL);
+	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", m);
+	is_str(r->dkim_summary, "fail(good.example)", "the list broke the signature");
+	ok(has(json_of(&v), "arc=pass header.oldest-pass=0 smtp.remote-ip=203.0.113.5;"),
+	   "A-R: arc=pass, oldest-pass, the sealer's address");
+	is_int(r->action, VERDICT_REJECT, "an untrusted sealer changes nothing: p=reject");
+	ok(has(json_of(&v), "\"arc\":{\"result\":\"pass\",\"instances\":1,\"reason\":\"\","
+	                    "\"oldest_pass\":1}"),
+	   "the JSON's arc member");
+	env_close(&v);
+	env_open(&v, trust);
+	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", m);
+	is_int(r->action, VERDICT_ACCEPT, "a trusted sealer that saw it pass: accepted");
+	is_int(r->reason, VERDICT_R_TRUSTED_FORWARDER, "reason trusted forwarder");
+	is_str(r->dmarc_result, "fail", "DMARC still says fail");
+	is_int(r->report->dmarc->override, DMARC_OVERRIDE_TRUSTED_FORWARDER,
+	       "the report says trusted_forwarder");
+	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", lies);
+	is_int(r->action, VERDICT_REJECT, "a trusted sealer that saw it fail: rejected");
+	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", broken);
+	ok(has(r->add[0].value, "arc=fail"), "changed after sealing: arc=fail");
+	is_int(r->action, VERDICT_REJECT, "a broken chain from a trusted sealer: rejected");
+	env_close(&v);
+	free(m);
+	free(lies);
+	free(broken);
+}
+
 static void
 test_action_names(void)
 {
@@ -547,6 +613,7 @@ main(void)
 {
 	test_action_names();
 	tkey_make(&key, "ED25519", 0);
+	tkey_make(&list_key, "ED25519", 0);
 	test_signed_message_passes();
 	test_forgery_rejected_and_next_message_clean();
 	test_quarantine_hold_and_header_only();
@@ -558,6 +625,8 @@ main(void)
 	test_from_policy_and_received_spf();
 	test_error_verdicts();
 	test_wsp_before_colon();
+	test_arc_trusted_forwarder();
 	EVP_PKEY_free(key.pkey);
+	EVP_PKEY_free(list_key.pkey);
 	return done_testing();
 }
