@@ -92,9 +92,9 @@ struct policy_config {
 	                            * or a PostgreSQL URI; may hold a password: never logged */
 	size_t report_queue_size;  /* records waiting for the writer at most; default 10000 */
 	unsigned report_retention; /* seconds records are kept; default 30 days */
-	char *report_domain;       /* the reporter's domain (file names, Subject); NULL: authserv_id */
-	char *report_org_name;     /* report_metadata org_name; NULL: the report domain */
-	char *report_email;        /* report_metadata email; NULL: postmaster@<report domain> */
+	char *report_domain;   /* the reporter's domain (file names, Subject); NULL: authserv_id */
+	char *report_org_name; /* report_metadata org_name; NULL: the report domain */
+	char *report_email;    /* report_metadata email; NULL: postmaster@<report domain> */
 	char *report_contact_info; /* report_metadata extra_contact_info; NULL: none */
 };
 

@@ -77,8 +77,8 @@ test_defaults(void)
 	is_str(cfg->report_store, "sqlite:/var/lib/authmilter/reports.db", "report_store default");
 	is_int(cfg->report_queue_size, 10000, "report_queue_size 10000");
 	is_int(cfg->report_retention, 30 * 86400, "report_retention 30 days");
-	ok(cfg->report_domain == NULL && cfg->report_org_name == NULL && cfg->report_email == NULL &&
-	       cfg->report_contact_info == NULL,
+	ok(cfg->report_domain == NULL && cfg->report_org_name == NULL &&
+	       cfg->report_email == NULL && cfg->report_contact_info == NULL,
 	   "report_domain, report_org_name, report_email, report_contact_info unset");
 	is_str(config_report_domain(cfg), cfg->authserv_id, "the report domain is authserv_id");
 	config_free(cfg);
