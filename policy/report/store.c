@@ -459,12 +459,18 @@ store_col(const char *const *col, size_t i)
 	return col[i] != NULL ? col[i] : "";
 }
 
+static int64_t
+store_num(const char *const *col, size_t i)
+{
+	return strtoll(store_col(col, i), NULL, 10);
+}
+
 static void
 store_row_from_cols(struct store_row *r, const char *const *c)
 {
 	r->uid = store_col(c, 0);
 	r->host = store_col(c, 1);
-	r->time = strtoll(store_col(c, 2), NULL, 10);
+	r->time = store_num(c, 2);
 	r->policy_domain = store_col(c, 3);
 	r->header_from = store_col(c, 4);
 	r->envelope_from = store_col(c, 5);
@@ -491,8 +497,13 @@ store_row_from_cols(struct store_row *r, const char *const *c)
 	r->dkim = store_col(c, 26);
 }
 
+/* What a walk over a statement's rows hands each converted row to. */
 struct store_walk {
-	store_row_fn fn;
+	union {
+		store_row_fn row;
+		store_report_fn report;
+		store_stat_fn stat;
+	} fn;
 	void *ctx;
 };
 
@@ -505,7 +516,7 @@ store_record_cb(void *ctx, const char *const *col, size_t ncol)
 	if (ncol < STORE_RECORD_NCOLS)
 		return -1;
 	store_row_from_cols(&row, col);
-	return w->fn(w->ctx, &row);
+	return w->fn.row(w->ctx, &row);
 }
 
 static void
@@ -519,7 +530,7 @@ int
 store_each_record(struct store *s, int64_t from, int64_t until, store_row_fn fn, void *ctx,
                   struct auth_error *err)
 {
-	struct store_walk w = {fn, ctx};
+	struct store_walk w = {{.row = fn}, ctx};
 	char a[24], b[24];
 	const char *p[2] = {a, b};
 
@@ -559,15 +570,10 @@ store_expire(struct store *s, int64_t before, struct auth_error *err)
 	"unique_id, policy_domain, format, filename, rua, xml, begin_time, end_time, created,"     \
 	" messages"
 
-struct store_report_walk {
-	store_report_fn fn;
-	void *ctx;
-};
-
 static int
 store_report_cb(void *ctx, const char *const *c, size_t ncol)
 {
-	struct store_report_walk *w = ctx;
+	struct store_walk *w = ctx;
 	struct store_report r;
 
 	if (ncol < 11)
@@ -578,12 +584,12 @@ store_report_cb(void *ctx, const char *const *c, size_t ncol)
 	r.filename = store_col(c, 3);
 	r.rua = store_col(c, 4);
 	r.xml = store_col(c, 5);
-	r.begin = strtoll(store_col(c, 6), NULL, 10);
-	r.end = strtoll(store_col(c, 7), NULL, 10);
-	r.created = strtoll(store_col(c, 8), NULL, 10);
-	r.messages = strtoll(store_col(c, 9), NULL, 10);
-	r.sent = strtoll(store_col(c, 10), NULL, 10) > 0;
-	w->fn(w->ctx, &r);
+	r.begin = store_num(c, 6);
+	r.end = store_num(c, 7);
+	r.created = store_num(c, 8);
+	r.messages = store_num(c, 9);
+	r.sent = store_num(c, 10) > 0;
+	w->fn.report(w->ctx, &r);
 	return 1;
 }
 
@@ -591,7 +597,7 @@ int
 store_report_find(struct store *s, const char *policy_domain, int64_t begin, int64_t end,
                   const char *format, store_report_fn fn, void *ctx, struct auth_error *err)
 {
-	struct store_report_walk w = {fn, ctx};
+	struct store_walk w = {{.report = fn}, ctx};
 	char a[24], b[24];
 	const char *p[4] = {policy_domain, a, b, format};
 
@@ -659,34 +665,29 @@ store_report_save(struct store *s, const struct store_report *r, struct auth_err
 
 /* ---- stats ---- */
 
-struct store_stat_walk {
-	store_stat_fn fn;
-	void *ctx;
-};
-
 static int
 store_stat_cb(void *ctx, const char *const *c, size_t ncol)
 {
-	struct store_stat_walk *w = ctx;
+	struct store_walk *w = ctx;
 	struct store_stat st;
 
 	if (ncol < 6)
 		return -1;
 	st.policy_domain = store_col(c, 0);
-	st.messages = strtoll(store_col(c, 1), NULL, 10);
-	st.pass = strtoll(store_col(c, 2), NULL, 10);
+	st.messages = store_num(c, 1);
+	st.pass = store_num(c, 2);
 	st.fail = st.messages - st.pass;
-	st.none = strtoll(store_col(c, 3), NULL, 10);
-	st.quarantine = strtoll(store_col(c, 4), NULL, 10);
-	st.reject = strtoll(store_col(c, 5), NULL, 10);
-	return w->fn(w->ctx, &st);
+	st.none = store_num(c, 3);
+	st.quarantine = store_num(c, 4);
+	st.reject = store_num(c, 5);
+	return w->fn.stat(w->ctx, &st);
 }
 
 int
 store_stats(struct store *s, int64_t from, int64_t until, store_stat_fn fn, void *ctx,
             struct auth_error *err)
 {
-	struct store_stat_walk w = {fn, ctx};
+	struct store_walk w = {{.stat = fn}, ctx};
 	char a[24], b[24];
 	const char *p[2] = {a, b};
 

@@ -161,6 +161,18 @@ writer_pause(struct store_writer *w, unsigned ms)
 	       (until.tv_sec == w->deadline.tv_sec && until.tv_nsec < w->deadline.tv_nsec);
 }
 
+/* Logs once, until the store is back, that it is unavailable. */
+static void
+writer_note_down(struct store_writer *w, const struct auth_error *err)
+{
+	if (!w->down)
+		writer_log(w, STORE_LOG_ERROR,
+		           "report store unavailable, records wait in memory and the writer "
+		           "retries: %s",
+		           err->msg);
+	w->down = true;
+}
+
 /* One attempt at writing the batch; no lock held.  Returns 0 when it is
  * committed. */
 static int
@@ -169,21 +181,11 @@ writer_try(struct store_writer *w, struct store_row **batch, size_t n)
 	struct auth_error err;
 
 	if (w->store == NULL && (w->store = store_open(w->spec, &err)) == NULL) {
-		if (!w->down)
-			writer_log(w, STORE_LOG_ERROR,
-			           "report store unavailable, records wait in memory and the "
-			           "writer retries: %s",
-			           err.msg);
-		w->down = true;
+		writer_note_down(w, &err);
 		return -1;
 	}
 	if (store_insert(w->store, batch, n, &err) < 0) {
-		if (!w->down)
-			writer_log(w, STORE_LOG_ERROR,
-			           "report store unavailable, records wait in memory and the "
-			           "writer retries: %s",
-			           err.msg);
-		w->down = true;
+		writer_note_down(w, &err);
 		/* A lost connection, or one left in an unknown state: start
 		 * again with a new one. */
 		store_close(w->store);
