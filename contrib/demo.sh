@@ -40,6 +40,7 @@ cat >"$tmp/authmilter.conf" <<CONF
 authserv_id mx.example.net
 socket unix:$tmp/milter/authmilter.sock
 dns_server 127.0.0.1:$NSD_PORT
+report_store sqlite:$tmp/milter/reports.db
 # swaks connects from 127.0.0.1, which is trusted (not checked) by default.
 trusted_networks ""
 CONF

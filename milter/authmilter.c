@@ -36,6 +36,7 @@
 #include "dns_ldns.h"
 #include "log.h"
 #include "mfilter.h"
+#include "recorder.h"
 #include "config.h"
 #include "session.h"
 
@@ -219,9 +220,13 @@ note_restart_only(const struct policy_config *old, const struct policy_config *c
 	    old->dns_timeout_ms != cfg->dns_timeout_ms || old->dns_retries != cfg->dns_retries ||
 	    old->dns_cache_entries != cfg->dns_cache_entries ||
 	    old->dns_cache_max_ttl != cfg->dns_cache_max_ttl ||
-	    old->dns_tempfail_ttl != cfg->dns_tempfail_ttl)
-		log_msg(LOG_L_NOTICE, "socket, user, group, pidfile, syslog_facility and dns_* "
-		                      "changes take effect at the next start");
+	    old->dns_tempfail_ttl != cfg->dns_tempfail_ttl ||
+	    !same_string(old->report_store, cfg->report_store) ||
+	    old->report_queue_size != cfg->report_queue_size)
+		log_msg(LOG_L_NOTICE,
+		        "socket, user, group, pidfile, syslog_facility, dns_*, "
+		        "report_store and report_queue_size changes take effect at the "
+		        "next start");
 }
 
 static void
@@ -348,9 +353,10 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 	sockname = strdup(cfg->socket);
 	if (cfg->pidfile != NULL)
 		pidfile = strdup(cfg->pidfile);
-	if ((resolver = make_resolver(cfg, &err)) == NULL ||
+	if (recorder_start(cfg, &err) < 0 || (resolver = make_resolver(cfg, &err)) == NULL ||
 	    (e = session_engines_new(cfg, resolver, &err)) == NULL) {
 		log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
+		recorder_stop();
 		dns_resolver_free(resolver);
 		config_free(cfg);
 		free(pidfile);
@@ -360,6 +366,8 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 	confref_init(cfg, e);
 	log_msg(LOG_L_NOTICE, "started, listening on %s", cfg->socket);
 	rc = serve(o, resolver);
+	/* After the messages in flight finished: their records are queued. */
+	recorder_stop();
 	confref_shutdown();
 	dns_resolver_free(resolver);
 	/* After dropping privileges the directory may not be ours: the next

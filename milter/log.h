@@ -6,7 +6,7 @@
  * level; those above the configured level are dropped.  Every line is
  * cleaned before it is written: control characters (from mail or DNS data
  * quoted in a message) become '?', so one call is one line and no input can
- * forge log lines.  Values that may be secret (report_db, which can be a
+ * forge log lines.  Values that may be secret (report_store, which can be a
  * database connection string) are never passed here.
  *
  * One summary line per evaluated message: log_summary().

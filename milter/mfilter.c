@@ -16,6 +16,7 @@
 #include "confref.h"
 #include "log.h"
 #include "mfilter.h"
+#include "recorder.h"
 #include "config.h"
 #include "session.h"
 
@@ -426,6 +427,7 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct verdict *v)
 	const struct policy_config *cfg = confref_config(c->ref);
 
 	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
+	recorder_append(c->queue_id, v->report);
 	switch (v->action) {
 	case VERDICT_REJECT:
 		return mf_reply(ctx, v, true);

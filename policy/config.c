@@ -116,7 +116,20 @@ static const struct config_key config_keys[] = {
     STR("pidfile", pidfile, config_check_path, true),
     STR("syslog_facility", syslog_facility, config_check_facility, false),
     STR("log_level", log_level, config_check_log_level, false),
-    STR("report_db", report_db, config_check_report_db, false),
+    STR("report_store", report_store, config_check_report_store, false),
+    NUM("report_queue_size", K_COUNT, report_queue_size, 1, 10000000),
+    NUM("report_retention", K_SECONDS, report_retention, 86400, 3650u * 86400),
+    STR("report_domain", report_domain, config_check_authserv_id, true),
+    STR("report_org_name", report_org_name, config_check_text, true),
+    STR("report_email", report_email, config_check_text, true),
+    STR("report_contact_info", report_contact_info, config_check_text, true),
+};
+
+/* Keys that were renamed: a config naming one says what to write instead. */
+static const struct {
+	const char *name, *hint;
+} config_renamed[] = {
+    {"report_db", "report_db PATH is now report_store sqlite:PATH"},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -136,6 +149,25 @@ config_find_key(const char *name)
 		if (strcmp(config_keys[i].name, name) == 0)
 			return &config_keys[i];
 	return NULL;
+}
+
+static void
+config_unknown_key(const char *key, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_renamed) / sizeof(config_renamed[0]); i++)
+		if (strcmp(config_renamed[i].name, key) == 0) {
+			snprintf(msg, msglen, "%s", config_renamed[i].hint);
+			return;
+		}
+	snprintf(msg, msglen, "unknown key \"%.64s\"", key);
+}
+
+const char *
+config_report_domain(const struct policy_config *cfg)
+{
+	return cfg->report_domain != NULL ? cfg->report_domain : cfg->authserv_id;
 }
 
 static char *
@@ -193,9 +225,11 @@ config_new(struct auth_error *err)
 	cfg->socket = strdup("unix:/run/authmilter/authmilter.sock");
 	cfg->syslog_facility = strdup("mail");
 	cfg->log_level = strdup("info");
-	cfg->report_db = strdup("/var/lib/authmilter/reports.db");
+	cfg->report_store = strdup("sqlite:/var/lib/authmilter/reports.db");
+	cfg->report_queue_size = 10000;
+	cfg->report_retention = 30 * 86400;
 	if (cfg->authserv_id == NULL || cfg->socket == NULL || cfg->syslog_facility == NULL ||
-	    cfg->log_level == NULL || cfg->report_db == NULL) {
+	    cfg->log_level == NULL || cfg->report_store == NULL) {
 		config_free(cfg);
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		return NULL;
@@ -254,7 +288,11 @@ config_free(struct policy_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->syslog_facility);
 	free(cfg->log_level);
-	free(cfg->report_db);
+	free(cfg->report_store);
+	free(cfg->report_domain);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_contact_info);
 	free(cfg);
 }
 
@@ -507,7 +545,7 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 	bool replace;
 
 	if (k == NULL) {
-		snprintf(msg, msglen, "unknown key \"%.64s\"", key);
+		config_unknown_key(key, msg, msglen);
 		return -1;
 	}
 	switch (k->kind) {

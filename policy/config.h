@@ -110,8 +110,15 @@ struct policy_config {
 	char *syslog_facility; /* default mail */
 	char *log_level;       /* default info */
 
-	/* Report store */
-	char *report_db; /* SQLite path; default /var/lib/authmilter/reports.db */
+	/* DMARC aggregate reports: the store the daemons write and authreport reads */
+	char *report_store;        /* sqlite:PATH (default sqlite:/var/lib/authmilter/reports.db)
+	                            * or a PostgreSQL URI; may hold a password: never logged */
+	size_t report_queue_size;  /* records waiting for the writer at most; default 10000 */
+	unsigned report_retention; /* seconds records are kept; default 30 days */
+	char *report_domain;   /* the reporter's domain (file names, Subject); NULL: authserv_id */
+	char *report_org_name; /* report_metadata org_name; NULL: the report domain */
+	char *report_email;    /* report_metadata email; NULL: postmaster@<report domain> */
+	char *report_contact_info; /* report_metadata extra_contact_info; NULL: none */
 };
 
 struct policy_config *config_new(struct auth_error *err);
@@ -125,6 +132,9 @@ int config_load_string(struct policy_config *cfg, const char *name, const char *
 /* One "key value" override, as a config-file line would set it. */
 int config_set(struct policy_config *cfg, const char *key, const char *value,
                struct auth_error *err);
+
+/* report_domain, or authserv_id when it is not set. */
+const char *config_report_domain(const struct policy_config *cfg);
 
 /* Whether a client address (text) is in the trusted networks. */
 bool config_is_trusted(const struct policy_config *cfg, const char *ip);

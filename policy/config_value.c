@@ -450,15 +450,38 @@ config_check_log_level(const char *v, char *msg, size_t msglen)
 	return -1;
 }
 
-int
-config_check_report_db(const char *v, char *msg, size_t msglen)
+static bool
+config_has_control(const char *v)
 {
 	size_t i;
 
 	for (i = 0; v[i] != '\0'; i++)
-		if ((unsigned char)v[i] < ' ' || v[i] == 0x7f) {
-			snprintf(msg, msglen, "report_db has a control character");
-			return -1;
-		}
+		if ((unsigned char)v[i] < ' ' || v[i] == 0x7f)
+			return true;
+	return false;
+}
+
+int
+config_check_report_store(const char *v, char *msg, size_t msglen)
+{
+	if (config_has_control(v)) {
+		snprintf(msg, msglen, "report_store has a control character");
+		return -1;
+	}
+	if (strncmp(v, "sqlite:", 7) == 0 && v[7] != '\0')
+		return 0;
+	if (strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0)
+		return 0;
+	snprintf(msg, msglen, "report_store takes sqlite:PATH or a postgresql:// URI");
+	return -1;
+}
+
+int
+config_check_text(const char *v, char *msg, size_t msglen)
+{
+	if (config_has_control(v)) {
+		snprintf(msg, msglen, "the value has a control character");
+		return -1;
+	}
 	return 0;
 }

@@ -4,7 +4,7 @@
  * Each parser reads one NUL-terminated value (a config line has no NUL
  * byte) and either fills its output or writes why not into msg (bounded by
  * msglen) and returns -1.  Messages quote at most a short prefix of the
- * value, and never for report_db (it may be a connection string).
+ * value, and never for report_store (it may be a connection string).
  *
  * Thread safety: no state; safe anywhere.
  */
@@ -50,9 +50,13 @@ int config_check_name(const char *v, char *msg, size_t msglen);
 int config_check_path(const char *v, char *msg, size_t msglen);
 int config_check_facility(const char *v, char *msg, size_t msglen);
 int config_check_log_level(const char *v, char *msg, size_t msglen);
-int config_check_report_db(const char *v, char *msg, size_t msglen);
 int config_check_domain(const char *v, char *msg, size_t msglen);
 /* A DKIM selector (RFC 6376 §3.1): sub-domain labels joined by dots. */
 int config_check_selector(const char *v, char *msg, size_t msglen);
+/* sqlite:PATH or a postgresql:// (postgres://) URI; the value is never
+ * quoted in msg, since a URI may hold a password. */
+int config_check_report_store(const char *v, char *msg, size_t msglen);
+/* Free text for a report field: no control characters. */
+int config_check_text(const char *v, char *msg, size_t msglen);
 
 #endif

@@ -209,7 +209,8 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("authserv_id %s\nsocket %s\n" % (AUTHSERV_ID, self.spec) +
                     "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n" % dead_port() +
-                    "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" + extra)
+                    "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" +
+                    "report_store sqlite:%s\n" % os.path.join(self.tmp, "reports.db") + extra)
 
     def start(self):
         self.logf = open(self.log, "ab")

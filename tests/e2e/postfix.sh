@@ -112,6 +112,8 @@ dns_timeout 2s
 # The test client connects from 127.0.0.1, trusted by default.
 trusted_networks ""
 log_level info
+report_store sqlite:$tmp/milter/reports.db
+report_domain mx.postfix.test
 EOF
 "$authmilter" -t -c "$tmp/authmilter.conf" >/dev/null
 check $? "authmilter -t accepts the config"
@@ -244,6 +246,41 @@ kill "$milter_pid"
 wait "$milter_pid"
 is "$?" "0" "authmilter exits 0 on SIGTERM"
 milter_pid=
+grep -q "report records flushed: 5 stored in all" "$tmp/authmilter.log"
+check $? "at stop the writer says all 5 report records are stored"
+
+# ---- the records, and the reports made from them ----
+
+today=$(($(date +%s) / 86400 * 86400))
+authreport() {
+	"$top_builddir/milter/authreport" -c "$tmp/authmilter.conf" "$@"
+}
+is "$(authreport stats --from $today --until $((today + 86400)) --json | "$python" -c '
+import json, sys
+for d in json.load(sys.stdin)["domains"]:
+    x = d["disposition"]
+    print(d["domain"], d["messages"], d["pass"], x["none"], x["quarantine"], x["reject"])')" \
+	"good.test 2 2 2 0 0
+quar.test 1 0 0 1 0
+reject.test 1 0 0 0 1
+spffail.test 1 0 1 0 0" "the store holds each message: domain, count, passes, dispositions"
+mkdir "$tmp/reports"
+authreport generate --from $today --until $((today + 86400)) --out "$tmp/reports" \
+	>"$tmp/generated" 2>&1
+check $? "authreport generate succeeds"
+is "$(sed 's/![0-9A-F]*\.xml\.gz$//' "$tmp/generated")" \
+	"mx.postfix.test!good.test!$today!$((today + 86400))
+mx.postfix.test!quar.test!$today!$((today + 86400))
+mx.postfix.test!reject.test!$today!$((today + 86400))
+mx.postfix.test!spffail.test!$today!$((today + 86400))" "one report per policy domain, named as RFC 9990 says"
+valid=0
+for f in "$tmp"/reports/*.xml.gz; do
+	gzip -dc "$f" | xmllint --noout --schema "$top_srcdir/tests/data/report/rfc9990.xsd" - \
+		2>/dev/null || valid=1
+done
+check $valid "every report validates against the RFC 9990 schema"
+is "$(gzip -dc "$tmp"/reports/*good.test*.xml.gz | grep -c '<count>2</count>')" "1" \
+	"the two good.test messages are one row counted 2"
 
 if [ $failed != 0 ]; then
 	echo "# authmilter log:"

@@ -75,7 +75,13 @@ test_defaults(void)
 	   "user, group, pidfile unset");
 	is_str(cfg->syslog_facility, "mail", "syslog_facility mail");
 	is_str(cfg->log_level, "info", "log_level info");
-	is_str(cfg->report_db, "/var/lib/authmilter/reports.db", "report_db default");
+	is_str(cfg->report_store, "sqlite:/var/lib/authmilter/reports.db", "report_store default");
+	is_int(cfg->report_queue_size, 10000, "report_queue_size 10000");
+	is_int(cfg->report_retention, 30 * 86400, "report_retention 30 days");
+	ok(cfg->report_domain == NULL && cfg->report_org_name == NULL &&
+	       cfg->report_email == NULL && cfg->report_contact_info == NULL,
+	   "report_domain, report_org_name, report_email, report_contact_info unset");
+	is_str(config_report_domain(cfg), cfg->authserv_id, "the report domain is authserv_id");
 	config_free(cfg);
 }
 
@@ -111,7 +117,13 @@ static const char every_key[] = "# every key, with values that differ from the d
                                 "pidfile /run/authmilter/authmilter.pid\r\n"
                                 "syslog_facility local3\n"
                                 "log_level debug\n"
-                                "report_db /tmp/reports.db";
+                                "report_queue_size 500\n"
+                                "report_retention 7d\n"
+                                "report_domain Reports.Example.NET\n"
+                                "report_org_name \"Example Mail\"\n"
+                                "report_email dmarc@example.net\n"
+                                "report_contact_info https://example.net/dmarc\n"
+                                "report_store postgresql://mx@db.example.net/reports";
 
 static void
 test_every_key(void)
@@ -156,7 +168,14 @@ test_every_key(void)
 	is_str(cfg->pidfile, "/run/authmilter/authmilter.pid", "pidfile, CRLF line end");
 	is_str(cfg->syslog_facility, "local3", "syslog_facility");
 	is_str(cfg->log_level, "debug", "log_level");
-	is_str(cfg->report_db, "/tmp/reports.db", "report_db, last line without newline");
+	is_int(cfg->report_queue_size, 500, "report_queue_size");
+	is_int(cfg->report_retention, 7 * 86400, "report_retention in days");
+	is_str(config_report_domain(cfg), "Reports.Example.NET", "report_domain as written");
+	is_str(cfg->report_org_name, "Example Mail", "report_org_name, quoted");
+	is_str(cfg->report_email, "dmarc@example.net", "report_email");
+	is_str(cfg->report_contact_info, "https://example.net/dmarc", "report_contact_info");
+	is_str(cfg->report_store, "postgresql://mx@db.example.net/reports",
+	       "report_store, last line without newline");
 	config_free(cfg);
 }
 
@@ -224,7 +243,16 @@ test_errors(void)
 	expect_error("socket=unix:/x\n", "test.conf:1: expected \"key value\"");
 	expect_error("dns_server 1.2.3.4;rm\n",
 	             "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT");
-	expect_error("report_db \"a\tb\"\n", "test.conf:1: report_db has a control character");
+	expect_error("report_store \"sqlite:a\tb\"\n",
+	             "test.conf:1: report_store has a control character");
+	expect_error("report_store /var/lib/reports.db\n",
+	             "test.conf:1: report_store takes sqlite:PATH or a postgresql:// URI");
+	expect_error("report_store sqlite:\n",
+	             "test.conf:1: report_store takes sqlite:PATH or a postgresql:// URI");
+	expect_error("report_db /tmp/reports.db\n",
+	             "test.conf:1: report_db PATH is now report_store sqlite:PATH");
+	expect_error("report_retention 1h\n",
+	             "test.conf:1: report_retention must be between 86400 and 315360000");
 }
 
 static void
