@@ -108,7 +108,7 @@ msg_headers_push(struct msg_headers *h, struct buf *b, size_t name_len, size_t v
 }
 
 void
-msg_field_scan(const char *raw, size_t len, size_t *name_len, size_t *value_off)
+msg_field_scan(const char *raw, size_t len, bool truncated, size_t *name_len, size_t *value_off)
 {
 	size_t i = 0, n;
 
@@ -118,7 +118,7 @@ msg_field_scan(const char *raw, size_t len, size_t *name_len, size_t *value_off)
 	while (i < len && msg_is_wsp((unsigned char)raw[i]))
 		i++;
 	*name_len = *value_off = 0;
-	if (n == 0 || (i < len && raw[i] != ':'))
+	if (n == 0 || (i < len && raw[i] != ':') || (i == len && !truncated))
 		return;
 	*name_len = n;
 	*value_off = i < len ? i + 1 : len;
@@ -189,7 +189,7 @@ msg_headers_add_raw(struct msg_headers *h, const char *raw, size_t raw_len, stru
 		buf_free(&b);
 		return msg_oom(err);
 	}
-	msg_field_scan(b.data, b.len, &name_len, &value_off);
+	msg_field_scan(b.data, b.len, false, &name_len, &value_off);
 	r = msg_headers_push(h, &b, name_len, value_off, false, err);
 	buf_free(&b);
 	return r;
@@ -362,7 +362,7 @@ msg_parser_flush(struct msg_parser *p, struct auth_error *err)
 	f.raw = p->field.data != NULL ? p->field.data : "";
 	f.raw_len = p->field.len;
 	f.truncated = p->cut;
-	msg_field_scan(f.raw, f.raw_len, &f.name_len, &f.value_off);
+	msg_field_scan(f.raw, f.raw_len, f.truncated, &f.name_len, &f.value_off);
 	r = p->ops->field(p->ctx, &f, err);
 	buf_reset(&p->field);
 	p->have_field = false;

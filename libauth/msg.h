@@ -90,9 +90,10 @@ const char *msg_field_value(const struct msg_field *f, size_t *len);
 
 /* Finds the name and colon at the start of raw field bytes: name_len and
  * value_off as struct msg_field has them (0 and 0 when there is no name
- * followed by WSP and a colon; the name alone, and value_off raw_len,
- * when the bytes end before the colon would come). */
-void msg_field_scan(const char *raw, size_t raw_len, size_t *name_len, size_t *value_off);
+ * followed by WSP and a colon; for bytes of a truncated field that end
+ * before the colon could come, the name alone and value_off raw_len). */
+void msg_field_scan(const char *raw, size_t raw_len, bool truncated, size_t *name_len,
+                    size_t *value_off);
 
 /* For a field given as name and value (msg_headers_add's form): name_len
  * and value_off of the field name + ":" + value would have. */

@@ -418,7 +418,7 @@ session_hidden_fields(struct session *s, const struct msg_field *f, struct auth_
 		}
 		h.raw = p;
 		h.raw_len = (size_t)(end - p);
-		msg_field_scan(h.raw, h.raw_len, &h.name_len, &h.value_off);
+		msg_field_scan(h.raw, h.raw_len, false, &h.name_len, &h.value_off);
 		if (msg_field_is(&h, AUTHRES_FIELD)) {
 			size_t len;
 			const char *v = msg_field_value(&h, &len);
