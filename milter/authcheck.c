@@ -455,7 +455,7 @@ run_message(struct dns_resolver *r, const struct authcheck_opts *o)
 	int rc = 2;
 
 	if ((cfg = make_config(o, &err)) == NULL ||
-	    (e = session_engines_new(cfg, r, &err)) == NULL ||
+	    (e = session_engines_new(cfg, r, NULL, &err)) == NULL ||
 	    (s = session_new(cfg, e, &err)) == NULL)
 		goto done;
 	if (!o->spf_only && strcmp(o->message, "-") != 0 && (f = fopen(o->message, "rb")) == NULL) {

@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "dns_cache.h"
 #include "dns_ldns.h"
+#include "keyring.h"
 #include "log.h"
 #include "mfilter.h"
 #include "recorder.h"
@@ -229,6 +230,10 @@ note_restart_only(const struct policy_config *old, const struct policy_config *c
 		        "next start");
 }
 
+/* The key files the configuration names, read at start while privileged;
+ * a reload reads only files not seen then.  Main thread only. */
+static struct keyring *authmilter_keys;
+
 static void
 reload(const struct authmilter_opts *o, struct dns_resolver *resolver)
 {
@@ -241,7 +246,8 @@ reload(const struct authmilter_opts *o, struct dns_resolver *resolver)
 		log_msg(LOG_L_ERROR, "reload failed, keeping the running config: %s", err.msg);
 		return;
 	}
-	if ((e = session_engines_new(cfg, resolver, &err)) == NULL) {
+	if (keyring_load_config(authmilter_keys, cfg, &err) < 0 ||
+	    (e = session_engines_new(cfg, resolver, authmilter_keys, &err)) == NULL) {
 		log_msg(LOG_L_ERROR, "reload failed, keeping the running config: %s", err.msg);
 		config_free(cfg);
 		return;
@@ -320,6 +326,11 @@ start(const struct authmilter_opts *o, struct policy_config *cfg, struct auth_er
 		return 1;
 	if (cfg->pidfile != NULL && daemon_write_pidfile(cfg->pidfile, err) < 0)
 		return 1;
+	/* Keys may be readable by root alone: read them before the drop. */
+	if ((authmilter_keys = keyring_new()) == NULL)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory"), 1;
+	if (keyring_load_config(authmilter_keys, cfg, err) < 0)
+		return 1;
 	if (daemon_drop_privileges(cfg->user, cfg->group, err) < 0)
 		return 1;
 	if ((o->config_given || access(o->config, F_OK) == 0) &&
@@ -354,7 +365,7 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 	if (cfg->pidfile != NULL)
 		pidfile = strdup(cfg->pidfile);
 	if (recorder_start(cfg, &err) < 0 || (resolver = make_resolver(cfg, &err)) == NULL ||
-	    (e = session_engines_new(cfg, resolver, &err)) == NULL) {
+	    (e = session_engines_new(cfg, resolver, authmilter_keys, &err)) == NULL) {
 		log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
 		recorder_stop();
 		dns_resolver_free(resolver);
@@ -370,6 +381,7 @@ run(const struct authmilter_opts *o, struct policy_config *cfg)
 	recorder_stop();
 	confref_shutdown();
 	dns_resolver_free(resolver);
+	keyring_free(authmilter_keys);
 	/* After dropping privileges the directory may not be ours: the next
 	 * start replaces a pid file naming a process that is gone. */
 	if (pidfile != NULL && daemon_remove_pidfile(pidfile, &err) < 0)

@@ -31,6 +31,7 @@
 #include "dmarc.h"
 #include "msg.h"
 #include "session.h"
+#include "signing.h"
 #include "spf.h"
 #include "verdict.h"
 
@@ -46,7 +47,8 @@
 struct session_engines {
 	struct dns_resolver *resolver; /* the caller's */
 	struct dmarc_ctx *dmarc;
-	struct dkim_keycache *keys; /* parsed DKIM keys, shared by all sessions */
+	struct dkim_keycache *keys;   /* parsed DKIM keys, shared by all sessions */
+	struct signing_keys *signing; /* our own signing and sealing keys */
 };
 
 struct session {
@@ -87,6 +89,7 @@ struct session {
 
 	struct dkim_verifier *dkim;
 	struct arc_verifier *arc; /* NULL when the chain was not checked */
+	struct signing *sign;     /* mail we sign: NULL when we do not */
 	struct msg_from from;
 	bool dmarc_done;
 	struct dmarc_outcome dmarc;
@@ -112,7 +115,7 @@ session_from_rule(enum config_from_policy p)
 
 struct session_engines *
 session_engines_new(const struct policy_config *cfg, struct dns_resolver *resolver,
-                    struct auth_error *err)
+                    const struct keyring *keyring, struct auth_error *err)
 {
 	struct dmarc_opts dopts = {0};
 	struct session_engines *e;
@@ -130,9 +133,9 @@ session_engines_new(const struct policy_config *cfg, struct dns_resolver *resolv
 		auth_error_set(err, AUTH_ENOMEM, "session: out of memory");
 		return NULL;
 	}
-	if ((e->dmarc = dmarc_ctx_new(resolver, &dopts, err)) == NULL) {
-		dkim_keycache_free(e->keys);
-		free(e);
+	if ((e->dmarc = dmarc_ctx_new(resolver, &dopts, err)) == NULL ||
+	    (e->signing = signing_keys_new(cfg, keyring, err)) == NULL) {
+		session_engines_free(e);
 		return NULL;
 	}
 	return e;
@@ -145,6 +148,7 @@ session_engines_free(struct session_engines *e)
 		return;
 	dmarc_ctx_free(e->dmarc);
 	dkim_keycache_free(e->keys);
+	signing_keys_free(e->signing);
 	free(e);
 }
 
@@ -193,6 +197,8 @@ session_reset(struct session *s)
 	s->dkim = NULL;
 	arc_verifier_free(s->arc);
 	s->arc = NULL;
+	signing_free(s->sign);
+	s->sign = NULL;
 	s->dmarc_done = s->decided = s->failed = false;
 	s->cap_reason = VERDICT_R_NONE;
 	s->mail_from = s->rcpt_domain = NULL;
@@ -217,6 +223,13 @@ static bool
 session_exempt(const struct session *s)
 {
 	return s->trusted || (s->authenticated && s->cfg->skip_authenticated);
+}
+
+/* Mail of our own that may be signed: its header block is kept. */
+static bool
+session_may_sign(const struct session *s)
+{
+	return session_exempt(s) && signing_keys_sign(s->e->signing);
 }
 
 int
@@ -473,11 +486,11 @@ session_field(struct session *s, const struct msg_field *f, struct auth_error *e
 
 	if (msg_field_is(f, AUTHRES_FIELD))
 		session_note_authres(s, f, pos);
-	if (s->failed || s->trusted)
+	if (s->failed || (s->trusted && !session_may_sign(s)))
 		return 0;
-	if (session_hidden_fields(s, f, err) < 0)
+	if (!s->trusted && session_hidden_fields(s, f, err) < 0)
 		goto fail;
-	if (session_exempt(s))
+	if (session_exempt(s) && !session_may_sign(s))
 		return 0;
 	if (msg_field_is(f, "From")) {
 		if (f->truncated)
@@ -572,22 +585,45 @@ session_prefetch_dmarc(struct session *s)
 		dmarc_prefetch(s->e->dmarc, s->from.domains[0]);
 }
 
-/* The ARC chain, when the message has one and every field was kept: a
- * chain checked over only some of the fields could pass for a message
- * its sealers never saw. */
+/* The ARC chain, when the message has one (or we seal, which needs the
+ * body hash it takes) and every field was kept: a chain checked over only
+ * some of the fields could pass for a message its sealers never saw. */
 static int
 session_arc(struct session *s, struct auth_error *err)
 {
 	struct arc_verify_opts o = {
 	    .min_rsa_bits = s->cfg->dkim_min_rsa_bits,
 	    .key_cache = s->e->keys,
+	    .seal_body_hash = signing_keys_seal(s->e->signing),
 	};
 
-	if (s->narc == 0 || s->overflow)
+	if ((s->narc == 0 && !o.seal_body_hash) || s->overflow)
 		return 0;
 	if ((s->arc = arc_verifier_new(s->e->resolver, &o, err)) == NULL)
 		return -1;
 	return arc_verifier_headers(s->arc, s->hdrs, err);
+}
+
+/*
+ * Our own mail (trusted network, authenticated client) is signed rather
+ * than checked, when a dkim_sign entry matches its one Author Domain and
+ * every header field was kept (a signature over some of them would not
+ * verify).
+ */
+static int
+session_start_signing(struct session *s, struct auth_error *err)
+{
+	if (!session_may_sign(s) || s->overflow || s->froms == NULL)
+		return 0;
+	msg_from_extract(s->froms, &s->from);
+	if (s->from.status != MSG_FROM_OK || s->from.truncated || s->from_overflow)
+		return 0;
+	s->sign = signing_start(s->e->signing, s->from.domains[0], err);
+	if (s->sign == NULL && err->code != AUTH_OK) {
+		s->failed = true;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -604,8 +640,10 @@ session_eoh(struct session *s, struct auth_error *err)
 	if (s->eoh_done)
 		return auth_error_set(err, AUTH_EINVAL, "session: end of headers twice");
 	s->eoh_done = true;
-	if (s->failed || session_exempt(s))
+	if (s->failed)
 		return 0;
+	if (session_exempt(s))
+		return session_start_signing(s, err);
 	if ((s->froms == NULL && (s->froms = msg_headers_new()) == NULL) ||
 	    (s->hdrs == NULL && (s->hdrs = msg_headers_new()) == NULL))
 		goto oom;
@@ -630,6 +668,8 @@ fail:
 int
 session_body(struct session *s, const char *chunk, size_t len, struct auth_error *err)
 {
+	if (s->sign != NULL)
+		signing_body(s->sign, chunk, len);
 	if (s->failed || s->dkim == NULL)
 		return 0;
 	if (dkim_verifier_body(s->dkim, chunk, len) < 0 ||
@@ -803,6 +843,73 @@ session_finish_headers(struct session *s, struct auth_error *err)
 	return s->eoh_done ? 0 : session_eoh(s, err);
 }
 
+/* Puts n fields above those the verdict adds already. */
+static int
+session_prepend(struct session *s, const struct verdict_header *h, size_t n)
+{
+	struct verdict *v = &s->verdict;
+	struct verdict_header *list = arena_alloc(s->arena, (n + v->nadd) * sizeof(*list));
+
+	if (list == NULL)
+		return -1;
+	memcpy(list, h, n * sizeof(*h));
+	if (v->nadd > 0)
+		memcpy(list + n, v->add, v->nadd * sizeof(*list));
+	v->add = list;
+	v->nadd += n;
+	return 0;
+}
+
+static int
+session_sign(struct session *s, struct auth_error *err)
+{
+	size_t n = 0, count = signing_count(s->sign);
+	struct verdict_header *h;
+
+	if (s->sign == NULL)
+		return 0;
+	if ((h = arena_alloc(s->arena, count * sizeof(*h))) == NULL ||
+	    signing_finish(s->sign, s->hdrs, s->arena, h, &n, err) < 0 ||
+	    session_prepend(s, h, n) < 0) {
+		s->failed = true;
+		return err->code != AUTH_OK ? -1 : session_oom(err);
+	}
+	s->verdict.dkim_summary = arena_printf(s->arena, "signed(%s)", s->from.domains[0]);
+	if (s->verdict.dkim_summary == NULL)
+		s->verdict.dkim_summary = "signed";
+	return 0;
+}
+
+/*
+ * RFC 8617 §5.1: mail we pass on gets our ARC set over what we found,
+ * ours the newest; rejected and deferred mail goes nowhere.  Sealing is
+ * best effort: a seal we cannot add (our own already, the chain full, a
+ * fault) leaves the message as the verdict has it, and says why.
+ */
+static void
+session_seal(struct session *s)
+{
+	struct verdict *v = &s->verdict;
+	struct verdict_header h[3];
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	unsigned bhlen = 0;
+	struct auth_error err;
+	enum arc_seal_status st;
+
+	if (s->arc == NULL || !signing_keys_seal(s->e->signing) ||
+	    (v->action != VERDICT_ACCEPT && v->action != VERDICT_QUARANTINE) || v->nadd == 0 ||
+	    arc_verifier_body_hash(s->arc, bh, &bhlen) < 0)
+		return;
+	st = signing_seal(s->e->signing, s->hdrs, bh, bhlen, v->add[0].value + 1,
+	                  arc_verifier_result(s->arc), s->arena, h, &err);
+	v->arc_seal = st == ARC_SEALED      ? "sealed"
+	              : st == ARC_SEAL_OURS ? "ours"
+	              : st == ARC_SEAL_FULL ? "full"
+	                                    : "error";
+	if (st == ARC_SEALED && session_prepend(s, h, 3) < 0)
+		v->arc_seal = "error";
+}
+
 int
 session_eom(struct session *s, const struct verdict **out, struct auth_error *err)
 {
@@ -824,11 +931,12 @@ session_eom(struct session *s, const struct verdict **out, struct auth_error *er
 	s->decided = true;
 	if (session_exempt(s)) {
 		verdict_exempt(&in, &s->verdict);
-		return 0;
+		return session_sign(s, err);
 	}
 	verdict_decide(&in, &s->verdict);
 	s->report.time = time(NULL);
-	(void)verdict_render(&in, &s->verdict, &s->report, s->arena);
+	if (verdict_render(&in, &s->verdict, &s->report, s->arena) == 0)
+		session_seal(s);
 	return 0;
 fail:
 	s->failed = true;

@@ -60,8 +60,12 @@ struct policy_config;
  */
 struct session_engines;
 
+struct keyring;
+
+/* keyring holds the keys cfg names (NULL when it names none). */
 struct session_engines *session_engines_new(const struct policy_config *cfg,
-                                            struct dns_resolver *resolver, struct auth_error *err);
+                                            struct dns_resolver *resolver,
+                                            const struct keyring *keyring, struct auth_error *err);
 void session_engines_free(struct session_engines *e);
 
 struct session;

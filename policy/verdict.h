@@ -110,6 +110,10 @@ struct verdict {
 	bool partial_body;
 	/* Not checked: trusted network or authenticated client. */
 	bool skipped;
+	/* Our ARC set: "sealed", or why not ("ours": the newest seal is
+	 * ours already, "full": 50 sets, "error"); NULL when we do not seal
+	 * this message. */
+	const char *arc_seal;
 	/* The DMARC aggregate-report row, or NULL when the message makes
 	 * none (no policy record, exempt client). */
 	const struct report_record *report;

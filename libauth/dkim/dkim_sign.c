@@ -34,9 +34,58 @@ identity_valid(const char *i, const char *domain)
 	       (il == dl || at[il - dl - 1] == '.');
 }
 
+struct dkim_sign_key {
+	enum dkim_alg alg;
+	EVP_PKEY *pkey;
+};
+
+struct dkim_sign_key *
+dkim_sign_key_load(const char *pem, size_t pem_len, struct auth_error *err)
+{
+	struct dkim_sign_key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		auth_error_set(err, AUTH_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if ((k->pkey = dkim_crypto_load_private(pem, pem_len, &k->alg, err)) == NULL) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void
+dkim_sign_key_free(struct dkim_sign_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+static struct dkim_signer *signer_new(EVP_PKEY *pkey, enum dkim_alg alg, const char *pem,
+                                      size_t pem_len, const struct dkim_sign_opts *o,
+                                      struct auth_error *err);
+
 struct dkim_signer *
 dkim_signer_new(const char *pem, size_t pem_len, const struct dkim_sign_opts *o,
                 struct auth_error *err)
+{
+	return signer_new(NULL, DKIM_ALG_RSA_SHA256, pem, pem_len, o, err);
+}
+
+struct dkim_signer *
+dkim_signer_new_key(const struct dkim_sign_key *k, const struct dkim_sign_opts *o,
+                    struct auth_error *err)
+{
+	return signer_new(k->pkey, k->alg, NULL, 0, o, err);
+}
+
+/* With pkey, a reference to it; without, the key read from pem. */
+static struct dkim_signer *
+signer_new(EVP_PKEY *pkey, enum dkim_alg alg, const char *pem, size_t pem_len,
+           const struct dkim_sign_opts *o, struct auth_error *err)
 {
 	struct dkim_signer *s;
 
@@ -57,8 +106,15 @@ dkim_signer_new(const char *pem, size_t pem_len, const struct dkim_sign_opts *o,
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((s->pkey = dkim_crypto_load_private(pem, pem_len, &s->alg, err)) == NULL)
+	if (pkey != NULL && EVP_PKEY_up_ref(pkey) == 1) {
+		s->pkey = pkey;
+		s->alg = alg;
+	} else if (pkey != NULL ||
+	           (s->pkey = dkim_crypto_load_private(pem, pem_len, &s->alg, err)) == NULL) {
+		if (pkey != NULL)
+			auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		goto fail;
+	}
 	s->body = dkim_body_hasher_new(o->bcanon, EVP_sha256(), DKIM_BODY_NO_LIMIT);
 	if (s->body == NULL) {
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");

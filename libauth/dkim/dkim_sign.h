@@ -61,6 +61,20 @@ struct dkim_signer;
  * are invalid. */
 struct dkim_signer *dkim_signer_new(const char *pem, size_t pem_len, const struct dkim_sign_opts *o,
                                     struct auth_error *err);
+/*
+ * A key read once and used for many messages: dkim_sign_key_load() parses
+ * the PEM (NULL with err set when it is neither RSA nor Ed25519), and
+ * dkim_signer_new_key() makes a signer that holds a reference to it, so a
+ * daemon parses each key once, not once per message.  A key is immutable
+ * and may be shared by signers on many threads.
+ */
+struct dkim_sign_key;
+
+struct dkim_sign_key *dkim_sign_key_load(const char *pem, size_t pem_len, struct auth_error *err);
+void dkim_sign_key_free(struct dkim_sign_key *k);
+struct dkim_signer *dkim_signer_new_key(const struct dkim_sign_key *k,
+                                        const struct dkim_sign_opts *o, struct auth_error *err);
+
 void dkim_signer_body(struct dkim_signer *s, const char *chunk, size_t len);
 /* Returns 0 and the field in *field, or -1 with err set. */
 int dkim_signer_finish(struct dkim_signer *s, const struct msg_headers *h, char **field,

@@ -60,7 +60,7 @@ fuzz_env(void)
 	    (env.r = dns_zone_new(NULL)) == NULL ||
 	    dns_zone_load_string(env.r, fuzz_zone, NULL, NULL) < 0 ||
 	    dns_zone_add_fail(env.r, "_dmarc.slow.evil.example/TXT", NULL) < 0 ||
-	    (env.e = session_engines_new(env.cfg, env.r, NULL)) == NULL ||
+	    (env.e = session_engines_new(env.cfg, env.r, NULL, NULL)) == NULL ||
 	    (env.s = session_new(env.cfg, env.e, NULL)) == NULL)
 		abort();
 	return &env;

@@ -28,7 +28,7 @@ make_config(const char *authserv_id, struct session_engines **e)
 	struct policy_config *cfg = config_new(&err);
 
 	if (cfg == NULL || config_set(cfg, "authserv_id", authserv_id, &err) < 0 ||
-	    (*e = session_engines_new(cfg, resolver, &err)) == NULL) {
+	    (*e = session_engines_new(cfg, resolver, NULL, &err)) == NULL) {
 		diag("config: %s", err.msg);
 		exit(1);
 	}

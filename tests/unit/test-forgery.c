@@ -75,7 +75,7 @@ env_open(struct env *v, const char *const *settings)
 		abort();
 	for (n = slow_names; *n != NULL; n++)
 		dns_zone_add_fail(v->r, *n, NULL);
-	v->e = session_engines_new(v->cfg, v->r, NULL);
+	v->e = session_engines_new(v->cfg, v->r, NULL, NULL);
 	v->s = session_new(v->cfg, v->e, NULL);
 	if (v->s == NULL)
 		abort();

@@ -9,12 +9,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "arc-util.h"
 #include "dkim-util.h"
 #include "dns_zone.h"
+#include "keyring.h"
 #include "msg.h"
 #include "session.h"
 #include "tap.h"
@@ -77,6 +80,7 @@ make_message(const char *headers, const char *body, int sign)
 struct env {
 	struct policy_config *cfg;
 	struct dns_resolver *r;
+	struct keyring *kr;
 	struct session_engines *e;
 	struct session *s;
 };
@@ -91,7 +95,10 @@ env_open(struct env *v, const char *const *settings)
 		if (config_set(v->cfg, settings[0], settings[1], NULL) < 0)
 			abort();
 	v->r = make_zone();
-	v->e = session_engines_new(v->cfg, v->r, NULL);
+	v->kr = keyring_new();
+	if (keyring_load_config(v->kr, v->cfg, NULL) < 0)
+		abort();
+	v->e = session_engines_new(v->cfg, v->r, v->kr, NULL);
 	v->s = session_new(v->cfg, v->e, NULL);
 	if (v->s == NULL)
 		abort();
@@ -102,6 +109,7 @@ env_close(struct env *v)
 {
 	session_free(v->s);
 	session_engines_free(v->e);
+	keyring_free(v->kr);
 	dns_resolver_free(v->r);
 	config_free(v->cfg);
 }
@@ -599,6 +607,87 @@ test_arc_trusted_forwarder(void)
 	free(broken);
 }
 
+/* Writes a key's PEM to a mode 600 file; returns its path. */
+static const char *
+key_path(const struct tkey *k, const char *name)
+{
+	static char path[2][64];
+	static int next;
+	char *p = path[next++ % 2];
+	FILE *f;
+
+	snprintf(p, 64, "/tmp/test-session-%d-%s", (int)getpid(), name);
+	f = fopen(p, "w");
+	fputs(k->pem, f);
+	fclose(f);
+	chmod(p, 0600);
+	return p;
+}
+
+/* Mail from an authenticated client is signed, not checked; mail the
+ * session passes on is sealed, mail it refuses is not. */
+static void
+test_sign_and_seal(void)
+{
+	char entry[128], zone[8192];
+	const char *sign[] = {"dkim_sign", entry, NULL};
+	const char *seal[] = {"arc_seal_domain",
+	                      "lists.example",
+	                      "arc_seal_selector",
+	                      "arc",
+	                      "arc_seal_key",
+	                      key_path(&list_key, "arc.key"),
+	                      NULL};
+	char *m = make_message(good_hdrs, "Hi Bob.\n", 0), *out;
+	struct dkim_verifier *dk;
+	struct arc_verifier *av;
+	const struct verdict *r;
+	struct buf b;
+	struct env v;
+
+	snprintf(entry, sizeof(entry), "good.example sel %s", key_path(&key, "good.key"));
+	snprintf(zone, sizeof(zone), zone_fmt, key.pub, list_key.pub);
+	env_open(&v, sign);
+	session_set_authenticated(v.s, "alice");
+	r = deliver(&v, "203.0.113.5", "<alice@good.example>", m);
+	is_int(r->action, VERDICT_ACCEPT, "an authenticated client's mail is accepted");
+	is_int(r->nadd, 1, "with one field added");
+	is_str(r->add[0].name, "DKIM-Signature", "a DKIM-Signature");
+	is_str(r->dkim_summary, "signed(good.example)", "the log says it was signed");
+	buf_init(&b, 1 << 20);
+	buf_printf(&b, "%s:%s\r\n%s", r->add[0].name, r->add[0].value, m);
+	dk = tverify(b.data, zone, NULL, NULL, 0);
+	is_int(dkim_verifier_result(dk, 0)->result, DKIM_PASS, "the signature verifies");
+	dkim_verifier_free(dk);
+	env_close(&v);
+
+	env_open(&v, seal);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", m);
+	is_int(r->action, VERDICT_ACCEPT, "mail that passes is accepted");
+	is_str(r->arc_seal, "sealed", "and sealed");
+	is_int(r->nadd, 4, "an ARC set above our A-R");
+	is_str(r->add[3].name, "Authentication-Results", "our A-R last");
+	buf_reset(&b);
+	for (size_t i = 0; i < r->nadd; i++)
+		buf_printf(&b, "%s:%s\r\n", r->add[i].name, r->add[i].value);
+	buf_puts(&b, m);
+	out = buf_steal(&b);
+	av = averify(out, zone, NULL, NULL, 0);
+	is_int(arc_verifier_result(av)->result, ARC_PASS, "the chain we made verifies");
+	ok(strstr(r->add[2].value, "i=1; mx.test; spf=pass") != NULL, "its AAR is our A-R");
+	arc_verifier_free(av);
+	r = deliver(&v, "192.0.2.10", "<alice@good.example>", out);
+	is_str(r->arc_seal, "ours", "a message we sealed already is not sealed again");
+	r = deliver(&v, "203.0.113.5", "<x@elsewhere.test>", m);
+	is_int(r->action, VERDICT_REJECT, "a forgery is refused");
+	ok(r->arc_seal == NULL, "and not sealed");
+	env_close(&v);
+	free(out);
+	free(m);
+	unlink(seal[5]);
+	unlink(strchr(entry, '/'));
+}
+
 static void
 test_action_names(void)
 {
@@ -626,6 +715,7 @@ main(void)
 	test_error_verdicts();
 	test_wsp_before_colon();
 	test_arc_trusted_forwarder();
+	test_sign_and_seal();
 	EVP_PKEY_free(key.pkey);
 	EVP_PKEY_free(list_key.pkey);
 	return done_testing();
