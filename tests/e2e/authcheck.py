@@ -149,5 +149,52 @@ rc, out, err = run(["--dns-zone", zone] + envelope + ["/nonexistent/message"])
 ok(rc == 2 and "authcheck: /nonexistent/message:" in err, "an unreadable file exits 2",
    out + err)
 
+
+
+def sign_tests():
+    """--sign signs as the daemon signs its own mail; our verifier and
+    dkimpy (python3-dkim) both verify the signature."""
+    import base64
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.path.join(tmp, "ed.key")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key],
+                       check=True, capture_output=True)
+        os.chmod(key, 0o600)
+        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        pub = base64.b64encode(der[-32:]).decode()
+        keyzone = os.path.join(tmp, "key.zone")
+        with open(keyzone, "w") as f:
+            f.write("$ORIGIN example.org.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n"
+                    "ed2026._domainkey TXT \"v=DKIM1; k=ed25519; p=%s\"\n" % pub)
+        rc, out, err = run(["--sign", "example.org ed2026 " + key, sample])
+        ok(rc == 0 and out.startswith("DKIM-Signature: v=1; a=ed25519-sha256;")
+           and "d=example.org; s=ed2026;" in out and out.count("\n") == 1,
+           "--sign prints one DKIM-Signature field", out + err)
+        signed = out.encode() + message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        rc, j, err = check_json(["--dns-zone", keyzone], signed)
+        ok(rc == 0 and [d["result"] for d in j.get("dkim", []) if d.get("s") == "ed2026"]
+           == ["pass"], "our verifier passes the signature", j)
+        try:
+            import dkim
+
+            def dnsfunc(name, timeout=5):
+                return ("v=DKIM1; k=ed25519; p=%s" % pub).encode() \
+                    if name == b"ed2026._domainkey.example.org." else None
+            d = dkim.DKIM(signed)
+            ok(d.verify(idx=0, dnsfunc=dnsfunc), "dkimpy verifies it")
+        except ImportError:
+            ok(True, "# SKIP python3-dkim not installed")
+        rc, out, err = run(["--sign", "other.example s " + key, sample])
+        ok(rc == 2 and "no --sign entry matches" in err, "no entry for the From domain: exit 2",
+           out + err)
+        os.chmod(key, 0o644)
+        rc, out, err = run(["--sign", "example.org ed2026 " + key, sample])
+        ok(rc == 2 and "readable by its group or others" in err,
+           "a key others can read is refused", out + err)
+
+
+sign_tests()
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
