@@ -24,7 +24,6 @@ forged fields is accepted with them deleted.
 """
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "lib"))
 import forgerylab as lab_  # noqa: E402
@@ -151,13 +150,7 @@ def start(lab, binary, tmp, name, extra=""):
     return d
 
 
-def run(lab, binary, tmp):
-    default = start(lab, binary, tmp, "default")
-    tempfail = start(lab, binary, tmp, "tempfail", "on_dns_tempfail tempfail\n")
-    report = start(lab, binary, tmp, "report_only", "report_only yes\n")
-    daemons = [d for d in (default, tempfail, report) if d is not None]
-    if len(daemons) < 3:
-        return daemons
+def checks(lab, default, tempfail, report):
     cases = (lab_.header_cases() + lab_.envelope_cases() + lab_.author_cases() +
              lab_.from_syntax_cases() + [lab_.flood_case(), lab_.unsigned_from_case(lab)])
     dns = lab_.dns_cases(lab)
@@ -170,44 +163,29 @@ def run(lab, binary, tmp):
     tap.ok("slowkey._domainkey.evil.example/TXT" in slow,
            "the forger's key look-up did time out (%s)" % sorted(set(slow)))
     genuine_checks(lab, default, tempfail)
-    return daemons
 
 
-def main():
-    top_srcdir = os.environ.get("top_srcdir", ".")
-    top_builddir = os.environ.get("top_builddir", ".")
-    binary = os.path.join(top_builddir, "milter", "authmilter")
-    for prog in (binary, os.path.join(top_builddir, "tests", "tools", "dkimsign")):
-        if not os.access(prog, os.X_OK):
-            tap.skip_all("%s not built" % prog)
-    if lab_.authres is None:
-        tap.skip_all("python3-authres not installed")
-    nsd = os.environ.get("NSD") or "/usr/sbin/nsd"
-    if not os.access(nsd, os.X_OK):
-        tap.skip_all("nsd not installed")
-    with tempfile.TemporaryDirectory(prefix="forgery-") as tmp:
-        lab = lab_.Lab(tmp, top_srcdir, top_builddir)
-        daemons = []
-        try:
-            err = lab.start()
-            if err:
-                print("Bail out! %s" % err)
-                return 1
-            daemons = run(lab, binary, tmp)
-        except (OSError, EOFError) as e:
-            tap.ok(False, "protocol exchange failed: %r" % e)
-        finally:
-            for d in daemons:  # they drain at once
-                d.proc.terminate()
+def run(lab, tmp):
+    binary = os.path.join(os.environ.get("top_builddir", "."), "milter", "authmilter")
+    daemons = []
+    try:
+        for name, extra in (("default", ""), ("tempfail", "on_dns_tempfail tempfail\n"),
+                            ("report_only", "report_only yes\n")):
+            d = start(lab, binary, tmp, name, extra)
+            if d is None:
+                return
+            daemons.append(d)
+        checks(lab, *daemons)
+    finally:
+        for d in daemons:  # they drain at once
+            d.proc.terminate()
+        for d in daemons:
+            tap.is_(d.stop(), 0, "%s daemon exits 0 on SIGTERM" % d.label)
+        if tap.failures:
             for d in daemons:
-                tap.is_(d.stop(), 0, "%s daemon exits 0 on SIGTERM" % d.label)
-            if tap.failures:
-                for d in daemons:
-                    tap.diag("%s log (end):" % d.label)
-                    tap.diag(d.log_text()[-3000:])
-            lab.stop()
-    return tap.done()
+                tap.diag("%s log (end):" % d.label)
+                tap.diag(d.log_text()[-3000:])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(lab_.run_tests("forgery-", run))

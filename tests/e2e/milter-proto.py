@@ -31,7 +31,7 @@ from milterclient import (  # noqa: E402
     SMFIC_HEADER, SMFIC_HELO, SMFIC_MAIL, SMFIC_RCPT, SMFIF_ADDHDRS, SMFIF_CHGHDRS,
     SMFIF_QUARANTINE, SMFIP_HDR_LEADSPC, SMFIP_NODATA, SMFIP_NOUNKNOWN, SMFIP_NR_BODY,
     SMFIP_NR_CONN, SMFIP_NR_EOH, SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT,
-    SMFIR_ACCEPT, SMFIR_CONTINUE, SMFIC_OPTNEG, Milter, final, free_tcp_port, inserted,
+    SMFIR_ACCEPT, SMFIR_CONTINUE, SMFIC_OPTNEG, Milter, final, free_port, inserted,
     valid_final)
 from tap import diag, ok  # noqa: E402
 
@@ -58,11 +58,7 @@ class Daemon(mc.Daemon):
 
 def dead_port():
     """A loopback UDP port with nothing behind it."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_port(socket.SOCK_DGRAM)
 
 
 def one_message(d):
@@ -490,7 +486,7 @@ def test_unprivileged_reload(binary, tmp):
 
 
 def test_inet_socket(binary, tmp):
-    port = free_tcp_port()
+    port = free_port()
     d = Daemon(binary, os.path.join(tmp, "inet"), port)
     os.mkdir(d.tmp)
     d.write_config()

@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "lib"))
@@ -135,7 +134,8 @@ def cases(lab):
     return headers + lab_.dns_cases(lab) + [lab_.flood_case()] + authors
 
 
-def run(lab, top_srcdir, binary, tmp):
+def start(lab, binary, tmp):
+    """authmilter as nobody in group postfix, on a socket Postfix can use."""
     os.chmod(tmp, 0o755)
     mdir = os.path.join(tmp, "milter")
     os.mkdir(mdir)
@@ -147,13 +147,18 @@ def run(lab, top_srcdir, binary, tmp):
     if not tap.ok(d.start(), "authmilter starts"):
         tap.diag(d.log_text())
         return None
+    return d
+
+
+def through_postfix(lab, d, tmp):
+    top_srcdir = os.environ.get("top_srcdir", ".")
     pdir = os.path.join(tmp, "postfix")
     os.mkdir(pdir)
     p = postfix_sh(top_srcdir, 'postfix_available && postfix_start "$1" "unix:$2" && '
                    'echo "$POSTFIX_PORT"', pdir, d.sock)
     if not tap.ok(p.returncode == 0, "the private Postfix starts"):
         tap.diag(p.stderr.decode("utf-8", "replace"))
-        return d
+        return
     port = int(p.stdout.split()[-1])
     try:
         for n, case in enumerate(cases(lab)):
@@ -166,39 +171,24 @@ def run(lab, top_srcdir, binary, tmp):
         if tap.failures:
             with open(os.path.join(pdir, "maillog"), errors="replace") as f:
                 tap.diag("Postfix log (end):\n" + "".join(f.readlines()[-30:]))
-    return d
 
 
-def main():
-    top_srcdir = os.environ.get("top_srcdir", ".")
-    top_builddir = os.environ.get("top_builddir", ".")
-    binary = os.path.join(top_builddir, "milter", "authmilter")
-    for prog in (binary, os.path.join(top_builddir, "tests", "tools", "dkimsign")):
-        if not os.access(prog, os.X_OK):
-            tap.skip_all("%s not built" % prog)
-    if postfix_sh(top_srcdir, "postfix_available").returncode != 0:
-        tap.skip_all("postfix not installed, or not root")
-    if SWAKS is None or lab_.authres is None:
-        tap.skip_all("swaks or python3-authres not installed")
-    if not os.access(os.environ.get("NSD") or "/usr/sbin/nsd", os.X_OK):
-        tap.skip_all("nsd not installed")
-    with tempfile.TemporaryDirectory(prefix="postfix-forgery-") as tmp:
-        lab = lab_.Lab(tmp, top_srcdir, top_builddir)
-        d = None
-        try:
-            err = lab.start()
-            if err:
-                print("Bail out! %s" % err)
-                return 1
-            d = run(lab, top_srcdir, binary, tmp)
-        finally:
-            if d is not None:
-                tap.is_(d.stop(), 0, "authmilter exits 0 on SIGTERM")
-                if tap.failures:
-                    tap.diag("authmilter log (end):\n" + d.log_text()[-3000:])
-            lab.stop()
-    return tap.done()
+def run(lab, tmp):
+    binary = os.path.join(os.environ.get("top_builddir", "."), "milter", "authmilter")
+    d = start(lab, binary, tmp)
+    if d is None:
+        return
+    try:
+        through_postfix(lab, d, tmp)
+    finally:
+        tap.is_(d.stop(), 0, "authmilter exits 0 on SIGTERM")
+        if tap.failures:
+            tap.diag("authmilter log (end):\n" + d.log_text()[-3000:])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if postfix_sh(os.environ.get("top_srcdir", "."), "postfix_available").returncode != 0:
+        tap.skip_all("postfix not installed, or not root")
+    if SWAKS is None:
+        tap.skip_all("swaks not installed")
+    sys.exit(lab_.run_tests("postfix-forgery-", run))

@@ -16,11 +16,16 @@ selector of the forger's and one of the bank's time out.
     flood_case(), unsigned_from_case(lab), dns_cases(lab): forged messages;
     forwarded_case(lab), genuine_flood_case(lab, n): genuine ones (Case)
     our_results(value)              our Authentication-Results, parsed
+    sys.exit(run_tests(prefix, body))  body(lab, tmp) in a started lab
 """
 import base64
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+
+import tap
 
 try:
     import authres
@@ -54,6 +59,44 @@ sel._domainkey.evil IN TXT "v=DKIM1; k=ed25519; p={evil}"
 slowkey._domainkey.evil IN TXT "v=DKIM1; k=ed25519; p={evil}"
 forwarder IN TXT "v=spf1 ip4:198.51.100.0/24 -all"
 """
+
+
+def run_tests(prefix, body):
+    """Skips when what the lab needs is missing; else starts it in a
+    temporary directory, runs body(lab, tmp), stops it, and returns the
+    exit status of the TAP run."""
+    top_srcdir = os.environ.get("top_srcdir", ".")
+    top_builddir = os.environ.get("top_builddir", ".")
+    if missing(top_builddir):
+        tap.skip_all(missing(top_builddir))
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        lab = Lab(tmp, top_srcdir, top_builddir)
+        try:
+            err = lab.start()
+            if err:
+                print("Bail out! %s" % err)
+                return 1
+            body(lab, tmp)
+        except (OSError, EOFError) as e:
+            tap.ok(False, "protocol exchange failed: %r" % e)
+        finally:
+            lab.stop()
+    return tap.done()
+
+
+def missing(top_builddir):
+    """Why the lab cannot run here, or None."""
+    for prog in (os.path.join(top_builddir, "milter", "authmilter"),
+                 os.path.join(top_builddir, "tests", "tools", "dkimsign")):
+        if not os.access(prog, os.X_OK):
+            return "%s not built" % prog
+    if authres is None:
+        return "python3-authres not installed"
+    if not os.access(os.environ.get("NSD") or "/usr/sbin/nsd", os.X_OK):
+        return "nsd not installed"
+    if shutil.which("openssl") is None:
+        return "openssl not installed"
+    return None
 
 
 class Case:

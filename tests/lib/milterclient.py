@@ -10,6 +10,7 @@ what one does.
     final(acts), changes(acts), inserted(acts, name)
     fields(raw)                        a raw message as an MTA passes it
     Daemon(binary, dir)                authmilter started and stopped
+    free_port()                        a free loopback port
 """
 import os
 import signal
@@ -236,8 +237,9 @@ def fields(raw, trim_wsp=False):
     return headers, b""
 
 
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_port(kind=socket.SOCK_STREAM):
+    """A loopback port free for kind (TCP by default) just now."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
