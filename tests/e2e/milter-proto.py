@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """milter-proto - authmilter driven over the milter protocol (version 6).
 
-The MTA side is written here, packet by packet (struct-packed SMFIC_*
-commands), so the test can send what a real MTA never would: commands out
+The MTA side is tests/lib/milterclient.py, packet by packet (struct-packed
+SMFIC_* commands), so the test can send what a real MTA never would: commands out
 of order, missing macros, oversized or truncated packets, unknown
 commands.  After each abuse the daemon must still serve the next
 connection.  It also checks what the daemon negotiates, that it answers
@@ -23,236 +23,42 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "lib"))
+import milterclient as mc  # noqa: E402
+import tap  # noqa: E402
+from milterclient import (  # noqa: E402
+    ALL_PROTOCOL, SMFIC_ABORT, SMFIC_BODY, SMFIC_BODYEOB, SMFIC_CONNECT, SMFIC_EOH,
+    SMFIC_HEADER, SMFIC_HELO, SMFIC_MAIL, SMFIC_RCPT, SMFIF_ADDHDRS, SMFIF_CHGHDRS,
+    SMFIF_QUARANTINE, SMFIP_HDR_LEADSPC, SMFIP_NODATA, SMFIP_NOUNKNOWN, SMFIP_NR_BODY,
+    SMFIP_NR_CONN, SMFIP_NR_EOH, SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT,
+    SMFIR_ACCEPT, SMFIR_CONTINUE, SMFIC_OPTNEG, Milter, final, free_port, inserted,
+    valid_final)
+from tap import diag, ok  # noqa: E402
+
 AUTHSERV_ID = "mx.proto.test"
 
-# Commands (MTA to milter) and replies (milter to MTA), from libmilter's mfdef.h.
-SMFIC_ABORT, SMFIC_BODY, SMFIC_CONNECT, SMFIC_MACRO = b"A", b"B", b"C", b"D"
-SMFIC_BODYEOB, SMFIC_HELO, SMFIC_QUIT_NC, SMFIC_HEADER = b"E", b"H", b"K", b"L"
-SMFIC_MAIL, SMFIC_EOH, SMFIC_OPTNEG, SMFIC_QUIT, SMFIC_RCPT = b"M", b"N", b"O", b"Q", b"R"
-SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_REJECT, SMFIR_TEMPFAIL = b"c", b"a", b"r", b"t"
-SMFIR_REPLYCODE, SMFIR_INSHEADER, SMFIR_CHGHEADER, SMFIR_ADDHEADER = b"y", b"i", b"m", b"h"
-SMFIR_QUARANTINE, SMFIR_PROGRESS = b"q", b"p"
-FINAL = {SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_REJECT, SMFIR_TEMPFAIL, SMFIR_REPLYCODE}
-
-SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE = 0x01, 0x10, 0x20
-SMFIP_NR_HDR, SMFIP_NOUNKNOWN, SMFIP_NODATA = 0x80, 0x100, 0x200
-SMFIP_NR_CONN, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT = 0x1000, 0x2000, 0x4000, 0x8000
-SMFIP_NR_EOH, SMFIP_NR_BODY, SMFIP_HDR_LEADSPC = 0x40000, 0x80000, 0x100000
-ALL_ACTIONS = 0x1FF
-ALL_PROTOCOL = 0x1FFFFF
 WANT_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
 WANT_PROTOCOL = (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO |
                  SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
                  SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
-
-count = 0
-failures = 0
-
-
-def ok(cond, name):
-    global count, failures
-    count += 1
-    if not cond:
-        failures += 1
-    print("%sok %d - %s" % ("" if cond else "not ", count, name), flush=True)
-    return cond
-
-
-def diag(text):
-    for line in str(text).splitlines():
-        print("# " + line, flush=True)
-
-
-class Milter:
-    """One MTA-side connection."""
-
-    def __init__(self, where):
-        """where: a unix socket path, or a (host, port) pair."""
-        family = socket.AF_UNIX if isinstance(where, str) else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(where)
-
-    def send(self, cmd, data=b""):
-        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
-
-    def raw(self, data):
-        self.sock.sendall(data)
-
-    def _read(self, n):
-        out = b""
-        while len(out) < n:
-            chunk = self.sock.recv(n - len(out))
-            if not chunk:
-                raise EOFError("connection closed")
-            out += chunk
-        return out
-
-    def recv(self):
-        (length,) = struct.unpack("!I", self._read(4))
-        body = self._read(length)
-        return body[:1], body[1:]
-
-    def quiet(self, seconds=0.3):
-        """True when the daemon sends nothing within seconds."""
-        self.sock.settimeout(seconds)
-        try:
-            self.sock.recv(1, socket.MSG_PEEK)
-            return False
-        except socket.timeout:
-            return True
-        finally:
-            self.sock.settimeout(10)
-
-    def closed(self, seconds=5):
-        """True when the daemon closes the connection within seconds."""
-        self.sock.settimeout(seconds)
-        try:
-            while True:
-                if self.sock.recv(4096) == b"":
-                    return True
-        except (socket.timeout, ConnectionResetError):
-            return False
-        except OSError:
-            return True
-
-    def negotiate(self, actions=ALL_ACTIONS, protocol=ALL_PROTOCOL):
-        self.send(SMFIC_OPTNEG, struct.pack("!III", 6, actions, protocol))
-        cmd, data = self.recv()
-        version, got_actions, got_protocol = struct.unpack("!III", data[:12])
-        self.protocol = got_protocol
-        return cmd, version, got_actions, got_protocol
-
-    def step(self, cmd, data, nr_flag):
-        """Sends one command; reads the reply unless no reply was agreed."""
-        self.send(cmd, data)
-        if self.protocol & nr_flag:
-            return None
-        return self.recv()
-
-    def macro(self, for_cmd, pairs):
-        data = for_cmd + b"".join(k + b"\0" + v + b"\0" for k, v in pairs)
-        self.send(SMFIC_MACRO, data)
-
-    def connect(self, ip="192.0.2.1", host=b"[192.0.2.1]"):
-        family = b"6" if ":" in ip else b"4"
-        data = host + b"\0" + family + struct.pack("!H", 4242) + ip.encode() + b"\0"
-        return self.step(SMFIC_CONNECT, data, SMFIP_NR_CONN)
-
-    def eom(self):
-        """End of message: the modifications, then the final reply."""
-        self.send(SMFIC_BODYEOB)
-        actions = []
-        while True:
-            cmd, data = self.recv()
-            if cmd == SMFIR_PROGRESS:
-                continue
-            actions.append((cmd, data))
-            if cmd in FINAL or cmd == SMFIR_REJECT:
-                return actions
-
-    def message(self, headers, body=b"Hello.\r\n", sender=b"<user@sender.test>",
-                queue_id=b"QID1", auth=None):
-        """One whole transaction; returns the end-of-message actions."""
-        pairs = [(b"i", queue_id)] if queue_id is not None else []
-        if auth is not None:
-            pairs.append((b"{auth_authen}", auth))
-        self.macro(SMFIC_MAIL, pairs)
-        self.step(SMFIC_MAIL, sender + b"\0", SMFIP_NR_MAIL)
-        self.step(SMFIC_RCPT, b"<rcpt@receiver.test>\0", SMFIP_NR_RCPT)
-        for name, value in headers:
-            self.step(SMFIC_HEADER, name + b"\0" + value + b"\0", SMFIP_NR_HDR)
-        self.step(SMFIC_EOH, b"", SMFIP_NR_EOH)
-        self.step(SMFIC_BODY, body, SMFIP_NR_BODY)
-        return self.eom()
-
-    def close(self):
-        try:
-            self.send(SMFIC_QUIT)
-        except OSError:
-            pass
-        self.sock.close()
-
 
 HEADERS = [(b"From", b" Sender <user@sender.test>"), (b"To", b" rcpt@receiver.test"),
            (b"Subject", b" protocol test"), (b"Message-ID", b" <1@sender.test>"),
            (b"Date", b" Wed, 25 Nov 2026 12:00:00 +0000")]
 
 
-def final(actions):
-    return actions[-1] if actions else (None, b"")
-
-
-def valid_final(actions):
-    """The final reply is one a milter may give at end of message."""
-    cmd, data = final(actions)
-    if cmd in (SMFIR_CONTINUE, SMFIR_ACCEPT, SMFIR_TEMPFAIL, SMFIR_REJECT):
-        return True
-    return cmd == SMFIR_REPLYCODE and data[:1] in (b"4", b"5") and data.endswith(b"\0")
-
-
-def inserted(actions, name):
-    return [d for c, d in actions if c == SMFIR_INSHEADER and
-            d[4:].split(b"\0")[0] == name]
-
-
-class Daemon:
-    def __init__(self, binary, tmp, port=None):
-        self.binary, self.tmp = binary, tmp
-        self.sock = os.path.join(tmp, "authmilter.sock") if port is None else ("127.0.0.1", port)
-        self.spec = "unix:" + self.sock if port is None else "inet:%d@127.0.0.1" % port
-        self.conf = os.path.join(tmp, "authmilter.conf")
-        self.log = os.path.join(tmp, "authmilter.log")
-        self.proc = None
-
+class Daemon(mc.Daemon):
     def write_config(self, extra=""):
-        with open(self.conf, "w") as f:
-            f.write("authserv_id %s\nsocket %s\n" % (AUTHSERV_ID, self.spec) +
-                    "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n" % dead_port() +
-                    "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" +
-                    "report_store sqlite:%s\n" % os.path.join(self.tmp, "reports.db") + extra)
-
-    def start(self):
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.binary, "-f", "-c", self.conf],
-                                     stdout=self.logf, stderr=self.logf)
-        for _ in range(100):
-            try:
-                Milter(self.sock).close()
-                return True
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.1)
-        return False
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def log_text(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-        finally:
-            self.logf.close()
+        mc.Daemon.write_config(self, "authserv_id %s\n" % AUTHSERV_ID +
+                             "dns_server 127.0.0.1:%d\ndns_timeout 100ms\ndns_retries 0\n"
+                             % dead_port() +
+                             "spf_timeout 2s\nlog_level info\ntrusted_networks 10.9.9.9\n" +
+                             extra)
 
 
 def dead_port():
     """A loopback UDP port with nothing behind it."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_port(socket.SOCK_DGRAM)
 
 
 def one_message(d):
@@ -323,11 +129,8 @@ def test_no_replies_before_eom(d):
     ok(m.quiet(), "nothing sent back before end of message")
     acts = m.eom()
     ok(valid_final(acts), "end of message gets a final reply")
-    ars = inserted(acts, b"Authentication-Results")
-    for a in ars:
-        idx = struct.unpack("!I", a[:4])[0]
+    for idx, value in inserted(acts, b"Authentication-Results"):
         ok(idx == 0, "Authentication-Results inserted at the top (index %d)" % idx)
-        value = a[4:].split(b"\0")[1]
         ok(value.startswith(b" " + AUTHSERV_ID.encode() + b";"),
            "its value keeps the leading space and names our authserv-id: %r" % value[:60])
         ok(b"\r\n" not in value, "folded with LF only, as the MTA wants it")
@@ -390,14 +193,6 @@ def test_unknown_client(d):
     ok("QLOCAL: client=unknown " in d.log_text(), "logged as client=unknown")
 
 
-def summary(d, queue_id):
-    """The summary line logged for a queue id, from "client=" on."""
-    for line in d.log_text().splitlines():
-        if ": %s: client=" % queue_id in line:
-            return line[line.index("client="):]
-    return None
-
-
 def test_exempt_clients(d):
     m = Milter(d.sock)
     m.negotiate()
@@ -405,7 +200,7 @@ def test_exempt_clients(d):
     acts = m.message(HEADERS, queue_id=b"QAUTH", auth=b"alice")
     ok(valid_final(acts), "authenticated client ({auth_authen}) answered")
     m.close()
-    line = summary(d, "QAUTH")
+    line = d.summary("QAUTH")
     ok(line is not None and line.startswith("client=192.0.2.1 spf=skipped dkim=skipped "
                                             "dmarc=skipped "),
        "{auth_authen} reaches the session: not checked (%s)" % line)
@@ -415,7 +210,7 @@ def test_exempt_clients(d):
     acts = m.message(HEADERS, queue_id=b"QMAPPED")
     ok(valid_final(acts), "IPv4-mapped IPv6 client answered")
     m.close()
-    line = summary(d, "QMAPPED")
+    line = d.summary("QMAPPED")
     ok(line is not None and line.startswith("client=10.9.9.9 spf=skipped "),
        "IPv4-mapped client taken as IPv4, and trusted (%s)" % line)
 
@@ -428,8 +223,7 @@ def test_forged_results(d):
               (b"Authentication-Results", b" " + AUTHSERV_ID.encode() +
                b"; dmarc=pass header.from=sender.test")]
     acts = m.message(forged + HEADERS, queue_id=b"QFORGED")
-    changes = [struct.unpack("!I", d_[:4])[0:1] + tuple(d_[4:].split(b"\0")[:2])
-               for c, d_ in acts if c == SMFIR_CHGHEADER]
+    changes = mc.changes(acts)
     ok(changes == [(2, b"Authentication-Results", b"")],
        "the field claiming our authserv-id (2nd of its name) is deleted, "
        "the other kept: %r" % changes)
@@ -692,7 +486,7 @@ def test_unprivileged_reload(binary, tmp):
 
 
 def test_inet_socket(binary, tmp):
-    port = free_tcp_port()
+    port = free_port()
     d = Daemon(binary, os.path.join(tmp, "inet"), port)
     os.mkdir(d.tmp)
     d.write_config()
@@ -700,14 +494,6 @@ def test_inet_socket(binary, tmp):
         return
     ok(one_message(d), "a message over TCP is answered")
     ok(d.stop() == 0, "stops with exit status 0")
-
-
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
@@ -722,8 +508,7 @@ def main():
         test_command_line(d)
         if not ok(d.start(), "daemon starts on a unix socket"):
             diag(d.log_text())
-            print("1..%d" % count)
-            return 1
+            return tap.done()
         try:
             test_negotiation(d)
             test_no_replies_before_eom(d)
@@ -747,10 +532,9 @@ def main():
         finally:
             if d.proc.poll() is None:
                 d.stop()
-            if failures:
+            if tap.failures:
                 diag(d.log_text()[-6000:])
-    print("1..%d" % count)
-    return 1 if failures else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

@@ -182,8 +182,8 @@ def main():
             test_pg_restart(binary, tmp, nsd_port, uri, data, bindir)
     except (OSError, EOFError) as e:
         ok(False, "protocol exchange failed: %r" % e)
-    print("1..%d" % mp.count)
-    return 1 if mp.failures else 0
+    print("1..%d" % mp.tap.count)
+    return 1 if mp.tap.failures else 0
 
 
 if __name__ == "__main__":
