@@ -361,6 +361,28 @@ distinct_domains(const struct msg_from *f, const char *out[MSG_FROM_MAX_DOMAINS]
 	return n;
 }
 
+/* Why the From fields name no single Author Domain, for A-R's reason. */
+static const char *
+irregular_reason(const struct msg_from *f, size_t n)
+{
+	switch (f != NULL ? f->status : MSG_FROM_NONE) {
+	case MSG_FROM_NONE:
+		return "no From field";
+	case MSG_FROM_MULTIPLE_FIELDS:
+		return "several From fields";
+	case MSG_FROM_GROUP:
+		return n == 0 ? "From is a group without mailboxes" : "From uses group syntax";
+	case MSG_FROM_NO_DOMAIN:
+		return "a From mailbox without a domain";
+	case MSG_FROM_SYNTAX:
+		return "From is not an address list";
+	case MSG_FROM_OK:
+	case MSG_FROM_MULTIPLE:
+		break;
+	}
+	return n == 0 ? "no Author Domain" : "several Author Domains";
+}
+
 /* The From fields name no single Author Domain: apply the configured rule
  * (enum dmarc_from_rule in dmarc.h says why the default is what it is).
  * More domains than msg_from lists cannot all be evaluated, and the
@@ -383,9 +405,8 @@ evaluate_irregular(struct dmarc_ctx *c, const struct dmarc_auth_input *in,
 	}
 	if (c->opts.from_rule == DMARC_FROM_REJECT || n == 0 || unlisted) {
 		out->result = DMARC_RESULT_PERMERROR;
-		out->reason = n == 0     ? "no Author Domain"
-		              : unlisted ? "more Author Domains than can be evaluated"
-		                         : "several Author Domains";
+		out->reason = unlisted ? "more Author Domains than can be evaluated"
+		                       : irregular_reason(in->from, n);
 		out->from_rejected = c->opts.from_rule == DMARC_FROM_REJECT || unlisted;
 		if (n > 0)
 			dmarc_copy_name(out->from_domain, domains[0]);

@@ -248,7 +248,9 @@ verdict_add_dmarc(const struct verdict_input *in, struct authres *w)
 {
 	const struct dmarc_outcome *d = in->dmarc;
 
-	if (d == NULL || d->from_domain[0] == '\0')
+	/* Without an Author Domain the result still says what was decided;
+	 * header.from is left out rather than invented (RFC 8601 §2.2). */
+	if (d == NULL)
 		return;
 	authres_add_dmarc(w, dmarc_result_name(d->result), d->from_domain,
 	                  d->have_record ? dmarc_disp_name(d->policy) : NULL,

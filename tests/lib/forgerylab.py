@@ -228,7 +228,7 @@ def header_cases():
         Case("a field name of 2002 bytes", forged(b"X-" + b"n" * 2000 + b": v\r\n")),
         # The MTA ends the header block there: From is in the body.
         Case("a line that is no field before From", forged(b"not a header line\r\n"),
-             dmarc=None),
+             dmarc="permerror"),
         Case("60 DKIM-Signature fields with long d=, s=, i=", forged(sigs)),
     ]
 
@@ -269,11 +269,11 @@ def from_syntax_cases():
         (b"From: ceo@bank.example, alice@evil.example\r\n", "permerror"),
         (b"From: alice@evil.example, ceo@bank.example\r\n", "permerror"),
         (b"From: Team: ceo@bank.example;\r\n", "permerror"),
-        (b"From: ceo@bank.example\r\n (comment\r\n", None),
-        (b"From: <ceo@bank.example\r\n", None),
+        (b"From: ceo@bank.example\r\n (comment\r\n", "permerror"),
+        (b"From: <ceo@bank.example\r\n", "permerror"),
         # The MTA cuts the value at the NUL.
         (b"From: ceo@bank.example\0alice@evil.example\r\n", "fail"),
-        (b"From: =?utf-8?b?Y2VvQGJhbmsuZXhhbXBsZQ==?=\r\n", None),
+        (b"From: =?utf-8?b?Y2VvQGJhbmsuZXhhbXBsZQ==?=\r\n", "permerror"),
     ]
     return [Case("From syntax: %r" % f.rstrip(b"\r\n").decode("latin-1"),
                  FORGED_AR + f + b"Subject: s\r\n\r\nx\r\n", dmarc=dm) for f, dm in froms]

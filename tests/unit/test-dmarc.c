@@ -592,6 +592,13 @@ test_from_rules(struct dns_resolver *r)
 	make_from(&from, MSG_FROM_NONE, "");
 	dmarc_evaluate(rej, &in, NULL, &o, NULL);
 	is_str(dmarc_disp_name(o.disposition), "reject", "reject rule: no From");
+	is_str(o.reason, "no From field", "reject rule: no From: reason");
+	make_from(&from, MSG_FROM_GROUP, "");
+	dmarc_evaluate(rej, &in, NULL, &o, NULL);
+	is_str(o.reason, "From is a group without mailboxes", "reject rule: empty group: reason");
+	make_from(&from, MSG_FROM_MULTIPLE_FIELDS, "example.com evil.example");
+	dmarc_evaluate(rej, &in, NULL, &o, NULL);
+	is_str(o.reason, "several From fields", "reject rule: several fields: reason");
 	make_from(&from, MSG_FROM_OK, "example.com");
 	dmarc_evaluate(rej, &in, NULL, &o, NULL);
 	is_str(dmarc_result_name(o.result), "pass", "reject rule: one From is evaluated");

@@ -331,6 +331,34 @@ test_authres_always_fits(void)
 	config_free(cfg);
 }
 
+/* No Author Domain: the A-R still says what DMARC decided, without a
+ * header.from to invent. */
+static void
+test_no_author_domain(void)
+{
+	struct policy_config *cfg = cfg_with(NULL);
+	struct arena *a = arena_new(1 << 16);
+	struct dmarc_outcome d;
+	struct verdict_input in = {.cfg = cfg, .dmarc = &d};
+	struct report_record rec = {0};
+	struct verdict v;
+
+	memset(&d, 0, sizeof(d));
+	d.result = DMARC_RESULT_PERMERROR;
+	d.disposition = DMARC_DISP_REJECT;
+	d.from_rejected = true;
+	d.reason = "no From field";
+	verdict_decide(&in, &v);
+	verdict_render(&in, &v, &rec, a);
+	is_int(v.action, VERDICT_REJECT, "no author: rejected");
+	ok(v.nadd == 1 && has(v.add[0].value, "dmarc=permerror") &&
+	       has(v.add[0].value, "reason=\"no From field\""),
+	   "no author: dmarc=permerror with its reason (%s)", v.nadd ? v.add[0].value : "-");
+	ok(v.nadd == 1 && !has(v.add[0].value, "header.from"), "no author: no header.from");
+	arena_free(a);
+	config_free(cfg);
+}
+
 static void
 test_render_failure_keeps_decision(void)
 {
@@ -403,6 +431,7 @@ main(void)
 	test_error_verdicts();
 	tkey_make(&key, "ED25519", 0);
 	test_authres_always_fits();
+	test_no_author_domain();
 	test_render_failure_keeps_decision();
 	test_partial_body_and_json();
 	EVP_PKEY_free(key.pkey);
