@@ -30,6 +30,7 @@
 #include "dkim_keycache.h"
 #include "dmarc.h"
 #include "msg.h"
+#include "report_mail.h"
 #include "session.h"
 #include "signing.h"
 #include "spf.h"
@@ -78,6 +79,7 @@ struct session {
 	unsigned nfields, nauthres, nsigs, narc;
 	bool overflow;      /* some field was not kept in hdrs */
 	bool from_overflow; /* some From field was not kept */
+	bool report_mail;   /* its Subject reads as an aggregate report's */
 	bool eoh_done;
 
 	/* Authentication-Results fields to delete, in arrival order. */
@@ -188,7 +190,7 @@ session_reset(struct session *s)
 	s->hdrs = s->froms = NULL;
 	buf_free(&s->scratch);
 	s->nfields = s->nauthres = s->nsigs = s->narc = 0;
-	s->overflow = s->from_overflow = s->eoh_done = false;
+	s->overflow = s->from_overflow = s->eoh_done = s->report_mail = false;
 	free(s->del);
 	s->del = NULL;
 	s->ndel = s->del_cap = 0;
@@ -492,6 +494,11 @@ session_field(struct session *s, const struct msg_field *f, struct auth_error *e
 		goto fail;
 	if (session_exempt(s) && !session_may_sign(s))
 		return 0;
+	if (msg_field_is(f, "Subject")) {
+		size_t len;
+		const char *v = msg_field_value(f, &len);
+		s->report_mail |= report_mail_is_report(v, len);
+	}
 	if (msg_field_is(f, "From")) {
 		if (f->truncated)
 			s->from_overflow = true;
@@ -937,6 +944,11 @@ session_eom(struct session *s, const struct verdict **out, struct auth_error *er
 	s->report.time = time(NULL);
 	if (verdict_render(&in, &s->verdict, &s->report, s->arena) == 0)
 		session_seal(s);
+	/* RFC 9990: no reports about reports, or two reporters mail each
+	 * other forever.  Only report mail that passed DMARC is left out, so
+	 * a forger cannot hide from a domain's reports by the Subject alone. */
+	if (s->report_mail && s->dmarc_done && s->dmarc.result == DMARC_RESULT_PASS)
+		s->verdict.report = NULL;
 	return 0;
 fail:
 	s->failed = true;

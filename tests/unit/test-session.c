@@ -227,6 +227,31 @@ test_signed_message_passes(void)
 	free(m);
 }
 
+/* Report mail that passed DMARC is not recorded (no reports about
+ * reports); one that failed is, whatever its Subject says. */
+static void
+test_report_mail_not_recorded(void)
+{
+	static const char hdrs[] = "From: dmarc@good.example\nTo: rua@mx.test\n"
+	                           "Subject: Report Domain: mx.test Submitter: good.example "
+	                           "Report-ID: 1\n";
+	struct env v;
+	char *m = make_message(hdrs, "report\n", 1);
+	const struct verdict *r;
+
+	env_open(&v, NULL);
+	r = deliver(&v, "192.0.2.10", "<dmarc@good.example>", m);
+	is_str(r->dmarc_result, "pass", "report mail: dmarc pass");
+	ok(r->report == NULL, "report mail that passed: no record");
+	session_reset(v.s);
+	*strstr(m, "report\r\n") = 'X';
+	r = deliver(&v, "203.0.113.5", "<x@elsewhere.test>", m);
+	is_str(r->dmarc_result, "fail", "forged report mail: dmarc fail");
+	ok(r->report != NULL, "forged report mail: recorded even so");
+	env_close(&v);
+	free(m);
+}
+
 static void
 test_forgery_rejected_and_next_message_clean(void)
 {
@@ -705,6 +730,7 @@ main(void)
 	tkey_make(&list_key, "ED25519", 0);
 	test_signed_message_passes();
 	test_forgery_rejected_and_next_message_clean();
+	test_report_mail_not_recorded();
 	test_quarantine_hold_and_header_only();
 	test_local_policy_lowers_reject();
 	test_spf_fail_and_tempfail_rules();
