@@ -503,6 +503,7 @@ struct store_walk {
 		store_row_fn row;
 		store_report_fn report;
 		store_stat_fn stat;
+		store_pending_fn pending;
 	} fn;
 	void *ctx;
 };
@@ -661,6 +662,61 @@ store_report_save(struct store *s, const struct store_report *r, struct auth_err
 	if (n < 0 || store_report_destinations(s, r, err) < 0)
 		return store_end(s, false, err);
 	return store_end(s, true, err);
+}
+
+/* ---- sending ---- */
+
+static int
+store_pending_cb(void *ctx, const char *const *c, size_t ncol)
+{
+	struct store_walk *w = ctx;
+	struct store_pending p;
+
+	if (ncol < 8)
+		return -1;
+	p.unique_id = store_col(c, 0);
+	p.policy_domain = store_col(c, 1);
+	p.filename = store_col(c, 2);
+	p.uri = store_col(c, 3);
+	p.xml = store_col(c, 4);
+	p.begin = store_num(c, 5);
+	p.end = store_num(c, 6);
+	p.attempts = store_num(c, 7);
+	return w->fn.pending(w->ctx, &p);
+}
+
+int
+store_each_pending(struct store *s, store_pending_fn fn, void *ctx, struct auth_error *err)
+{
+	struct store_walk w = {{.pending = fn}, ctx};
+
+	return store_db_exec(s->db,
+	                     "SELECT r.unique_id, r.policy_domain, r.filename, d.uri, r.xml,"
+	                     " r.begin_time, r.end_time, d.attempts"
+	                     " FROM report_destinations d JOIN reports r ON r.id = d.report"
+	                     " WHERE d.state = 'pending' ORDER BY r.end_time, r.id, d.uri",
+	                     NULL, 0, store_pending_cb, &w, err);
+}
+
+int
+store_destination_done(struct store *s, const char *unique_id, const char *uri,
+                       enum store_dest_state state, const char *why, int64_t when,
+                       struct auth_error *err)
+{
+	static const char *const names[] = {"pending", "sent", "failed"};
+	char t[24], unused[24];
+	const char *p[5] = {unique_id, uri, names[state], why, t};
+
+	store_times(when, 0, t, unused);
+	return store_db_exec(s->db,
+	                     "UPDATE report_destinations SET state = $3, last_error = $4,"
+	                     " attempts = attempts + 1, last_attempt = CAST($5 AS BIGINT),"
+	                     " sent_at = CASE WHEN $3 = 'sent' THEN CAST($5 AS BIGINT) END"
+	                     " WHERE uri = $2 AND report = (SELECT id FROM reports"
+	                     " WHERE unique_id = $1)",
+	                     p, 5, NULL, NULL, err) < 0
+	           ? -1
+	           : 0;
 }
 
 /* ---- stats ---- */

@@ -119,6 +119,23 @@ int store_report_find(struct store *s, const char *policy_domain, int64_t begin,
  * rua and creation time.  0 or -1. */
 int store_report_save(struct store *s, const struct store_report *r, struct auth_error *err);
 
+/* A destination still to be mailed, with its report. */
+struct store_pending {
+	const char *unique_id, *policy_domain, *filename, *uri, *xml;
+	int64_t begin, end, attempts;
+};
+typedef int (*store_pending_fn)(void *ctx, const struct store_pending *p);
+/* Every destination in state pending, oldest report first.  fn's
+ * non-zero return stops the walk and is returned; else 0, or -1. */
+int store_each_pending(struct store *s, store_pending_fn fn, void *ctx, struct auth_error *err);
+
+enum store_dest_state { STORE_DEST_PENDING, STORE_DEST_SENT, STORE_DEST_FAILED };
+/* Records an attempt to mail one destination: sent, failed for good, or
+ * still pending (to be tried again), with why (NULL when sent).  0 or -1. */
+int store_destination_done(struct store *s, const char *unique_id, const char *uri,
+                           enum store_dest_state state, const char *why, int64_t when,
+                           struct auth_error *err);
+
 /* One policy domain's numbers for stats. */
 struct store_stat {
 	const char *policy_domain;

@@ -201,6 +201,61 @@ report_cb(void *ctx, const struct store_report *r)
 	return 0;
 }
 
+struct pending_list {
+	int n;
+	char uri[4][64];
+	int64_t attempts[4];
+};
+
+static int
+pending_cb(void *ctx, const struct store_pending *p)
+{
+	struct pending_list *l = ctx;
+
+	if (l->n < 4 && strcmp(p->unique_id, "A1B2") == 0 &&
+	    strcmp(p->xml, "<feedback>2</feedback>") == 0 &&
+	    strcmp(p->filename, "mx!example.org!0!86400!A1B2.xml.gz") == 0 && p->end == 86400) {
+		snprintf(l->uri[l->n], sizeof(l->uri[0]), "%s", p->uri);
+		l->attempts[l->n] = p->attempts;
+	}
+	l->n++;
+	return 0;
+}
+
+/* Destinations go from pending to sent or failed, one attempt each. */
+static void
+test_pending(struct store *s)
+{
+	struct pending_list l = {0};
+	struct auth_error err;
+
+	is_int(store_each_pending(s, pending_cb, &l, &err), 0, "pending walked");
+	is_int(l.n, 2, "two pending destinations");
+	is_str(l.uri[0], "mailto:a@example.org", "the first, in URI order");
+	is_str(l.uri[1], "mailto:b@example.net", "the second");
+	is_int(store_destination_done(s, "A1B2", "mailto:b@example.net", STORE_DEST_PENDING,
+	                              "451 try later", 500, &err),
+	       0, "a temporary failure recorded");
+	memset(&l, 0, sizeof(l));
+	store_each_pending(s, pending_cb, &l, &err);
+	ok(l.n == 2 && l.attempts[1] == 1, "still pending, one attempt");
+	is_int(count_rows("SELECT COUNT(*) FROM report_destinations WHERE last_error = '451 try "
+	                  "later' AND last_attempt = 500 AND sent_at IS NULL"),
+	       1, "with its error and time");
+	store_destination_done(s, "A1B2", "mailto:a@example.org", STORE_DEST_SENT, NULL, 600, &err);
+	store_destination_done(s, "A1B2", "mailto:b@example.net", STORE_DEST_FAILED, "550 no", 600,
+	                       &err);
+	memset(&l, 0, sizeof(l));
+	store_each_pending(s, pending_cb, &l, &err);
+	is_int(l.n, 0, "nothing pending after sent and failed");
+	is_int(count_rows("SELECT COUNT(*) FROM report_destinations WHERE state = 'sent' AND"
+	                  " sent_at = 600 AND last_error IS NULL"),
+	       1, "sent, with its time");
+	is_int(count_rows("SELECT COUNT(*) FROM report_destinations WHERE state = 'failed' AND"
+	                  " attempts = 2"),
+	       1, "failed for good after two attempts");
+}
+
 static void
 test_reports(struct store *s)
 {
@@ -232,7 +287,7 @@ test_reports(struct store *s)
 	is_int(store_report_save(s, &r, &err), 0, "saved again with the same id");
 	is_int(count_rows("SELECT COUNT(*) FROM reports"), 1, "still one report");
 	is_int(count_rows("SELECT COUNT(*) FROM report_destinations"), 2, "still two destinations");
-	(void)count_rows("UPDATE report_destinations SET state = 'sent'");
+	test_pending(s);
 	is_int(store_report_find(s, "example.org", 0, 86400, "rfc9990", report_cb, &got, &err), 1,
 	       "found again");
 	ok(got.sent && got.messages == 9, "now sent, with the new count");
