@@ -416,10 +416,7 @@ generate(const struct authreport_opts *o, const struct policy_config *cfg, struc
 	int rc_all = 0, n;
 
 	memset(&c, 0, sizeof(c));
-	if (cfg->report_email != NULL)
-		snprintf(rc.email, sizeof(rc.email), "%s", cfg->report_email);
-	else
-		snprintf(rc.email, sizeof(rc.email), "postmaster@%s", config_report_domain(cfg));
+	config_report_email(cfg, rc.email, sizeof(rc.email));
 	if (store_each_record(s, o->from, o->until, collect_row, &c, &err) != 0) {
 		fprintf(stderr, "authreport: %s\n", c.failed ? c.err.msg : err.msg);
 		collect_free(&c);

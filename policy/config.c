@@ -40,6 +40,7 @@ enum key_kind {
 	K_STRING,
 	K_NETS,
 	K_DOMAINS, /* a struct config_domains */
+	K_ADDRS,   /* a struct config_domains whose entries may be addresses */
 	K_SIGN,    /* dkim_sign entries */
 };
 
@@ -123,6 +124,10 @@ static const struct config_key config_keys[] = {
     STR("report_org_name", report_org_name, config_check_text, true),
     STR("report_email", report_email, config_check_text, true),
     STR("report_contact_info", report_contact_info, config_check_text, true),
+    STR("report_smtp", report_smtp, config_check_smtp_server, false),
+    BOOL("report_starttls", report_starttls),
+    NUM("report_send_limit", K_COUNT, report_send_limit, 1, 1000000),
+    {"report_suppress", K_ADDRS, OFF(report_suppress), 0, 0, E_NONE, NULL, NULL, false},
 };
 
 /* Keys that were renamed: a config naming one says what to write instead. */
@@ -168,6 +173,15 @@ const char *
 config_report_domain(const struct policy_config *cfg)
 {
 	return cfg->report_domain != NULL ? cfg->report_domain : cfg->authserv_id;
+}
+
+void
+config_report_email(const struct policy_config *cfg, char *out, size_t len)
+{
+	if (cfg->report_email != NULL)
+		snprintf(out, len, "%s", cfg->report_email);
+	else
+		snprintf(out, len, "postmaster@%s", config_report_domain(cfg));
 }
 
 static char *
@@ -228,8 +242,11 @@ config_new(struct auth_error *err)
 	cfg->report_store = strdup("sqlite:/var/lib/authmilter/reports.db");
 	cfg->report_queue_size = 10000;
 	cfg->report_retention = 30 * 86400;
+	cfg->report_smtp = strdup("127.0.0.1:25");
+	cfg->report_starttls = true;
+	cfg->report_send_limit = 1000;
 	if (cfg->authserv_id == NULL || cfg->socket == NULL || cfg->syslog_facility == NULL ||
-	    cfg->log_level == NULL || cfg->report_store == NULL) {
+	    cfg->log_level == NULL || cfg->report_store == NULL || cfg->report_smtp == NULL) {
 		config_free(cfg);
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		return NULL;
@@ -277,6 +294,7 @@ config_free(struct policy_config *cfg)
 	free(cfg->trusted);
 	config_free_domains(&cfg->never_reject);
 	config_free_domains(&cfg->arc_trusted_sealers);
+	config_free_domains(&cfg->report_suppress);
 	config_free_sign(cfg);
 	free(cfg->arc_seal_domain);
 	free(cfg->arc_seal_selector);
@@ -293,6 +311,7 @@ config_free(struct policy_config *cfg)
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	free(cfg->report_contact_info);
+	free(cfg->report_smtp);
 	free(cfg);
 }
 
@@ -445,16 +464,45 @@ config_add_net(void *arg, const char *item, char *msg, size_t msglen)
 struct config_domain_list {
 	struct config_domains *l;
 	const char *key;
+	bool addresses; /* local@domain entries are kept too (lower case) */
 };
+
+/* "local@domain": the address in lower case, its domain checked. */
+static int
+config_parse_address(const char *item, char *out, size_t outlen, char *msg, size_t msglen)
+{
+	const char *at = strrchr(item, '@');
+	char dom[CONFIG_DOMAIN_MAX + 1];
+	size_t i, llen = at != NULL ? (size_t)(at - item) : 0;
+
+	if (at == NULL || llen == 0 || llen > 64 || llen + 1 >= outlen) {
+		snprintf(msg, msglen, "not an address: %.64s", item);
+		return -1;
+	}
+	if (config_parse_domain(at + 1, dom, msg, msglen) < 0)
+		return -1;
+	for (i = 0; i < llen; i++) {
+		unsigned char c = (unsigned char)item[i];
+		if (c <= 0x20 || c >= 0x7f) {
+			snprintf(msg, msglen, "not an address: %.64s", item);
+			return -1;
+		}
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	snprintf(out + llen, outlen - llen, "@%s", dom);
+	return 0;
+}
 
 static int
 config_add_domain(void *arg, const char *item, char *msg, size_t msglen)
 {
 	struct config_domain_list *dl = arg;
 	struct config_domains *l = dl->l;
-	char norm[CONFIG_DOMAIN_MAX + 1], **grown;
+	char norm[CONFIG_DOMAIN_MAX + 66], **grown;
 
-	if (config_parse_domain(item, norm, msg, msglen) < 0)
+	if (dl->addresses && strchr(item, '@') != NULL
+	        ? config_parse_address(item, norm, sizeof(norm), msg, msglen) < 0
+	        : config_parse_domain(item, norm, msg, msglen) < 0)
 		return -1;
 	if (l->n >= CONFIG_LIST_MAX) {
 		snprintf(msg, msglen, "%s has more than %d entries", dl->key, CONFIG_LIST_MAX);
@@ -514,7 +562,7 @@ config_set_list(struct policy_config *cfg, const struct config_key *k, const cha
                 char *msg, size_t msglen)
 {
 	struct config_domain_list dl = {(struct config_domains *)(void *)((char *)cfg + k->offset),
-	                                k->name};
+	                                k->name, k->kind == K_ADDRS};
 
 	switch (k->kind) {
 	case K_NETS:
@@ -557,6 +605,7 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 		return config_set_string(cfg, k, v, msg, msglen);
 	case K_NETS:
 	case K_DOMAINS:
+	case K_ADDRS:
 	case K_SIGN:
 		listseen = seen == NULL ? NULL : &seen->key[k - config_keys];
 		replace = listseen == NULL || !*listseen;
@@ -722,6 +771,21 @@ config_domain_listed(const struct config_domains *l, const char *domain)
 
 	for (i = 0; domain != NULL && i < l->n; i++)
 		if (config_domain_match(domain, l->v[i], true, true))
+			return true;
+	return false;
+}
+
+bool
+config_report_suppressed(const struct policy_config *cfg, const char *policy_domain,
+                         const char *addr, const char *addr_domain)
+{
+	const struct config_domains *l = &cfg->report_suppress;
+	size_t i;
+
+	if (config_domain_listed(l, policy_domain) || config_domain_listed(l, addr_domain))
+		return true;
+	for (i = 0; addr != NULL && i < l->n; i++)
+		if (strchr(l->v[i], '@') != NULL && strcasecmp(l->v[i], addr) == 0)
 			return true;
 	return false;
 }

@@ -119,6 +119,12 @@ struct policy_config {
 	char *report_org_name; /* report_metadata org_name; NULL: the report domain */
 	char *report_email;    /* report_metadata email; NULL: postmaster@<report domain> */
 	char *report_contact_info; /* report_metadata extra_contact_info; NULL: none */
+	char *report_smtp;         /* HOST[:PORT] authreport mails through; 127.0.0.1:25 */
+	bool report_starttls;      /* STARTTLS when the server offers it; default yes */
+	size_t report_send_limit;  /* report mails one authreport send sends at most; 1000 */
+	/* Policy domains (and their subdomains), destination domains and
+	 * destination addresses never reported to. */
+	struct config_domains report_suppress;
 };
 
 struct policy_config *config_new(struct auth_error *err);
@@ -135,11 +141,17 @@ int config_set(struct policy_config *cfg, const char *key, const char *value,
 
 /* report_domain, or authserv_id when it is not set. */
 const char *config_report_domain(const struct policy_config *cfg);
+/* report_email, or postmaster@ the report domain. */
+void config_report_email(const struct policy_config *cfg, char *out, size_t len);
 
 /* Whether a client address (text) is in the trusted networks. */
 bool config_is_trusted(const struct policy_config *cfg, const char *ip);
 /* Whether domain, or a parent of it, is in the list. */
 bool config_domain_listed(const struct config_domains *l, const char *domain);
+/* Whether reports about policy_domain to the address addr (whose domain
+ * is addr_domain) are suppressed. */
+bool config_report_suppressed(const struct policy_config *cfg, const char *policy_domain,
+                              const char *addr, const char *addr_domain);
 /* Whether a From domain (or a parent of it) is in never_reject. */
 bool config_never_reject(const struct policy_config *cfg, const char *domain);
 /* Whether an ARC sealer's domain (or a parent of it) is trusted. */

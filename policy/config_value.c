@@ -364,6 +364,27 @@ config_check_dns_server(const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+/* HOST, HOST:PORT or [IPv6]:PORT, the port 1 to 65535. */
+int
+config_check_smtp_server(const char *v, char *msg, size_t msglen)
+{
+	const char *colon = v[0] == '[' ? strchr(v, ']') : strrchr(v, ':');
+	unsigned long long port = 25;
+	const char *rest = "";
+
+	if (colon != NULL && v[0] == '[')
+		colon = colon[1] == ':' ? colon + 1 : colon[1] == '\0' ? NULL : v;
+	if (colon != NULL && colon != v)
+		rest = parse_digits(colon + 1, &port);
+	if (config_check_dns_server(v, msg, msglen) < 0 || colon == v || v[0] == ':' ||
+	    (v[0] != '[' && strchr(v, ':') != colon) || rest == NULL || *rest != '\0' ||
+	    port == 0 || port > 65535) {
+		snprintf(msg, msglen, "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_port_at_host(const char *v, char *msg, size_t msglen)
 {

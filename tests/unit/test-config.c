@@ -82,6 +82,51 @@ test_defaults(void)
 	       cfg->report_email == NULL && cfg->report_contact_info == NULL,
 	   "report_domain, report_org_name, report_email, report_contact_info unset");
 	is_str(config_report_domain(cfg), cfg->authserv_id, "the report domain is authserv_id");
+	is_str(cfg->report_smtp, "127.0.0.1:25", "report_smtp 127.0.0.1:25");
+	ok(cfg->report_starttls, "report_starttls yes");
+	is_int(cfg->report_send_limit, 1000, "report_send_limit 1000");
+	is_int(cfg->report_suppress.n, 0, "report_suppress empty");
+	config_free(cfg);
+}
+
+static void
+test_report_sending(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(load(cfg,
+	            "report_smtp [2001:db8::25]:587\nreport_starttls no\nreport_send_limit 20\n"
+	            "report_suppress Quiet.Example, DMARC@Reports.Example.NET\n"
+	            "report_suppress noisy.example\n",
+	            &err),
+	       0, "report sending keys: %s", err.msg);
+	is_str(cfg->report_smtp, "[2001:db8::25]:587", "report_smtp");
+	ok(!cfg->report_starttls, "report_starttls no");
+	is_int(cfg->report_send_limit, 20, "report_send_limit");
+	is_int(cfg->report_suppress.n, 3, "three suppressed entries");
+	is_str(cfg->report_suppress.v[1], "dmarc@reports.example.net", "an address, lower-cased");
+	ok(config_report_suppressed(cfg, "mail.quiet.example", "a@b.example", "b.example"),
+	   "a policy domain below a listed domain");
+	ok(config_report_suppressed(cfg, "a.example", "x@noisy.example", "noisy.example"),
+	   "a listed destination domain");
+	ok(config_report_suppressed(cfg, "a.example", "Dmarc@reports.example.net",
+	                            "reports.example.net"),
+	   "a listed address, any case");
+	ok(!config_report_suppressed(cfg, "a.example", "other@reports.example.net",
+	                             "reports.example.net"),
+	   "another address of that domain is not");
+	is_int(load(cfg, "report_suppress @example.com\n", &err), -1, "an empty local part");
+	is_str(err.msg, "test.conf:1: not an address: @example.com", "its message");
+	is_int(load(cfg, "report_suppress a@not..valid\n", &err), -1, "a bad domain");
+	static const char *const bad_smtp[] = {"host:99999",     "host:",    ":25",  "2001:db8::1",
+	                                       "[2001:db8::1]x", "host:25x", "ho st"};
+	for (size_t i = 0; i < sizeof(bad_smtp) / sizeof(bad_smtp[0]); i++)
+		is_int(config_set(cfg, "report_smtp", bad_smtp[i], &err), -1,
+		       "report_smtp %s refused", bad_smtp[i]);
+	is_str(err.msg, "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT", "its message");
+	is_int(config_set(cfg, "report_smtp", "[::1]", &err), 0, "[::1] without a port");
+	is_int(config_set(cfg, "report_smtp", "mail.example.net", &err), 0, "a host name");
 	config_free(cfg);
 }
 
@@ -449,5 +494,6 @@ main(void)
 	test_trusted();
 	test_never_reject();
 	test_arc_and_signing();
+	test_report_sending();
 	return done_testing();
 }
