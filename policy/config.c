@@ -226,7 +226,23 @@ config_free(struct policy_config *cfg)
 	free(cfg->syslog_facility);
 	free(cfg->log_level);
 	free(cfg->report_db);
+	if (cfg->ext.free != NULL)
+		cfg->ext.free(cfg->ext.ctx);
 	free(cfg);
+}
+
+void
+config_set_ext(struct policy_config *cfg, const struct config_ext *ext)
+{
+	if (cfg->ext.free != NULL)
+		cfg->ext.free(cfg->ext.ctx);
+	cfg->ext = *ext;
+}
+
+void *
+config_ext(const struct policy_config *cfg)
+{
+	return cfg->ext.ctx;
 }
 
 /* ---- applying one value ---- */
@@ -425,10 +441,15 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 	const struct config_key *k = config_find_key(key);
 	bool *listseen;
 	bool replace;
+	int rc;
 
 	if (k == NULL) {
-		snprintf(msg, msglen, "unknown key \"%.64s\"", key);
-		return -1;
+		rc = cfg->ext.set == NULL
+		         ? CONFIG_EXT_UNKNOWN
+		         : cfg->ext.set(cfg->ext.ctx, key, v, cfg->ext_source, msg, msglen);
+		if (rc == CONFIG_EXT_UNKNOWN)
+			snprintf(msg, msglen, "unknown key \"%.64s\"", key);
+		return rc == 0 ? 0 : -1;
 	}
 	switch (k->kind) {
 	case K_BOOL:
@@ -457,6 +478,7 @@ config_set(struct policy_config *cfg, const char *key, const char *value, struct
 	if (strlen(value) > CONFIG_LINE_MAX)
 		return auth_error_set(err, AUTH_ELIMIT, "%.64s: value longer than %d bytes", key,
 		                      CONFIG_LINE_MAX);
+	cfg->ext_source++;
 	if (config_apply(cfg, key, value, NULL, msg, sizeof(msg)) < 0)
 		return auth_error_set(err, AUTH_EINVAL, "%s", msg);
 	return 0;
@@ -529,6 +551,7 @@ config_parse_src(struct policy_config *cfg, const char *name, struct config_src 
 	unsigned long lineno = 0;
 	long n;
 
+	cfg->ext_source++;
 	while ((n = config_read_line(src, line)) != -1) {
 		lineno++;
 		if (n == -2)
