@@ -1,8 +1,13 @@
 /*
- * authmilter - the milter daemon for Postfix and Sendmail.
+ * authmilter - the milter daemon for Postfix and Sendmail, and with
+ * --smtp the standalone SMTP listener.
  *
  *   authmilter [-f] [-c CONFIG] [-p SOCKET] [-u USER] [-g GROUP]
  *              [-P PIDFILE] [-o key=value]... [-t]
+ *   authmilter --smtp [ADDRESS:]PORT [the same options]
+ *
+ * With --smtp the same lifecycle runs the SMTP listener (smtpd.c)
+ * instead of the milter: the same binary, config file and overrides.
  *
  * Reads the config file (authmilter.conf(5)), applies the command-line
  * overrides over it (-p, -u, -g, -P and each -o in order) and runs the
@@ -22,6 +27,7 @@
  */
 #include "autoconf.h"
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +35,8 @@
 
 #include "mfilter.h"
 #include "server.h"
+#include "smtpd.h"
+#include "smtpd_conf.h"
 
 #define AUTHMILTER_DEFAULT_CONFIG SYSCONFDIR "/authmilter.conf"
 
@@ -37,6 +45,9 @@ usage(FILE *f)
 {
 	fputs("usage: authmilter [-f] [-c CONFIG] [-p SOCKET] [-u USER] [-g GROUP] [-P PIDFILE]\n"
 	      "                  [-o key=value]... [-t]\n"
+	      "       authmilter --smtp [ADDRESS:]PORT [options]\n"
+	      "  --smtp [ADDRESS:]PORT  be the SMTP listener (standalone filter) instead\n"
+	      "                of the milter; also the smtp_listen key\n"
 	      "  -f            stay in the foreground and log to standard error\n"
 	      "  -c CONFIG     config file (default " AUTHMILTER_DEFAULT_CONFIG ")\n"
 	      "  -p SOCKET     unix:/path, inet:port@host or inet6:port@host\n"
@@ -48,15 +59,29 @@ usage(FILE *f)
 	      f);
 }
 
+static const struct option long_options[] = {
+    {"smtp", required_argument, NULL, 'S'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 /* Returns 0, 1 when help was asked, -1 on a usage error. */
 static int
-parse_args(struct server_args *a, int argc, char **argv)
+parse_args(struct server_args *a, bool *smtp, int argc, char **argv)
 {
 	int c, rc = 0;
 
 	server_args_init(a, AUTHMILTER_DEFAULT_CONFIG);
-	while (rc == 0 && (c = getopt(argc, argv, "fc:p:u:g:P:o:th")) != -1) {
+	/* Both front ends know the listener's keys: one file serves both. */
+	a->keys_new = smtpd_conf_keys;
+	*smtp = false;
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "fc:p:u:g:P:o:th", long_options, NULL)) != -1) {
 		switch (c) {
+		case 'S':
+			*smtp = true;
+			rc = server_args_add(a, "smtp_listen", optarg, NULL);
+			break;
 		case 'f':
 			a->foreground = true;
 			break;
@@ -99,14 +124,15 @@ int
 main(int argc, char **argv)
 {
 	struct server_args args;
+	bool smtp;
 	int rc;
 
-	if ((rc = parse_args(&args, argc, argv)) != 0) {
+	if ((rc = parse_args(&args, &smtp, argc, argv)) != 0) {
 		usage(rc > 0 ? stdout : stderr);
 		server_args_free(&args);
 		return rc > 0 ? 0 : 2;
 	}
-	rc = server_main(&mfilter_frontend, &args);
+	rc = server_main(smtp ? &smtpd_frontend : &mfilter_frontend, &args);
 	server_args_free(&args);
 	return rc;
 }

@@ -697,7 +697,16 @@ smtpc_close(struct smtpc *c)
 		c->opts.timeout_ms = c->opts.timeout_ms < 5000 ? c->opts.timeout_ms : 5000;
 		(void)smtpc_command(c, "QUIT", &r, &err);
 	}
+	smtpc_drop(c);
+}
+
+void
+smtpc_drop(struct smtpc *c)
+{
+	if (c == NULL)
+		return;
 	if (c->ssl != NULL) {
+		/* Non-blocking: sends close_notify if it can, never waits. */
 		(void)SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 	}

@@ -108,5 +108,8 @@ int smtpc_data(struct smtpc *c, const struct smtpc_piece *pieces, size_t npieces
 int smtpc_rset(struct smtpc *c, struct smtpc_reply *r, struct auth_error *err);
 /* QUIT (when the connection still works) and close; NULL is harmless. */
 void smtpc_close(struct smtpc *c);
+/* Closes at once without QUIT, never waiting (an open transaction is
+ * abandoned, which the server discards); NULL is harmless. */
+void smtpc_drop(struct smtpc *c);
 
 #endif

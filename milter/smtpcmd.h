@@ -84,7 +84,7 @@ void smtpcmd_split(const char *addr, const char **local, size_t *local_len, cons
 /* XCLIENT attributes, xtext-decoded; "[UNAVAILABLE]" and "[TEMPUNAVAIL]"
  * leave a value unset. */
 struct smtpcmd_xclient {
-	char addr[64]; /* the client address, "" when not given */
+	char addr[46]; /* the client address (INET6_ADDRSTRLEN), "" when not given */
 	char helo[SMTPCMD_XVALUE_MAX + 1];
 	char login[SMTPCMD_XVALUE_MAX + 1];
 	bool has_addr, has_helo, has_login;
