@@ -76,8 +76,8 @@ hdredit_push(struct smtpc_piece *pieces, size_t *n, const char *p, size_t len)
 }
 
 int
-hdredit_pieces(const char *msg, size_t len, const struct verdict *v, struct buf *added,
-               struct smtpc_piece **pieces, size_t *npieces)
+hdredit_pieces(const char *msg, size_t len, const struct verdict *v, const char *trace,
+               struct buf *added, struct smtpc_piece **pieces, size_t *npieces)
 {
 	size_t ndel, d = 0, off = 0, run = 0, n = 0;
 	unsigned field = 0;
@@ -87,7 +87,8 @@ hdredit_pieces(const char *msg, size_t len, const struct verdict *v, struct buf 
 
 	*pieces = NULL;
 	*npieces = 0;
-	if (oom || hdredit_added(v, added) < 0 || (out = calloc(ndel + 2, sizeof(*out))) == NULL) {
+	if (oom || hdredit_added(v, added) < 0 || (trace != NULL && buf_puts(added, trace) < 0) ||
+	    (out = calloc(ndel + 2, sizeof(*out))) == NULL) {
 		free(del);
 		return -1;
 	}

@@ -1,7 +1,7 @@
 /*
  * hdredit - the message as the listener hands it on: the verdict's header
- * fields prepended (add[0] topmost), the forged Authentication-Results
- * fields it names deleted.
+ * fields prepended (add[0] topmost), then our trace field, and the forged
+ * Authentication-Results fields the verdict names deleted.
  *
  * The header block is split into fields exactly as the session's parser
  * splits it (libauth/msg.h: a line starting with WSP continues the field
@@ -23,9 +23,11 @@
 #include "smtpc.h"
 #include "verdict.h"
 
-/* Returns 0, or -1 when out of memory (added's maximum reached). */
-int hdredit_pieces(const char *msg, size_t len, const struct verdict *v, struct buf *added,
-                   struct smtpc_piece **pieces, size_t *npieces);
+/* trace (or NULL): a complete field with its CRLF (our Received:), put
+ * below the verdict's fields and above the message's own.  Returns 0, or
+ * -1 when out of memory (added's maximum reached). */
+int hdredit_pieces(const char *msg, size_t len, const struct verdict *v, const char *trace,
+                   struct buf *added, struct smtpc_piece **pieces, size_t *npieces);
 
 /* The pieces' total length. */
 size_t hdredit_length(const struct smtpc_piece *pieces, size_t npieces);

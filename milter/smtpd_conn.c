@@ -182,7 +182,8 @@ static void
 cmd_helo(struct smtpd_conn *c, const struct smtpcmd *cmd, bool esmtp)
 {
 	if (cmd->arg_len == 0 || cmd->arg_len > SMTPCMD_DOMAIN_MAX ||
-	    memchr(cmd->arg, ' ', cmd->arg_len) != NULL) {
+	    memchr(cmd->arg, ' ', cmd->arg_len) != NULL ||
+	    memchr(cmd->arg, '\t', cmd->arg_len) != NULL) {
 		smtpd_error(c, 501, "5.5.4",
 		            esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
 		return;

@@ -224,20 +224,42 @@ smtpd_store(struct smtpd_conn *c, const char *tmpl, const struct smtpc_piece *pi
 	free(list);
 }
 
+/* RFC 5321 §4.4: the trace field of this hop.  Every value in it passed
+ * the command parser (printable ASCII, no spaces in HELO). */
+static void
+smtpd_received(const struct smtpd_conn *c, char *out, size_t outlen)
+{
+	char date[64], rcpt[SMTPCMD_PATH_MAX + 16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		date[0] = '\0';
+	if (c->nrcpt == 1)
+		snprintf(rcpt, sizeof(rcpt), "\r\n\tfor <%s>", c->rcpts[0]);
+	snprintf(out, outlen,
+	         "Received: from %s ([%s])\r\n\tby %s (authmilter) with %s id %s%s;\r\n\t%s\r\n",
+	         c->helo[0] ? c->helo : "unknown", c->client, smtpd_conn_hostname(c),
+	         c->tls ? (c->esmtp ? "ESMTPS" : "SMTPS") : (c->esmtp ? "ESMTP" : "SMTP"), c->qid,
+	         rcpt, date);
+}
+
 static void
 smtpd_deliver(struct smtpd_conn *c, const struct verdict *v)
 {
 	const struct policy_config *cfg = confref_config(c->ref);
 	struct smtpc_piece *pieces = NULL;
 	const char *quarantine = NULL;
-	char qbuf[MAILDIR_PATH_MAX];
+	char qbuf[MAILDIR_PATH_MAX], trace[1024];
 	struct buf added;
 	size_t n;
 
 	if (v->action == VERDICT_QUARANTINE && cfg->quarantine == CONFIG_QUARANTINE_HOLD)
 		quarantine = smtpd_conf_quarantine(c->sc, qbuf, sizeof(qbuf));
+	smtpd_received(c, trace, sizeof(trace));
 	buf_init(&added, SMTPD_ADDED_MAX);
-	if (hdredit_pieces(c->data.data, c->data.len, v, &added, &pieces, &n) < 0)
+	if (hdredit_pieces(c->data.data, c->data.len, v, trace, &added, &pieces, &n) < 0)
 		smtpd_set_reply(c, "451 4.3.0 Out of memory, try again later");
 	else if (quarantine != NULL)
 		smtpd_store(c, quarantine, pieces, n);
