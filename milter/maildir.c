@@ -127,7 +127,7 @@ maildir_name(char *out, size_t outlen)
 	for (i = 0; host[i] != '\0'; i++)
 		if (host[i] == '/' || host[i] == ':')
 			host[i] = '_';
-	snprintf(out, outlen, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+	snprintf(out, outlen, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
 	         (long)getpid(), atomic_fetch_add(&maildir_seq, 1) + 1, host);
 }
 

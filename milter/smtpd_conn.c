@@ -134,20 +134,56 @@ smtpd_conn_free(struct smtpd_conn *c)
 	}
 	smtpd_conn_end_transaction(c);
 	session_free(c->session);
+	if (c->linger != NULL)
+		event_free(c->linger);
 	bufferevent_free(c->bev);
 	smtpd_conn_unlink(c);
 	confref_release(c->ref);
 	free(c);
 }
 
+/* Bytes not yet written: under TLS the filter hands them on at once, so
+ * the socket's own buffer counts too. */
+static size_t
+smtpd_unsent(const struct smtpd_conn *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	return n + (under != NULL ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
+}
+
+/* Under TLS the write callback cannot tell when the socket's buffer has
+ * drained: look every few milliseconds, for at most the write timeout. */
+static void
+smtpd_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd_conn *c = arg;
+	struct timeval again = {0, 20000};
+
+	(void)fd;
+	(void)what;
+	if (smtpd_unsent(c) == 0 || ++c->linger_ticks > c->sc->command_timeout * 50)
+		smtpd_conn_free(c);
+	else
+		evtimer_add(c->linger, &again);
+}
+
 /* The last reply is queued: free once it is written. */
 static void
 smtpd_close(struct smtpd_conn *c)
 {
+	struct timeval now = {0, 0};
+
 	c->state = SC_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (smtpd_unsent(c) == 0) {
 		smtpd_conn_free(c);
+		return;
+	}
+	if (c->tls && c->linger == NULL &&
+	    (c->linger = evtimer_new(smtpd_base(c->srv), smtpd_linger_cb, c)) != NULL)
+		evtimer_add(c->linger, &now);
 }
 
 void
@@ -570,7 +606,7 @@ smtpd_data_step(struct smtpd_conn *c)
 	}
 	evbuffer_drain(in, used);
 	if (!c->dec.done)
-		return 1;
+		return used > 0;
 	smtpd_timeouts(c, c->sc->command_timeout);
 	if (smtpdata_refused(&c->dec)) {
 		smtpd_data_refused(c);
@@ -662,7 +698,8 @@ smtpd_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct smtpd_conn *c = arg;
 
-	if (c->state == SC_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	(void)bev;
+	if (c->state == SC_CLOSING && c->linger == NULL && smtpd_unsent(c) == 0)
 		smtpd_conn_free(c);
 }
 

@@ -70,6 +70,8 @@ struct smtpd_conn {
 	bool gone;      /* the client went away while a job ran */
 	bool drain;     /* close after the transaction under way */
 	unsigned errors;
+	struct event *linger; /* closing under TLS: waits for the last bytes */
+	unsigned linger_ticks;
 
 	/* The transaction. */
 	bool in_mail;
