@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "config.h"
@@ -357,9 +358,14 @@ smtpd_job_done(struct workpool_job *j)
 void
 smtpd_job_submit(struct smtpd_conn *c, enum smtpd_job_kind kind)
 {
-	if (kind == SJ_MAIL)
-		snprintf(c->qid, sizeof(c->qid), "%08lX%06lX", (unsigned long)time(NULL),
-		         ++smtpd_qid_seq & 0xffffff);
+	struct timeval tv;
+
+	/* Unique across restarts too: the time to the microsecond. */
+	if (kind == SJ_MAIL) {
+		gettimeofday(&tv, NULL);
+		snprintf(c->qid, sizeof(c->qid), "%08lX%05lX%04lX", (unsigned long)tv.tv_sec,
+		         (unsigned long)tv.tv_usec, ++smtpd_qid_seq & 0xffff);
+	}
 	c->job_kind = kind;
 	c->job_failed = false;
 	c->reply[0] = '\0';
