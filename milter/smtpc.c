@@ -522,19 +522,23 @@ smtpc_tls_handshake(struct smtpc *c, struct auth_error *err)
 	return 0;
 }
 
+/* Returns 0 when the session can go on (in TLS, or in the clear when
+ * the server refused STARTTLS, as opportunistic TLS does), -1 when not. */
 static int
 smtpc_starttls(struct smtpc *c, struct smtpc_reply *r, struct auth_error *err)
 {
 	if (smtpc_command(c, "STARTTLS", r, err) < 0)
 		return -1;
 	if (r->code != 220)
-		return 0; /* refused: go on in the clear */
+		return 0;
 	/* Nothing may be buffered past the 220: it would not be protected. */
 	if (c->inlen > 0 || smtpc_tls_handshake(c, err) < 0) {
 		c->broken = true;
 		return auth_error_set(err, AUTH_EIO, "next hop: STARTTLS failed");
 	}
-	return smtpc_ehlo(c, r, err);
+	if (smtpc_ehlo(c, r, err) < 0)
+		return -1;
+	return r->code / 100 == 2 ? 0 : -1;
 }
 
 static int
@@ -544,8 +548,7 @@ smtpc_greet(struct smtpc *c, struct smtpc_reply *r, struct auth_error *err)
 		return -1;
 	if (smtpc_ehlo(c, r, err) < 0 || r->code / 100 != 2)
 		return -1;
-	if (c->opts.starttls && (c->ext & SMTPC_EXT_STARTTLS) &&
-	    (smtpc_starttls(c, r, err) < 0 || r->code / 100 != 2))
+	if (c->opts.starttls && (c->ext & SMTPC_EXT_STARTTLS) && smtpc_starttls(c, r, err) < 0)
 		return -1;
 	return 0;
 }
