@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -83,8 +84,12 @@ smtpcmd_local(const char *p, size_t n)
 	size_t i = 0;
 
 	if (n > 0 && p[0] == '"') {
+		/* RFC 5321 qtextSMTP and quoted-pairSMTP: printable ASCII and
+		 * space.  Angle brackets are refused even quoted: the path is
+		 * found by its '>', and goes into RCPT lines and logs as it is. */
 		for (i = 1; i < n && p[i] != '"'; i++)
-			if (p[i] == '\\' && ++i >= n)
+			if ((p[i] == '\\' && ++i >= n) || p[i] < 0x20 || p[i] > 0x7e ||
+			    p[i] == '<' || p[i] == '>')
 				return 0;
 		return i < n ? i + 1 : 0;
 	}
@@ -106,9 +111,17 @@ smtpcmd_domain(const char *p, size_t n)
 
 	if (n == 0 || n > SMTPCMD_DOMAIN_MAX)
 		return false;
-	if (p[0] == '[')
-		return n > 2 && p[n - 1] == ']' && memchr(p + 1, '[', n - 2) == NULL &&
-		       memchr(p + 1, ']', n - 2) == NULL && memchr(p, ' ', n) == NULL;
+	/* An address literal: IPv4, "IPv6:..." or "tag:..." (RFC 5321
+	 * §4.1.3), so letters, digits and ".:-" only. */
+	if (p[0] == '[') {
+		if (n <= 2 || p[n - 1] != ']')
+			return false;
+		for (i = 1; i + 1 < n; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != ':' &&
+			    p[i] != '-')
+				return false;
+		return true;
+	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 

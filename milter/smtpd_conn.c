@@ -153,8 +153,6 @@ smtpd_unsent(const struct smtpd_conn *c)
 	return n + (under != NULL ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
 }
 
-/* Under TLS the write callback cannot tell when the socket's buffer has
- * drained: look every few milliseconds, for at most the write timeout. */
 static void
 smtpd_linger_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -169,7 +167,9 @@ smtpd_linger_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(c->linger, &again);
 }
 
-/* The last reply is queued: free once it is written. */
+/* The last reply is queued: free once it is written, looking every few
+ * milliseconds (under TLS no write callback says when the socket's
+ * buffer drained), for at most the write timeout. */
 static void
 smtpd_close(struct smtpd_conn *c)
 {
@@ -181,7 +181,7 @@ smtpd_close(struct smtpd_conn *c)
 		smtpd_conn_free(c);
 		return;
 	}
-	if (c->tls && c->linger == NULL &&
+	if (c->linger == NULL &&
 	    (c->linger = evtimer_new(smtpd_base(c->srv), smtpd_linger_cb, c)) != NULL)
 		evtimer_add(c->linger, &now);
 }
@@ -699,7 +699,7 @@ smtpd_write_cb(struct bufferevent *bev, void *arg)
 	struct smtpd_conn *c = arg;
 
 	(void)bev;
-	if (c->state == SC_CLOSING && c->linger == NULL && smtpd_unsent(c) == 0)
+	if (c->state == SC_CLOSING && smtpd_unsent(c) == 0)
 		smtpd_conn_free(c);
 }
 
@@ -711,7 +711,8 @@ smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return; /* the TLS handshake is done */
-	if ((what & BEV_EVENT_TIMEOUT) && c->state != SC_CLOSING) {
+	/* A client that does not read its replies gets no more. */
+	if ((what & BEV_EVENT_TIMEOUT) && c->state != SC_CLOSING && !(what & BEV_EVENT_WRITING)) {
 		log_msg(LOG_L_INFO, "client=%s: timeout in %s", c->client,
 		        c->state == SC_DATA ? "DATA" : "a command");
 		smtpd_conn_reply(c, "421 4.4.2 %s Timeout, closing", smtpd_conn_hostname(c));

@@ -70,7 +70,7 @@ struct smtpd_conn {
 	bool gone;      /* the client went away while a job ran */
 	bool drain;     /* close after the transaction under way */
 	unsigned errors;
-	struct event *linger; /* closing under TLS: waits for the last bytes */
+	struct event *linger; /* closing: waits for the last bytes to go out */
 	unsigned linger_ticks;
 
 	/* The transaction. */

@@ -61,11 +61,12 @@ is() {
 		echo "#   want: '$2'"
 	fi
 }
-# Waits until FILE matches the extended regular expression.
+# Waits (at most 30 s: two queue managers on a busy machine) until FILE
+# matches the extended regular expression.
 wait_grep() { # REGEX FILE...
 	_re=$1
 	shift
-	for _i in $(seq 100); do
+	for _i in $(seq 300); do
 		grep -Eq "$_re" "$@" 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -76,6 +76,13 @@ test_mail(void)
 	is_str(p.addr, "a@b.example", "is dropped");
 	is_int(mail("MAIL FROM:<\"john doe\"@example.org>", &p), 0, "a quoted local part");
 	is_int(mail("MAIL FROM:<a@[192.0.2.1]>", &p), 0, "an address literal");
+	is_int(mail("MAIL FROM:<a@[IPv6:2001:db8::1]>", &p), 0, "an IPv6 address literal");
+	is_int(mail("MAIL FROM:<\"\t:x\"@org.example>", &p), -1,
+	       "a tab inside a quoted local part (found by fuzz-smtpcmd)");
+	is_int(rcpt("RCPT TO:<@r:rcpt@[19<.0.2.1]>", &p), -1,
+	       "an angle bracket in an address literal (found by fuzz-smtpcmd)");
+	is_int(mail("MAIL FROM:<\"orge.jo:<user@example.dou\"@org>", &p), -1,
+	       "an angle bracket inside a quoted local part (found by fuzz-smtpcmd)");
 	is_int(mail("MAIL FROM:a@b.example", &p), -1, "no angle brackets");
 	ok(e.code == 501 && strcmp(e.text, "The address must be in angle brackets") == 0,
 	   "501 says so");
