@@ -358,22 +358,12 @@ mf_reply_text(const char *text, char *out, size_t outlen)
 static sfsistat
 mf_reply(SMFICTX *ctx, const struct verdict *v, bool reject)
 {
-	char text[MFILTER_REPLY_MAX], code[8];
-	const char *dsn = v->dsn;
+	char text[MFILTER_REPLY_MAX];
+	struct server_reply r;
 
-	mf_reply_text(v->text[0] != '\0' ? v->text
-	              : reject           ? "Message rejected by policy"
-	                                 : "Message cannot be checked now, try again later",
-	              text, sizeof(text));
-	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
-		snprintf(code, sizeof(code), "%d", v->smtp_code);
-	else
-		snprintf(code, sizeof(code), "%s", reject ? "550" : "451");
-	/* RFC 3463: X.7.1 exists only as a permanent code; a deferral without
-	 * a code of its own is a local problem, 4.3.0. */
-	if (dsn == NULL || dsn[0] != code[0])
-		dsn = reject ? "5.7.1" : "4.3.0";
-	if (smfi_setreply(ctx, code, (char *)dsn, text) != MI_SUCCESS)
+	server_reply(v, reject, &r);
+	mf_reply_text(r.text, text, sizeof(text));
+	if (smfi_setreply(ctx, r.code, (char *)r.dsn, text) != MI_SUCCESS)
 		log_msg(LOG_L_WARNING, "the MTA refused the reply text; it answers with its own");
 	return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }

@@ -191,6 +191,26 @@ server_reload(const struct server_frontend *fe, const struct server_args *args,
 }
 
 void
+server_reply(const struct verdict *v, bool reject, struct server_reply *out)
+{
+	const char *text = v->text[0] != '\0' ? v->text
+	                   : reject           ? "Message rejected by policy"
+	                                      : "Message cannot be checked now, try again later";
+	size_t i;
+
+	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
+		snprintf(out->code, sizeof(out->code), "%d", v->smtp_code);
+	else
+		snprintf(out->code, sizeof(out->code), "%s", reject ? "550" : "451");
+	out->dsn = v->dsn;
+	if (out->dsn == NULL || out->dsn[0] != out->code[0])
+		out->dsn = reject ? "5.7.1" : "4.3.0";
+	for (i = 0; text[i] != '\0' && i + 1 < sizeof(out->text); i++)
+		out->text[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : ' ';
+	out->text[i] = '\0';
+}
+
+void
 server_stop(void)
 {
 	daemon_raise(SIGTERM);

@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "verdict.h"
 
 #define SERVER_MAX_OVERRIDES 64
 
@@ -88,6 +89,19 @@ struct policy_config *server_build_config(const struct server_args *args, struct
 
 /* Runs fe until stopped; returns the exit status. */
 int server_main(const struct server_frontend *fe, const struct server_args *args);
+
+/* The SMTP reply a refusing verdict gets from either front end: its own
+ * code and enhanced code when they fit the action, else 550 5.7.1 or
+ * 451 4.3.0 (RFC 3463: X.7.1 exists only as a permanent code; a deferral
+ * without a code of its own is a local problem), and its text, printable
+ * ASCII only, or a default. */
+struct server_reply {
+	char code[4];
+	const char *dsn;
+	char text[VERDICT_TEXT_MAX];
+};
+
+void server_reply(const struct verdict *v, bool reject, struct server_reply *out);
 
 /* A front end that stopped on its own (from any thread) asks the main
  * thread to stop everything. */

@@ -104,30 +104,11 @@ bad:
 	return -1;
 }
 
-/* Splits a list value at spaces and commas, calling add for each item. */
 static int
-smtpd_each(struct smtpd_conf *sc, const char *v,
-           int (*add)(struct smtpd_conf *, const char *, char *, size_t), char *msg, size_t msglen)
+smtpd_add_listen(void *ctx, const char *item, char *msg, size_t msglen)
 {
-	char item[CONFIG_LINE_MAX + 1];
-	size_t n;
+	struct smtpd_conf *sc = ctx;
 
-	while (*v != '\0') {
-		v += strspn(v, " \t,");
-		if ((n = strcspn(v, " \t,")) == 0)
-			break;
-		memcpy(item, v, n);
-		item[n] = '\0';
-		v += n;
-		if (add(sc, item, msg, msglen) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-smtpd_add_listen(struct smtpd_conf *sc, const char *item, char *msg, size_t msglen)
-{
 	if (sc->nlisten >= SMTPD_CONF_LISTEN_MAX) {
 		snprintf(msg, msglen, "smtp_listen has more than %d addresses",
 		         SMTPD_CONF_LISTEN_MAX);
@@ -140,24 +121,12 @@ smtpd_add_listen(struct smtpd_conf *sc, const char *item, char *msg, size_t msgl
 }
 
 static int
-smtpd_add_proxy(struct smtpd_conf *sc, const char *item, char *msg, size_t msglen)
+smtpd_add_proxy(void *ctx, const char *item, char *msg, size_t msglen)
 {
-	struct config_net net, *grown;
+	struct smtpd_conf *sc = ctx;
 
-	if (config_parse_net(item, &net, msg, msglen) < 0)
-		return -1;
-	if (sc->nproxies >= CONFIG_LIST_MAX) {
-		snprintf(msg, msglen, "smtp_trusted_proxies has more than %d entries",
-		         CONFIG_LIST_MAX);
-		return -1;
-	}
-	if ((grown = realloc(sc->proxies, (sc->nproxies + 1) * sizeof(*grown))) == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
-	}
-	sc->proxies = grown;
-	sc->proxies[sc->nproxies++] = net;
-	return 0;
+	return config_add_network(&sc->proxies, &sc->nproxies, "smtp_trusted_proxies", item, msg,
+	                          msglen);
 }
 
 /* The list keys and next_hop. */
@@ -171,13 +140,13 @@ smtpd_set_special(struct smtpd_conf *sc, const char *key, const char *v, unsigne
 		if (sc->listen_source != source)
 			sc->nlisten = 0;
 		sc->listen_source = source;
-		return smtpd_each(sc, v, smtpd_add_listen, msg, msglen);
+		return config_split_list(v, smtpd_add_listen, sc, msg, msglen);
 	}
 	if (strcmp(key, "smtp_trusted_proxies") == 0) {
 		if (sc->proxies_source != source)
 			sc->nproxies = 0;
 		sc->proxies_source = source;
-		return smtpd_each(sc, v, smtpd_add_proxy, msg, msglen);
+		return config_split_list(v, smtpd_add_proxy, sc, msg, msglen);
 	}
 	if (v[0] == '\0') {
 		free(sc->next_hop);
@@ -220,22 +189,14 @@ static int
 smtpd_set_number(struct smtpd_conf *sc, const struct smtpd_key *k, const char *v, char *msg,
                  size_t msglen)
 {
+	enum config_number kind = k->kind == SK_SECONDS ? CONFIG_SECONDS
+	                          : k->kind == SK_SIZE  ? CONFIG_BYTES
+	                                                : CONFIG_NUMBER;
 	char *p = (char *)sc + k->offset;
 	unsigned long long n;
-	int rc;
 
-	if (k->kind == SK_SECONDS)
-		rc = config_parse_duration(v, false, &n, msg, msglen);
-	else if (k->kind == SK_SIZE)
-		rc = config_parse_size(v, &n, msg, msglen);
-	else
-		rc = config_parse_uint(v, &n, msg, msglen);
-	if (rc < 0)
+	if (config_parse_number(k->name, kind, k->min, k->max, v, &n, msg, msglen) < 0)
 		return -1;
-	if (n < k->min || n > k->max) {
-		snprintf(msg, msglen, "%s must be between %llu and %llu", k->name, k->min, k->max);
-		return -1;
-	}
 	if (k->kind == SK_SIZE || k->kind == SK_COUNT)
 		*(size_t *)(void *)p = (size_t)n;
 	else

@@ -18,6 +18,7 @@
 #include "hdredit.h"
 #include "log.h"
 #include "maildir.h"
+#include "server.h"
 #include "smtpd_int.h"
 
 /* Our header fields: far less than this, with every DKIM result. */
@@ -274,23 +275,14 @@ smtpd_deliver(struct smtpd_conn *c, const struct verdict *v)
 	buf_free(&added);
 }
 
-/* The verdict's own reply, with the defaults the milter uses. */
+/* The verdict's own reply, as the milter gives it. */
 static void
 smtpd_refuse(struct smtpd_conn *c, const struct verdict *v, bool reject)
 {
-	char code[8];
-	const char *dsn = v->dsn;
+	struct server_reply r;
 
-	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
-		snprintf(code, sizeof(code), "%d", v->smtp_code);
-	else
-		snprintf(code, sizeof(code), "%s", reject ? "550" : "451");
-	if (dsn == NULL || dsn[0] != code[0])
-		dsn = reject ? "5.7.1" : "4.3.0";
-	snprintf(c->reply, sizeof(c->reply), "%s %s %s", code, dsn,
-	         v->text[0] != '\0' ? v->text
-	         : reject           ? "Message rejected by policy"
-	                            : "Message cannot be checked now, try again later");
+	server_reply(v, reject, &r);
+	snprintf(c->reply, sizeof(c->reply), "%s %s %s", r.code, r.dsn, r.text);
 }
 
 static void

@@ -251,30 +251,15 @@ static int
 config_set_number(struct policy_config *cfg, const struct config_key *k, const char *v, char *msg,
                   size_t msglen)
 {
+	enum config_number kind = k->kind == K_MS        ? CONFIG_MILLISECONDS
+	                          : k->kind == K_SECONDS ? CONFIG_SECONDS
+	                          : k->kind == K_SIZE    ? CONFIG_BYTES
+	                                                 : CONFIG_NUMBER;
 	unsigned long long n;
 	char *p = (char *)cfg + k->offset;
-	int rc;
 
-	switch (k->kind) {
-	case K_MS:
-		rc = config_parse_duration(v, true, &n, msg, msglen);
-		break;
-	case K_SECONDS:
-		rc = config_parse_duration(v, false, &n, msg, msglen);
-		break;
-	case K_SIZE:
-		rc = config_parse_size(v, &n, msg, msglen);
-		break;
-	default:
-		rc = config_parse_uint(v, &n, msg, msglen);
-		break;
-	}
-	if (rc < 0)
+	if (config_parse_number(k->name, kind, k->min, k->max, v, &n, msg, msglen) < 0)
 		return -1;
-	if (n < k->min || n > k->max) {
-		snprintf(msg, msglen, "%s must be between %lu and %lu", k->name, k->min, k->max);
-		return -1;
-	}
 	if (k->kind == K_SIZE || k->kind == K_COUNT)
 		*(size_t *)(void *)p = (size_t)n;
 	else
@@ -346,53 +331,19 @@ config_set_string(struct policy_config *cfg, const struct config_key *k, const c
 	return 0;
 }
 
-/* Splits a list value at spaces and commas; calls add() for each item. */
 static int
-config_each_item(struct policy_config *cfg, const char *v,
-                 int (*add)(struct policy_config *, const char *, char *, size_t), char *msg,
-                 size_t msglen)
+config_add_net(void *ctx, const char *item, char *msg, size_t msglen)
 {
-	char item[CONFIG_LINE_MAX + 1];
-	size_t n;
+	struct policy_config *cfg = ctx;
 
-	while (*v != '\0') {
-		v += strspn(v, " \t,");
-		n = strcspn(v, " \t,");
-		if (n == 0)
-			break;
-		memcpy(item, v, n);
-		item[n] = '\0';
-		v += n;
-		if (add(cfg, item, msg, msglen) < 0)
-			return -1;
-	}
-	return 0;
+	return config_add_network(&cfg->trusted, &cfg->ntrusted, "trusted_networks", item, msg,
+	                          msglen);
 }
 
 static int
-config_add_net(struct policy_config *cfg, const char *item, char *msg, size_t msglen)
+config_add_domain(void *ctx, const char *item, char *msg, size_t msglen)
 {
-	struct config_net net, *grown;
-
-	if (config_parse_net(item, &net, msg, msglen) < 0)
-		return -1;
-	if (cfg->ntrusted >= CONFIG_LIST_MAX) {
-		snprintf(msg, msglen, "trusted_networks has more than %d entries", CONFIG_LIST_MAX);
-		return -1;
-	}
-	grown = realloc(cfg->trusted, (cfg->ntrusted + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
-	}
-	cfg->trusted = grown;
-	cfg->trusted[cfg->ntrusted++] = net;
-	return 0;
-}
-
-static int
-config_add_domain(struct policy_config *cfg, const char *item, char *msg, size_t msglen)
-{
+	struct policy_config *cfg = ctx;
 	char norm[CONFIG_DOMAIN_MAX + 1], **grown;
 
 	if (config_parse_domain(item, norm, msg, msglen) < 0)
@@ -426,11 +377,11 @@ config_set_list(struct policy_config *cfg, const struct config_key *k, const cha
 			cfg->trusted = NULL;
 			cfg->ntrusted = 0;
 		}
-		return config_each_item(cfg, v, config_add_net, msg, msglen);
+		return config_split_list(v, config_add_net, cfg, msg, msglen);
 	}
 	if (replace)
 		config_free_domains(cfg);
-	return config_each_item(cfg, v, config_add_domain, msg, msglen);
+	return config_split_list(v, config_add_domain, cfg, msg, msglen);
 }
 
 /* Sets one key; seen (NULL for config_set) says which lists to extend. */

@@ -47,20 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-is() {
-	if [ "$1" = "$2" ]; then
-		check 0 "$3"
-	else
-		check 1 "$3"
-		echo "#   got:  '$1'"
-		echo "#   want: '$2'"
-	fi
-}
+. "$top_srcdir/tests/lib/tap.sh"
 # Waits (at most 30 s: two queue managers on a busy machine) until FILE
 # matches the extended regular expression.
 wait_grep() { # REGEX FILE...
@@ -193,3 +180,4 @@ wait "$listener_pid"
 is "$?" "0" "the listener exits 0 on SIGTERM"
 listener_pid=
 echo "1..$n"
+exit $failed

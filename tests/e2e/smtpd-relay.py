@@ -25,8 +25,8 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.join(
     os.path.dirname(__file__), "..", "..")), "tests", "lib"))
 from smtptest import (AUTHMILTER, DKIMSIGN, Daemon, Nsd, authres, bail, dkim_key,  # noqa: E402
-                      done, free_port, header_names, is_, message, nsd_available, ok, sign,
-                      skip_all, write_zone)
+                      done, free_port, header_names, is_, message, nsd_available, ok, send,
+                      sign, skip_all, write_zone)
 
 HOST = "mx.relay.test"
 SINK = "/usr/sbin/smtp-sink"
@@ -100,33 +100,6 @@ def listener(name, next_hop):
     d = Daemon(tmp, name, port, CONF + "next_hop %s\n" % next_hop)
     daemons.append(d)
     return port
-
-
-def send(port, msg, sender, rcpts):
-    """(code, text) of the end of DATA, or of the first refusal."""
-    s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=20)
-    try:
-        s.ehlo()
-        code, text = s.mail(sender)
-        if code != 250:
-            return code, text.decode()
-        accepted = 0
-        last = None
-        for r in rcpts:
-            code, text = s.rcpt(r)
-            if code == 250:
-                accepted += 1
-            else:
-                last = (code, text.decode())
-        if accepted == 0:
-            return last
-        code, text = s.data(msg)
-        return code, text.decode()
-    finally:
-        try:
-            s.quit()
-        except smtplib.SMTPException:
-            pass
 
 
 def dumps(folder, seconds=3):

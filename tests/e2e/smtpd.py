@@ -31,6 +31,7 @@ from smtptest import (AUTHMILTER, DKIMSIGN, Daemon, Nsd, Raw, authres, bail, dia
                       dkim_key, done, free_port, header_names, is_, maildir_files,
                       message, nsd_available, ok, read, sign, skip_all, wait_files,
                       write_zone)
+from smtptest import send as smtptest_send  # noqa: E402
 
 HOST = "mx.smtpd.test"
 
@@ -170,27 +171,8 @@ ok(c.closed(), "QUIT closes the connection")
 # ---- messages through smtplib ----
 
 
-def send(msg, sender, rcpts, source="127.0.0.1", helo="client.test", port=port):
-    """Returns (code, text) of the reply to the end of DATA, or of the
-    first refusal."""
-    s = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, source_address=(source, 0),
-                     timeout=15)
-    try:
-        s.ehlo()
-        code, text = s.mail(sender)
-        if code != 250:
-            return code, text.decode()
-        for r in rcpts:
-            code, text = s.rcpt(r)
-            if code != 250:
-                return code, text.decode()
-        code, text = s.data(msg)
-        return code, text.decode()
-    finally:
-        try:
-            s.quit()
-        except smtplib.SMTPException:
-            pass
+def send(msg, sender, rcpts, source="127.0.0.1"):
+    return smtptest_send(port, msg, sender, rcpts, source)
 
 
 good = sign(message("user@good.test", "good", "good"), key)

@@ -10,6 +10,7 @@ import base64
 import glob
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -179,6 +180,37 @@ class Daemon:
                 return True
             time.sleep(0.05)
         return False
+
+
+def send(port, msg, sender, rcpts, source="127.0.0.1", helo="client.test"):
+    """One transaction over smtplib: (code, text) of the reply to the end
+    of DATA, or of MAIL when refused, or of the last RCPT when none was
+    accepted."""
+    s = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, source_address=(source, 0),
+                     timeout=20)
+    try:
+        s.ehlo()
+        code, text = s.mail(sender)
+        if code != 250:
+            return code, text.decode()
+        accepted, last = 0, None
+        for r in rcpts:
+            code, text = s.rcpt(r)
+            if code == 250:
+                accepted += 1
+            else:
+                last = (code, text.decode())
+        if accepted == 0:
+            return last
+        code, text = s.data(msg)
+        return code, text.decode()
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code, e.smtp_error.decode()
+    finally:
+        try:
+            s.quit()
+        except smtplib.SMTPException:
+            pass
 
 
 class Raw:
