@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "confref.h"
+#include "daemon.h"
 #include "log.h"
 #include "mfilter.h"
 #include "recorder.h"
@@ -358,22 +359,12 @@ mf_reply_text(const char *text, char *out, size_t outlen)
 static sfsistat
 mf_reply(SMFICTX *ctx, const struct verdict *v, bool reject)
 {
-	char text[MFILTER_REPLY_MAX], code[8];
-	const char *dsn = v->dsn;
+	char text[MFILTER_REPLY_MAX];
+	struct server_reply r;
 
-	mf_reply_text(v->text[0] != '\0' ? v->text
-	              : reject           ? "Message rejected by policy"
-	                                 : "Message cannot be checked now, try again later",
-	              text, sizeof(text));
-	if (v->smtp_code >= (reject ? 500 : 400) && v->smtp_code < (reject ? 600 : 500))
-		snprintf(code, sizeof(code), "%d", v->smtp_code);
-	else
-		snprintf(code, sizeof(code), "%s", reject ? "550" : "451");
-	/* RFC 3463: X.7.1 exists only as a permanent code; a deferral without
-	 * a code of its own is a local problem, 4.3.0. */
-	if (dsn == NULL || dsn[0] != code[0])
-		dsn = reject ? "5.7.1" : "4.3.0";
-	if (smfi_setreply(ctx, code, (char *)dsn, text) != MI_SUCCESS)
+	server_reply(v, reject, &r);
+	mf_reply_text(r.text, text, sizeof(text));
+	if (smfi_setreply(ctx, r.code, (char *)r.dsn, text) != MI_SUCCESS)
 		log_msg(LOG_L_WARNING, "the MTA refused the reply text; it answers with its own");
 	return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
@@ -427,7 +418,9 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct verdict *v)
 	const struct policy_config *cfg = confref_config(c->ref);
 
 	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
-	recorder_append(c->queue_id, v->report);
+	/* A deferred message comes again: recorded once, when it is final. */
+	if (v->action != VERDICT_TEMPFAIL)
+		recorder_append(c->queue_id, v->report);
 	switch (v->action) {
 	case VERDICT_REJECT:
 		return mf_reply(ctx, v, true);
@@ -537,3 +530,94 @@ mfilter_register(const char *name)
 	desc.xxfi_negotiate = mf_negotiate;
 	return smfi_register(desc);
 }
+
+/* ---- the front end ---- */
+
+/* How long a stop waits for the messages in flight. */
+#define MFILTER_DRAIN_SECONDS 60
+
+/* Written by mfront_open() before any thread starts, then only read. */
+static char *mfilter_socket;
+static bool mfilter_socket_ours;
+static pthread_t mfilter_tid;
+static int mfilter_status = MI_SUCCESS;
+
+static int
+mfront_open(const struct policy_config *cfg, struct auth_error *err)
+{
+	if (mfilter_register("authmilter") != MI_SUCCESS)
+		return auth_error_set(err, AUTH_EINVAL, "smfi_register failed");
+	if (daemon_check_socket(cfg->socket, err) < 0)
+		return -1;
+	if ((mfilter_socket = strdup(cfg->socket)) == NULL)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	if (smfi_setconn(cfg->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS)
+		return auth_error_set(err, AUTH_EIO, "cannot open the socket %s", cfg->socket);
+	mfilter_socket_ours = true;
+	return daemon_socket_perms(cfg->socket, cfg->user, cfg->group, err);
+}
+
+static void *
+mfront_thread(void *arg)
+{
+	(void)arg;
+	mfilter_status = smfi_main();
+	/* libmilter may have stopped on its own (a fatal error, or a signal
+	 * its thread caught): the main thread must learn of it. */
+	server_stop();
+	return NULL;
+}
+
+static int
+mfront_start(struct auth_error *err)
+{
+	int rc;
+
+	if ((rc = pthread_create(&mfilter_tid, NULL, mfront_thread, NULL)) != 0)
+		return auth_error_set(err, AUTH_EIO, "cannot start the milter thread: %s",
+		                      strerror(rc));
+	return 0;
+}
+
+static void
+mfront_reloaded(const struct policy_config *old, const struct policy_config *cfg)
+{
+	if (strcmp(old->socket, cfg->socket) != 0)
+		log_msg(LOG_L_NOTICE, "a socket change takes effect at the next start");
+}
+
+/* New connections are still served meanwhile, so the MTA's view stays
+ * consistent; libmilter drops its connections once stopped. */
+static unsigned long
+mfront_drain(void)
+{
+	return mfilter_wait_quiet(MFILTER_DRAIN_SECONDS);
+}
+
+static int
+mfront_finish(void)
+{
+	smfi_stop();
+	pthread_join(mfilter_tid, NULL);
+	return mfilter_status == MI_SUCCESS ? 0 : 1;
+}
+
+static void
+mfront_cleanup(void)
+{
+	if (mfilter_socket != NULL && mfilter_socket_ours)
+		daemon_remove_socket(mfilter_socket);
+	free(mfilter_socket);
+	mfilter_socket = NULL;
+}
+
+static void
+mfront_describe(const struct policy_config *cfg, char *out, size_t outlen)
+{
+	(void)snprintf(out, outlen, "%s", cfg->socket);
+}
+
+const struct server_frontend mfilter_frontend = {
+    "milter",     NULL,          mfront_open,    mfront_start,    mfront_reloaded,
+    mfront_drain, mfront_finish, mfront_cleanup, mfront_describe,
+};

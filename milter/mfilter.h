@@ -21,11 +21,22 @@
  * (smfi_quarantine: Postfix's hold queue), unless the config keeps
  * quarantine to a header only.
  *
+ * The daemon side (mfilter_frontend, a front end of server.h): the milter
+ * socket is opened as root (a unix socket gets the daemon's user and the
+ * MTA's group, mode 0660), smfi_main() runs in a thread of its own, and a
+ * stop waits for the messages in flight before libmilter drops its
+ * connections.
+ *
  * Shared state: the count of messages in flight (mfilter_wait_quiet()),
- * guarded by its own mutex in mfilter.c.
+ * guarded by its own mutex in mfilter.c; the socket name, written once by
+ * the front end's open before any thread starts.
  */
 #ifndef AUTH_MFILTER_H
 #define AUTH_MFILTER_H
+
+#include "server.h"
+
+extern const struct server_frontend mfilter_frontend;
 
 /* smfi_register() with our callbacks; returns libmilter's status. */
 int mfilter_register(const char *name);

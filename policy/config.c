@@ -312,7 +312,23 @@ config_free(struct policy_config *cfg)
 	free(cfg->report_email);
 	free(cfg->report_contact_info);
 	free(cfg->report_smtp);
+	if (cfg->ext.free != NULL)
+		cfg->ext.free(cfg->ext.ctx);
 	free(cfg);
+}
+
+void
+config_set_ext(struct policy_config *cfg, const struct config_ext *ext)
+{
+	if (cfg->ext.free != NULL)
+		cfg->ext.free(cfg->ext.ctx);
+	cfg->ext = *ext;
+}
+
+void *
+config_ext(const struct policy_config *cfg)
+{
+	return cfg->ext.ctx;
 }
 
 /* ---- applying one value ---- */
@@ -321,30 +337,15 @@ static int
 config_set_number(struct policy_config *cfg, const struct config_key *k, const char *v, char *msg,
                   size_t msglen)
 {
+	enum config_number kind = k->kind == K_MS        ? CONFIG_MILLISECONDS
+	                          : k->kind == K_SECONDS ? CONFIG_SECONDS
+	                          : k->kind == K_SIZE    ? CONFIG_BYTES
+	                                                 : CONFIG_NUMBER;
 	unsigned long long n;
 	char *p = (char *)cfg + k->offset;
-	int rc;
 
-	switch (k->kind) {
-	case K_MS:
-		rc = config_parse_duration(v, true, &n, msg, msglen);
-		break;
-	case K_SECONDS:
-		rc = config_parse_duration(v, false, &n, msg, msglen);
-		break;
-	case K_SIZE:
-		rc = config_parse_size(v, &n, msg, msglen);
-		break;
-	default:
-		rc = config_parse_uint(v, &n, msg, msglen);
-		break;
-	}
-	if (rc < 0)
+	if (config_parse_number(k->name, kind, k->min, k->max, v, &n, msg, msglen) < 0)
 		return -1;
-	if (n < k->min || n > k->max) {
-		snprintf(msg, msglen, "%s must be between %lu and %lu", k->name, k->min, k->max);
-		return -1;
-	}
 	if (k->kind == K_SIZE || k->kind == K_COUNT)
 		*(size_t *)(void *)p = (size_t)n;
 	else
@@ -416,51 +417,16 @@ config_set_string(struct policy_config *cfg, const struct config_key *k, const c
 	return 0;
 }
 
-/* Splits a list value at spaces and commas; calls add() for each item. */
 static int
-config_each_item(void *cfg, const char *v, int (*add)(void *, const char *, char *, size_t),
-                 char *msg, size_t msglen)
+config_add_net(void *ctx, const char *item, char *msg, size_t msglen)
 {
-	char item[CONFIG_LINE_MAX + 1];
-	size_t n;
+	struct policy_config *cfg = ctx;
 
-	while (*v != '\0') {
-		v += strspn(v, " \t,");
-		n = strcspn(v, " \t,");
-		if (n == 0)
-			break;
-		memcpy(item, v, n);
-		item[n] = '\0';
-		v += n;
-		if (add(cfg, item, msg, msglen) < 0)
-			return -1;
-	}
-	return 0;
+	return config_add_network(&cfg->trusted, &cfg->ntrusted, "trusted_networks", item, msg,
+	                          msglen);
 }
 
-static int
-config_add_net(void *arg, const char *item, char *msg, size_t msglen)
-{
-	struct policy_config *cfg = arg;
-	struct config_net net, *grown;
-
-	if (config_parse_net(item, &net, msg, msglen) < 0)
-		return -1;
-	if (cfg->ntrusted >= CONFIG_LIST_MAX) {
-		snprintf(msg, msglen, "trusted_networks has more than %d entries", CONFIG_LIST_MAX);
-		return -1;
-	}
-	grown = realloc(cfg->trusted, (cfg->ntrusted + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
-	}
-	cfg->trusted = grown;
-	cfg->trusted[cfg->ntrusted++] = net;
-	return 0;
-}
-
-/* A domain list and its key's name, for config_each_item(). */
+/* A domain list and its key's name, for config_split_list(). */
 struct config_domain_list {
 	struct config_domains *l;
 	const char *key;
@@ -571,7 +537,7 @@ config_set_list(struct policy_config *cfg, const struct config_key *k, const cha
 			cfg->trusted = NULL;
 			cfg->ntrusted = 0;
 		}
-		return config_each_item(cfg, v, config_add_net, msg, msglen);
+		return config_split_list(v, config_add_net, cfg, msg, msglen);
 	case K_SIGN:
 		if (replace)
 			config_free_sign(cfg);
@@ -579,7 +545,7 @@ config_set_list(struct policy_config *cfg, const struct config_key *k, const cha
 	default:
 		if (replace)
 			config_free_domains(dl.l);
-		return config_each_item(&dl, v, config_add_domain, msg, msglen);
+		return config_split_list(v, config_add_domain, &dl, msg, msglen);
 	}
 }
 
@@ -591,10 +557,15 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 	const struct config_key *k = config_find_key(key);
 	bool *listseen;
 	bool replace;
+	int rc;
 
 	if (k == NULL) {
-		config_unknown_key(key, msg, msglen);
-		return -1;
+		rc = cfg->ext.set == NULL
+		         ? CONFIG_EXT_UNKNOWN
+		         : cfg->ext.set(cfg->ext.ctx, key, v, cfg->ext_source, msg, msglen);
+		if (rc == CONFIG_EXT_UNKNOWN)
+			config_unknown_key(key, msg, msglen);
+		return rc == 0 ? 0 : -1;
 	}
 	switch (k->kind) {
 	case K_BOOL:
@@ -625,6 +596,7 @@ config_set(struct policy_config *cfg, const char *key, const char *value, struct
 	if (strlen(value) > CONFIG_LINE_MAX)
 		return auth_error_set(err, AUTH_ELIMIT, "%.64s: value longer than %d bytes", key,
 		                      CONFIG_LINE_MAX);
+	cfg->ext_source++;
 	if (config_apply(cfg, key, value, NULL, msg, sizeof(msg)) < 0)
 		return auth_error_set(err, AUTH_EINVAL, "%s", msg);
 	return 0;
@@ -697,6 +669,7 @@ config_parse_src(struct policy_config *cfg, const char *name, struct config_src 
 	unsigned long lineno = 0;
 	long n;
 
+	cfg->ext_source++;
 	while ((n = config_read_line(src, line)) != -1) {
 		lineno++;
 		if (n == -2)

@@ -35,6 +35,24 @@ enum config_from_policy { CONFIG_FROM_REJECT, CONFIG_FROM_EVALUATE_ALL, CONFIG_F
 enum config_quarantine { CONFIG_QUARANTINE_HOLD, CONFIG_QUARANTINE_HEADER };
 enum config_on_error { CONFIG_ACCEPT, CONFIG_TEMPFAIL };
 
+/*
+ * Keys that a front end keeps in the same file (the SMTP listener's own):
+ * a key config.c does not know goes to set(), which returns 0 when it took
+ * the value, -1 with msg written when the value is wrong, or
+ * CONFIG_EXT_UNKNOWN when the key is not its own either (then it is an
+ * error naming file:line as always).  source numbers the file or override
+ * being read, so that a list key can replace the list the first time a
+ * source names it and add to it after.
+ */
+#define CONFIG_EXT_UNKNOWN 1
+
+struct config_ext {
+	int (*set)(void *ctx, const char *key, const char *value, unsigned source, char *msg,
+	           size_t msglen);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
 /* A list of domains, lower case, without a final dot. */
 struct config_domains {
 	char **v;
@@ -125,6 +143,10 @@ struct policy_config {
 	/* Policy domains (and their subdomains), destination domains and
 	 * destination addresses never reported to. */
 	struct config_domains report_suppress;
+
+	/* A front end's own keys (config_set_ext), freed with the config. */
+	struct config_ext ext;
+	unsigned ext_source; /* counts the files and overrides read */
 };
 
 struct policy_config *config_new(struct auth_error *err);
@@ -143,6 +165,12 @@ int config_set(struct policy_config *cfg, const char *key, const char *value,
 const char *config_report_domain(const struct policy_config *cfg);
 /* report_email, or postmaster@ the report domain. */
 void config_report_email(const struct policy_config *cfg, char *out, size_t len);
+
+/* Lets ext take the keys config.c does not know; cfg owns ext->ctx from
+ * now on (config_free() calls ext->free). */
+void config_set_ext(struct policy_config *cfg, const struct config_ext *ext);
+/* The ctx given to config_set_ext(), or NULL. */
+void *config_ext(const struct policy_config *cfg);
 
 /* Whether a client address (text) is in the trusted networks. */
 bool config_is_trusted(const struct policy_config *cfg, const char *ip);

@@ -506,3 +506,73 @@ config_check_text(const char *v, char *msg, size_t msglen)
 	}
 	return 0;
 }
+
+int
+config_parse_number(const char *key, enum config_number kind, unsigned long long min,
+                    unsigned long long max, const char *v, unsigned long long *out, char *msg,
+                    size_t msglen)
+{
+	int rc;
+
+	switch (kind) {
+	case CONFIG_MILLISECONDS:
+	case CONFIG_SECONDS:
+		rc = config_parse_duration(v, kind == CONFIG_MILLISECONDS, out, msg, msglen);
+		break;
+	case CONFIG_BYTES:
+		rc = config_parse_size(v, out, msg, msglen);
+		break;
+	default:
+		rc = config_parse_uint(v, out, msg, msglen);
+		break;
+	}
+	if (rc < 0)
+		return -1;
+	if (*out < min || *out > max) {
+		snprintf(msg, msglen, "%s must be between %llu and %llu", key, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_split_list(const char *v, int (*add)(void *ctx, const char *item, char *msg, size_t msglen),
+                  void *ctx, char *msg, size_t msglen)
+{
+	char item[CONFIG_LINE_MAX + 1];
+	size_t n;
+
+	while (*v != '\0') {
+		v += strspn(v, " \t,");
+		n = strcspn(v, " \t,");
+		if (n == 0 || n > CONFIG_LINE_MAX)
+			break;
+		memcpy(item, v, n);
+		item[n] = '\0';
+		v += n;
+		if (add(ctx, item, msg, msglen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_add_network(struct config_net **nets, size_t *n, const char *key, const char *item,
+                   char *msg, size_t msglen)
+{
+	struct config_net net, *grown;
+
+	if (config_parse_net(item, &net, msg, msglen) < 0)
+		return -1;
+	if (*n >= CONFIG_LIST_MAX) {
+		snprintf(msg, msglen, "%s has more than %d entries", key, CONFIG_LIST_MAX);
+		return -1;
+	}
+	if ((grown = realloc(*nets, (*n + 1) * sizeof(*grown))) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	*nets = grown;
+	grown[(*n)++] = net;
+	return 0;
+}

@@ -33,10 +33,30 @@ int config_parse_duration(const char *v, bool ms_base, unsigned long long *out, 
 /* Bytes: a bare number, or with k or m (KiB, MiB). */
 int config_parse_size(const char *v, unsigned long long *out, char *msg, size_t msglen);
 
+/* How a number value reads: a plain number, a duration in milliseconds
+ * or in seconds (config_parse_duration), bytes (config_parse_size). */
+enum config_number { CONFIG_NUMBER, CONFIG_MILLISECONDS, CONFIG_SECONDS, CONFIG_BYTES };
+
+/* Reads v as that kind and checks it against [min, max], the message
+ * naming key. */
+int config_parse_number(const char *key, enum config_number kind, unsigned long long min,
+                        unsigned long long max, const char *v, unsigned long long *out, char *msg,
+                        size_t msglen);
+
+/* Calls add(ctx, item) for each item of a list value (items separated by
+ * spaces and commas); stops at the first -1. */
+int config_split_list(const char *v,
+                      int (*add)(void *ctx, const char *item, char *msg, size_t msglen), void *ctx,
+                      char *msg, size_t msglen);
+
 /* ADDR or ADDR/PREFIX, IPv4 or IPv6; an IPv4-mapped IPv6 network
  * (::ffff:a.b.c.d/n, n >= 96) becomes the IPv4 network.  Bits set past the
  * prefix are an error. */
 int config_parse_net(const char *v, struct config_net *out, char *msg, size_t msglen);
+/* Appends the network item names to a list of at most CONFIG_LIST_MAX
+ * entries (key names the list in messages). */
+int config_add_network(struct config_net **nets, size_t *n, const char *key, const char *item,
+                       char *msg, size_t msglen);
 /* One address, as a full-length network; IPv4-mapped IPv6 becomes IPv4. */
 int config_parse_addr(const char *ip, struct config_net *out);
 bool config_net_contains(const struct config_net *net, const struct config_net *addr);

@@ -55,25 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0 failed=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
-is() {
-	if [ "$1" = "$2" ]; then
-		check 0 "$3"
-	else
-		check 1 "$3"
-		echo "#   got:  '$1'"
-		echo "#   want: '$2'"
-	fi
-}
+. "$top_srcdir/tests/lib/tap.sh"
 
 # ---- DNS: the test zones, with a fresh DKIM key ----
 

@@ -482,6 +482,70 @@ test_arc_and_signing(void)
 	config_free(cfg);
 }
 
+/* A front end's keys: one string key and one list key. */
+struct ext_keys {
+	char value[64];
+	unsigned items, list_source;
+	int freed;
+};
+
+static int
+ext_set(void *ctx, const char *key, const char *value, unsigned source, char *msg, size_t msglen)
+{
+	struct ext_keys *k = ctx;
+
+	if (strcmp(key, "fe_value") == 0) {
+		if (strcmp(value, "bad") == 0) {
+			snprintf(msg, msglen, "fe_value cannot be bad");
+			return -1;
+		}
+		snprintf(k->value, sizeof(k->value), "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "fe_list") != 0)
+		return CONFIG_EXT_UNKNOWN;
+	if (source != k->list_source)
+		k->items = 0;
+	k->list_source = source;
+	k->items++;
+	return 0;
+}
+
+static void
+ext_free(void *ctx)
+{
+	((struct ext_keys *)ctx)->freed++;
+}
+
+static void
+test_ext(void)
+{
+	struct policy_config *cfg = fresh();
+	struct ext_keys keys = {"", 0, 0, 0};
+	struct config_ext ext = {ext_set, ext_free, &keys};
+	struct auth_error err;
+
+	ok(config_ext(cfg) == NULL, "no extension by default");
+	config_set_ext(cfg, &ext);
+	ok(config_ext(cfg) == &keys, "config_ext gives the context back");
+	is_int(load(cfg, "max_headers 50\nfe_value one\nfe_list a\nfe_list b\n", &err), 0,
+	       "a file mixes policy keys and the front end's");
+	is_int(cfg->max_headers, 50, "the policy key is set");
+	is_str(keys.value, "one", "the front end's key is set");
+	is_int(keys.items, 2, "a list key named twice in one file adds");
+	is_int(load(cfg, "fe_list c\n", &err), 0, "a second file");
+	is_int(keys.items, 1, "a new file replaces the list");
+	is_int(config_set(cfg, "fe_list", "d", &err), 0, "an override of the list");
+	is_int(keys.items, 1, "an override replaces it too");
+	is_int(load(cfg, "\nfe_value bad\n", &err), -1, "the front end refuses a value");
+	is_str(err.msg, "test.conf:2: fe_value cannot be bad", "its message names file:line");
+	is_int(load(cfg, "fe_nothing 1\n", &err), -1, "a key neither knows");
+	is_str(err.msg, "test.conf:1: unknown key \"fe_nothing\"", "is still an unknown key");
+	is_int(config_set(cfg, "fe_nothing", "1", &err), -1, "also as an override");
+	config_free(cfg);
+	is_int(keys.freed, 1, "config_free frees the extension once");
+}
+
 int
 main(void)
 {
@@ -495,5 +559,6 @@ main(void)
 	test_never_reject();
 	test_arc_and_signing();
 	test_report_sending();
+	test_ext();
 	return done_testing();
 }
