@@ -13,11 +13,10 @@
 #include "config.h"
 #include "confref.h"
 #include "daemon.h"
-#include "dns_cache.h"
-#include "dns_ldns.h"
 #include "keyring.h"
 #include "log.h"
 #include "recorder.h"
+#include "resolver.h"
 #include "server.h"
 #include "session.h"
 
@@ -119,23 +118,6 @@ fail:
 	return NULL;
 }
 
-static struct dns_resolver *
-server_resolver(const struct policy_config *cfg, struct auth_error *err)
-{
-	struct dns_ldns_opts lopts = {cfg->dns_server, cfg->dns_timeout_ms, cfg->dns_retries};
-	struct dns_cache_opts copts;
-	struct dns_resolver *backend;
-
-	memset(&copts, 0, sizeof(copts));
-	copts.max_entries = cfg->dns_cache_entries;
-	copts.max_ttl = cfg->dns_cache_max_ttl;
-	copts.tempfail_ttl = cfg->dns_tempfail_ttl;
-	copts.prefetch_threads = SERVER_DNS_THREADS;
-	if ((backend = dns_ldns_new(&lopts, err)) == NULL)
-		return NULL;
-	return dns_cache_new(backend, &copts, err);
-}
-
 static bool
 same_string(const char *a, const char *b)
 {
@@ -155,8 +137,9 @@ server_note_restart_only(const struct policy_config *old, const struct policy_co
 	    old->dns_tempfail_ttl != cfg->dns_tempfail_ttl ||
 	    !same_string(old->report_store, cfg->report_store) ||
 	    old->report_queue_size != cfg->report_queue_size)
-		log_msg(LOG_L_NOTICE, "user, group, pidfile, syslog_facility, dns_*, report_store "
-		                      "and report_queue_size changes take effect at the next start");
+		log_msg(LOG_L_NOTICE,
+		        "user, group, pidfile, syslog_facility, dns_*, report_store "
+		        "and report_queue_size changes take effect at the next start");
 }
 
 /* A config the front end can serve, with its engines; NULL with err set. */
@@ -322,7 +305,8 @@ server_run(const struct server_frontend *fe, const struct server_args *args,
 	if (cfg->pidfile != NULL && (pidfile = strdup(cfg->pidfile)) == NULL)
 		return auth_error_set(&err, AUTH_ENOMEM, "out of memory"),
 		       server_fail_start(fe, args, cfg, &err, 1);
-	if (recorder_start(cfg, &err) < 0 || (resolver = server_resolver(cfg, &err)) == NULL ||
+	if (recorder_start(cfg, &err) < 0 ||
+	    (resolver = resolver_new(cfg, SERVER_DNS_THREADS, &err)) == NULL ||
 	    (e = session_engines_new(cfg, resolver, server_keys, &err)) == NULL) {
 		recorder_stop();
 		dns_resolver_free(resolver);
