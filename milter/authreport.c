@@ -4,6 +4,7 @@
  *
  *   authreport [-c CONFIG] [-o key=value]... generate [--from DATE]
  *              [--until DATE] [--format rfc9990|rfc7489] [--out DIR]
+ *   authreport [-c CONFIG] [-o key=value]... send
  *   authreport [-c CONFIG] [-o key=value]... stats [--from DATE]
  *              [--until DATE] [--json]
  *
@@ -14,11 +15,13 @@
  * file name, and deletes records older than report_retention.  A report
  * made again for the same domain, interval and format keeps its unique id
  * and so its name; once it was sent, its stored document is reused as it
- * is.  stats prints per policy domain the messages, DMARC passes and
- * failures, and dispositions.
+ * is.  send mails the stored reports to their destinations
+ * (report_send.h).  stats prints per policy domain the messages, DMARC
+ * passes and failures, and dispositions.
  *
  * Exit status: 0 on success, 1 when the store or a file cannot be used, 2
- * on a usage error.
+ * on a usage error; send also 75 (EX_TEMPFAIL) when some destinations were
+ * deferred to the next run.
  */
 #include "autoconf.h"
 
@@ -36,7 +39,9 @@
 #include "aggregate.h"
 #include "config.h"
 #include "json.h"
+#include "report_send.h"
 #include "report_xml.h"
+#include "resolver.h"
 #include "store.h"
 
 #define AUTHREPORT_DEFAULT_CONFIG SYSCONFDIR "/authmilter.conf"
@@ -65,6 +70,7 @@ usage(FILE *f)
 	fputs("usage: authreport [-c CONFIG] [-o key=value]... generate [--from DATE] [--until "
 	      "DATE]\n"
 	      "                  [--format rfc9990|rfc7489] [--out DIR]\n"
+	      "       authreport [-c CONFIG] [-o key=value]... send\n"
 	      "       authreport [-c CONFIG] [-o key=value]... stats [--from DATE] [--until DATE]"
 	      " [--json]\n"
 	      "  DATE is YYYY-MM-DD (UTC) or seconds since the epoch; --until is exclusive;\n"
@@ -128,10 +134,13 @@ parse_command(struct authreport_opts *o, int argc, char **argv)
 	    {"format", required_argument, NULL, 'M'}, {"out", required_argument, NULL, 'O'},
 	    {"json", no_argument, NULL, 'J'},         {NULL, 0, NULL, 0}};
 	bool gen = strcmp(o->command, "generate") == 0;
+	bool send = strcmp(o->command, "send") == 0;
 	int c;
 
 	optind = 0; /* glibc: start over, at argv[1] */
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (send)
+			return -1;
 		if (c == 'F' && parse_date(optarg, &o->from) == 0)
 			o->from_given = true;
 		else if (c == 'U' && parse_date(optarg, &o->until) == 0)
@@ -171,7 +180,8 @@ parse_args(struct authreport_opts *o, int argc, char **argv)
 	if (optind >= argc)
 		return -1;
 	o->command = argv[optind];
-	if (strcmp(o->command, "generate") != 0 && strcmp(o->command, "stats") != 0)
+	if (strcmp(o->command, "generate") != 0 && strcmp(o->command, "stats") != 0 &&
+	    strcmp(o->command, "send") != 0)
 		return -1;
 	optind++;
 	return parse_command(o, argc - optind + 1, argv + optind - 1);
@@ -436,6 +446,28 @@ generate(const struct authreport_opts *o, const struct policy_config *cfg, struc
 	return rc_all;
 }
 
+/* ---- send ---- */
+
+static int
+send_reports(const struct policy_config *cfg, struct store *s)
+{
+	struct report_send_stats st;
+	struct dns_resolver *r;
+	struct auth_error err;
+	int rc = 1;
+
+	if ((r = resolver_new(cfg, 0, &err)) == NULL ||
+	    report_send(cfg, s, r, stdout, &st, &err) < 0) {
+		fprintf(stderr, "authreport: %s\n", err.msg);
+	} else {
+		printf("%lu sent, %lu failed, %lu deferred, %lu left for the next run\n", st.sent,
+		       st.failed, st.deferred, st.left);
+		rc = st.deferred > 0 ? 75 : 0;
+	}
+	dns_resolver_free(r);
+	return rc;
+}
+
 /* ---- stats ---- */
 
 struct stats_out {
@@ -538,7 +570,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "authreport: the report store: %s\n", err.msg);
 		rc = 1;
 	} else {
-		rc = strcmp(o.command, "generate") == 0 ? generate(&o, cfg, s) : stats(&o, s);
+		rc = strcmp(o.command, "generate") == 0 ? generate(&o, cfg, s)
+		     : strcmp(o.command, "send") == 0   ? send_reports(cfg, s)
+		                                        : stats(&o, s);
 	}
 	store_close(s);
 	config_free(cfg);

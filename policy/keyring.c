@@ -144,3 +144,16 @@ keyring_load_config(struct keyring *kr, const struct policy_config *cfg, struct 
 			return -1;
 	return 0;
 }
+
+int
+keyring_load_domain(struct keyring *kr, const struct policy_config *cfg, const char *domain,
+                    struct auth_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ndkim_sign; i++)
+		if (config_sign_matches(&cfg->dkim_sign[i], domain) &&
+		    keyring_load(kr, cfg->dkim_sign[i].keyfile, err) < 0)
+			return -1;
+	return 0;
+}

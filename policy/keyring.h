@@ -39,6 +39,10 @@ int keyring_load(struct keyring *kr, const char *path, struct auth_error *err);
 int keyring_load_config(struct keyring *kr, const struct policy_config *cfg,
                         struct auth_error *err);
 
+/* Reads the keys of the dkim_sign entries that match domain only. */
+int keyring_load_domain(struct keyring *kr, const struct policy_config *cfg, const char *domain,
+                        struct auth_error *err);
+
 /* The PEM text of a key read before (*len its length), or NULL. */
 const char *keyring_get(const struct keyring *kr, const char *path, size_t *len);
 

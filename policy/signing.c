@@ -62,8 +62,10 @@ signing_keys_sealer(struct signing_keys *k, const struct policy_config *cfg,
 	return k->sealer != NULL ? 0 : -1;
 }
 
-struct signing_keys *
-signing_keys_new(const struct policy_config *cfg, const struct keyring *kr, struct auth_error *err)
+/* Every entry, and the sealer (domain NULL), or the entries for domain. */
+static struct signing_keys *
+signing_keys_make(const struct policy_config *cfg, const struct keyring *kr, const char *domain,
+                  struct auth_error *err)
 {
 	struct signing_keys *k = calloc(1, sizeof(*k));
 	const char *pem;
@@ -75,18 +77,33 @@ signing_keys_new(const struct policy_config *cfg, const struct keyring *kr, stru
 		return NULL;
 	}
 	for (i = 0; i < cfg->ndkim_sign; i++) {
+		if (domain != NULL && !config_sign_matches(&cfg->dkim_sign[i], domain))
+			continue;
 		if ((pem = signing_pem(kr, cfg->dkim_sign[i].keyfile, &len, err)) == NULL ||
-		    (k->sign[i].key = dkim_sign_key_load(pem, len, err)) == NULL)
+		    (k->sign[k->n].key = dkim_sign_key_load(pem, len, err)) == NULL)
 			goto fail;
-		k->sign[i].entry = &cfg->dkim_sign[i];
+		k->sign[k->n].entry = &cfg->dkim_sign[i];
 		k->n++;
 	}
-	if (signing_keys_sealer(k, cfg, kr, err) < 0)
+	if (domain == NULL && signing_keys_sealer(k, cfg, kr, err) < 0)
 		goto fail;
 	return k;
 fail:
 	signing_keys_free(k);
 	return NULL;
+}
+
+struct signing_keys *
+signing_keys_new(const struct policy_config *cfg, const struct keyring *kr, struct auth_error *err)
+{
+	return signing_keys_make(cfg, kr, NULL, err);
+}
+
+struct signing_keys *
+signing_keys_domain(const struct policy_config *cfg, const struct keyring *kr, const char *domain,
+                    struct auth_error *err)
+{
+	return signing_keys_make(cfg, kr, domain, err);
 }
 
 void

@@ -42,6 +42,10 @@ struct signing_keys;
  * to sign or seal, an empty set. */
 struct signing_keys *signing_keys_new(const struct policy_config *cfg, const struct keyring *kr,
                                       struct auth_error *err);
+/* Only the dkim_sign entries that match domain, no sealer: for a program
+ * that signs its own mail from one domain (authreport send). */
+struct signing_keys *signing_keys_domain(const struct policy_config *cfg, const struct keyring *kr,
+                                         const char *domain, struct auth_error *err);
 void signing_keys_free(struct signing_keys *k);
 
 /* Whether any dkim_sign entry is configured, and whether sealing is. */

@@ -19,9 +19,8 @@
 #include <unistd.h>
 
 #include "smtpc.h"
+#include "smtpsink.h"
 #include "tap.h"
-
-#define SINK "/usr/sbin/smtp-sink"
 
 static void
 test_targets(void)
@@ -111,102 +110,7 @@ test_reply_lines_limit(void)
 
 /* ---- against smtp-sink ---- */
 
-static pid_t sink_pid;
-static char sink_dir[] = "/tmp/test-smtpc-XXXXXX";
-
-static int
-free_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
-		port = -1;
-	else
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static int
-start_sink(bool lmtp, char *port, size_t portlen)
-{
-	char addr[32], dump[300];
-	int p = free_port(), i;
-	struct smtpc_target t;
-	struct smtpc_opts o = {"client.test", 500, 500, 500, false};
-	struct smtpc_reply r;
-	struct auth_error err;
-	struct smtpc *c;
-
-	snprintf(port, portlen, "%d", p);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", p);
-	snprintf(dump, sizeof(dump), "%s/%s%%M%%S.", sink_dir, lmtp ? "lmtp" : "smtp");
-	if ((sink_pid = fork()) == 0) {
-		char *argv[] = {"smtp-sink", "-u", "nobody", "-d", dump, addr, "10", NULL, NULL};
-
-		if (lmtp) {
-			memmove(argv + 6, argv + 5, 2 * sizeof(argv[0]));
-			argv[5] = "-L";
-		}
-		execv(SINK, argv);
-		_exit(127);
-	}
-	snprintf(dump, sizeof(dump), "smtp:127.0.0.1:%d", p);
-	smtpc_target_parse(dump, &t, dump, sizeof(dump));
-	t.proto = lmtp ? SMTPC_LMTP : SMTPC_SMTP;
-	for (i = 0; i < 50; i++) {
-		if ((c = smtpc_open(&t, &o, &r, &err)) != NULL) {
-			smtpc_close(c);
-			return 0;
-		}
-		usleep(100000);
-	}
-	return -1;
-}
-
-static void
-stop_sink(void)
-{
-	kill(sink_pid, SIGTERM);
-	waitpid(sink_pid, NULL, 0);
-}
-
-/* The one file smtp-sink dumped with this prefix. */
-static char *
-read_dump(const char *prefix)
-{
-	DIR *d = opendir(sink_dir);
-	struct dirent *e;
-	char path[600], *buf = NULL;
-	FILE *f;
-	long n;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", sink_dir, e->d_name);
-		if ((f = fopen(path, "rb")) == NULL)
-			break;
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		rewind(f);
-		buf = calloc(1, (size_t)n + 1);
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-			buf[0] = '\0';
-		fclose(f);
-		unlink(path);
-		break;
-	}
-	if (d != NULL)
-		closedir(d);
-	return buf;
-}
+static struct smtpsink sink;
 
 static void
 transaction(bool lmtp)
@@ -218,19 +122,19 @@ transaction(bool lmtp)
 	struct smtpc_reply r, replies[2];
 	struct smtpc_target t;
 	struct auth_error err;
-	char port[16], spec[64], *dump;
+	char spec[64], *dump;
 	struct smtpc *c;
 
-	if (start_sink(lmtp, port, sizeof(port)) < 0) {
+	if (smtpsink_start(&sink, lmtp, lmtp ? "lmtp" : "smtp", NULL) < 0) {
 		ok(0, "%s: smtp-sink started", name);
 		return;
 	}
-	snprintf(spec, sizeof(spec), "%s:127.0.0.1:%s", lmtp ? "lmtp" : "smtp", port);
+	snprintf(spec, sizeof(spec), "%s:127.0.0.1:%d", lmtp ? "lmtp" : "smtp", sink.port);
 	smtpc_target_parse(spec, &t, spec, sizeof(spec));
 	c = smtpc_open(&t, &o, &r, &err);
 	ok(c != NULL, "%s: connected and greeted (%s)", name, c == NULL ? err.msg : "");
 	if (c == NULL) {
-		stop_sink();
+		smtpsink_stop(&sink);
 		return;
 	}
 	is_int(smtpc_extensions(c), SMTPC_EXT_8BITMIME | SMTPC_EXT_PIPELINING,
@@ -247,8 +151,8 @@ transaction(bool lmtp)
 	ok(smtpc_rset(c, &r, &err) == 0 && r.code == 250, "%s: RSET", name);
 	smtpc_close(c);
 	usleep(200000);
-	stop_sink();
-	dump = read_dump(lmtp ? "lmtp" : "smtp");
+	smtpsink_stop(&sink);
+	dump = smtpsink_take(&sink, lmtp ? "lmtp" : "smtp");
 	/* smtp-sink writes its dump with LF line ends. */
 	ok(dump != NULL &&
 	       strstr(dump, "Subject: t\n\n.dot line\n..two\nno final line end\n") != NULL,
@@ -265,7 +169,7 @@ test_unreachable(void)
 	struct auth_error err;
 	char spec[64];
 
-	snprintf(spec, sizeof(spec), "smtp:127.0.0.1:%d", free_port());
+	snprintf(spec, sizeof(spec), "smtp:127.0.0.1:%d", smtpsink_free_port());
 	smtpc_target_parse(spec, &t, spec, sizeof(spec));
 	ok(smtpc_open(&t, &o, &r, &err) == NULL, "nothing listening: no connection");
 	is_int(r.code, 0, "and no reply");
@@ -279,13 +183,12 @@ main(void)
 	test_replies();
 	test_reply_lines_limit();
 	test_unreachable();
-	if (access(SINK, X_OK) != 0 || getuid() != 0 || mkdtemp(sink_dir) == NULL) {
+	if (!smtpsink_usable(&sink, "test-smtpc")) {
 		ok(1, "# SKIP smtp-sink not installed, or not root");
 		return done_testing();
 	}
-	chmod(sink_dir, 0777);
 	transaction(false);
 	transaction(true);
-	rmdir(sink_dir);
+	smtpsink_cleanup(&sink);
 	return done_testing();
 }
