@@ -34,13 +34,14 @@ mkdir "$tmp/zones"
 cp "$src/contrib/sample/example.org.zone" "$tmp/zones/"
 nsd_start "$tmp/zones"
 maildir=$src/build/quickstart/Maildir
-rm -rf "$maildir"
+rm -rf "$maildir" "$src/build/quickstart/reports.db"
 mkdir -p "$src/build/quickstart"
 
 # swaks connects from 127.0.0.1, which is trusted (not checked) by default:
 # trusted_networks= makes it a stranger.
 "$src/build/milter/authmilter" -f --smtp 127.0.0.1:2525 -c /dev/null -o "maildir=$maildir" \
 	-o "dns_server=127.0.0.1:$NSD_PORT" -o authserv_id=mx.example.net -o trusted_networks= \
+	-o "report_store=sqlite:$src/build/quickstart/reports.db" \
 	2>"$src/build/quickstart/authmilter.log" &
 pid=$!
 i=0
@@ -72,3 +73,13 @@ echo
 echo "== The same message with its body altered:"
 echo "   authmilter answered: $(send "$tmp/altered.eml")"
 echo "   (and delivered nothing: $(ls "$maildir"/new | wc -l) message in new/)"
+
+# SIGTERM writes the queued report records out before the daemon exits.
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+echo
+echo "== What authreport stats says of today, from build/quickstart/reports.db:"
+today=$(date -u +%Y-%m-%d)
+"$src/build/milter/authreport" -c /dev/null -o "report_store=sqlite:$src/build/quickstart/reports.db" \
+	stats --from "$today" | sed 's/^/   /'
