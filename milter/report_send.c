@@ -104,6 +104,9 @@ pending_cb(void *ctx, const struct store_pending *p)
 	return 0;
 }
 
+static void note(struct sender *sd, const struct pending *p, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static void
 note(struct sender *sd, const struct pending *p, const char *what, const char *fmt, ...)
 {
