@@ -144,13 +144,15 @@ log_or(const char *s, const char *dflt)
 void
 log_summary(const char *queue_id, const char *client, const struct verdict *v)
 {
-	log_msg(LOG_L_INFO,
-	        "%s: client=%s spf=%s dkim=%s dmarc=%s from=%s disposition=%s action=%s%s%s%s%s%s",
-	        log_or(queue_id, "NOQUEUE"), log_or(client, "unknown"),
-	        log_or(v->spf_result, "none"), log_or(v->dkim_summary, "none"),
-	        log_or(v->dmarc_result, "none"), log_or(v->from_domain, "-"),
-	        log_or(v->dmarc_disposition, "none"), verdict_action_name(v->action),
-	        v->partial_body ? " dkim_partial_body=yes" : "",
-	        v->arc_seal != NULL ? " arc_seal=" : "", v->arc_seal != NULL ? v->arc_seal : "",
-	        v->text[0] != '\0' ? " text=" : "", v->text);
+	log_msg(
+	    LOG_L_INFO,
+	    "%s: client=%s spf=%s dkim=%s dmarc=%s from=%s disposition=%s%s%s action=%s%s%s%s%s%s",
+	    log_or(queue_id, "NOQUEUE"), log_or(client, "unknown"), log_or(v->spf_result, "none"),
+	    log_or(v->dkim_summary, "none"), log_or(v->dmarc_result, "none"),
+	    log_or(v->from_domain, "-"), log_or(v->dmarc_disposition, "none"),
+	    v->dmarc_override != NULL ? " override=" : "",
+	    v->dmarc_override != NULL ? v->dmarc_override : "", verdict_action_name(v->action),
+	    v->partial_body ? " dkim_partial_body=yes" : "",
+	    v->arc_seal != NULL ? " arc_seal=" : "", v->arc_seal != NULL ? v->arc_seal : "",
+	    v->text[0] != '\0' ? " text=" : "", v->text);
 }

@@ -191,6 +191,8 @@ verdict_decide(const struct verdict_input *in, struct verdict *out)
 	out->dmarc_disposition = verdict_applied_name(d);
 	if (d != NULL && d->from_domain[0] != '\0')
 		out->from_domain = d->from_domain;
+	if (d != NULL && d->override != DMARC_OVERRIDE_NONE)
+		out->dmarc_override = dmarc_override_name(d->override);
 	if (verdict_forged_authres(in, out))
 		return;
 	if (d != NULL && d->override == DMARC_OVERRIDE_LOCAL_POLICY &&

@@ -105,6 +105,9 @@ struct verdict {
 	const char *dkim_summary; /* e.g. "pass(example.org) fail(other.example)" or "none" */
 	const char *dmarc_result;
 	const char *dmarc_disposition;
+	/* Why the disposition is not what the policy asked, in RFC 9990's
+	 * words ("trusted_forwarder", "local_policy", ...); NULL when it is. */
+	const char *dmarc_override;
 	const char *from_domain; /* NULL when there is none */
 	/* A passing signature covers only part of the body (l=). */
 	bool partial_body;

@@ -11,6 +11,7 @@
 # rows (one from IPv6), and other.test, 3 messages in 1 row, plus one
 # record of the next day that no report may count.
 . "$top_srcdir/tests/lib/postgresql.sh"
+. "$top_srcdir/tests/lib/tap.sh"
 python=${SYS_PYTHON3:-/usr/bin/python3}
 authreport=$top_builddir/milter/authreport
 schemas=$top_srcdir/tests/data/report
@@ -32,19 +33,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-n=0 failed=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-is() {
-	if [ "$1" = "$2" ]; then
-		check 0 "$3"
-	else
-		check 1 "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-	fi
-}
 
 day=1795564800 # 2026-11-24 00:00:00 UTC
 printf '%s\n' "authserv_id mx.receiver.test" "report_store sqlite:$tmp/reports.db" \
@@ -117,5 +105,4 @@ is "$(PG_DB=dmarcts pg_psql "SELECT r.domain || '=' || SUM(x.rcount) || '/' || C
 	"example.org=8/3 other.test=3/1 " \
 	"dmarcts-report-parser stored each report in PostgreSQL: messages/rows per domain"
 [ $failed = 0 ] || sed 's/^/#   /' "$tmp/dmarcts.log" | head -20
-echo "1..$n"
-exit $failed
+tap_plan

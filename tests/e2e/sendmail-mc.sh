@@ -11,11 +11,7 @@ if ! command -v m4 >/dev/null 2>&1 || [ ! -r "$cfm4" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-check() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
+. "$src/tests/lib/tap.sh"
 
 cat >"$tmp/test.mc" <<MC
 divert(-1)dnl
@@ -42,5 +38,4 @@ check $? "end-of-message macros carry {i}"
 [ "$(grep -c '^X' "$tmp/sendmail.cf")" = 1 ]
 check $? "exactly one filter defined"
 [ -s "$tmp/m4.err" ] && sed 's/^/# /' "$tmp/m4.err"
-echo "1..$n"
-exit $failed
+tap_plan

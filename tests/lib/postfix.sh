@@ -15,9 +15,15 @@
 # contrib/postfix/main.cf.snippet with the socket given, so the snippet is
 # what is tested.  The system's own Postfix is never touched.  Needs root
 # and the postfix user; python3 picks the port.
+#
+# For SMTP AUTH, call postfix_sasl DIR USER@REALM PASSWORD before
+# postfix_start: smtpd then offers PLAIN and LOGIN, checked by Cyrus SASL
+# against a private sasldb (DIR/sasl/), and passes the login on to the
+# milter as {auth_authen}; it needs saslpasswd2 (sasl2-bin).
 
 POSTFIX_DIR=
 POSTFIX_PORT=
+POSTFIX_MAIN_EXTRA=
 
 postfix_available() {
 	PATH=$PATH:/usr/sbin
@@ -55,6 +61,7 @@ biff = no
 maillog_file = $1/maillog
 maillog_file_prefixes = $1
 PFEOF
+	[ -z "$POSTFIX_MAIN_EXTRA" ] || printf '%s\n' "$POSTFIX_MAIN_EXTRA" >>"$1/etc/main.cf"
 	sed -n '/^[a-z_]* *=/p' "$top_srcdir/contrib/postfix/main.cf.snippet" |
 		sed "s|^smtpd_milters = .*|smtpd_milters = $2|" |
 		sed 's|^non_smtpd_milters = .*|non_smtpd_milters =|' |
@@ -82,6 +89,25 @@ sink      unix  - n n - - pipe user=nobody argv=$1/sink \${queue_id}
 PFEOF
 	printf '#!/bin/sh\numask 022\ncat >"%s/out/$1.eml"\n' "$1" >"$1/sink"
 	chmod 755 "$1/sink"
+}
+
+# The sasldb must be readable by smtpd, which runs as the postfix user
+# (and outside etc/, which postfix(1) wants owned by root).  Postfix looks
+# for smtpd.conf (smtpd_sasl_path) in cyrus_sasl_config_path; Debian's
+# looks in $config_directory/sasl whatever that says, so both name etc/sasl.
+postfix_sasl() { # DIR USER@REALM PASSWORD
+	mkdir -p "$1/etc/sasl" "$1/sasl"
+	printf '%s' "$3" | saslpasswd2 -f "$1/sasl/sasldb2" -c -p -u "${2#*@}" "${2%@*}" ||
+		return 1
+	chown postfix "$1/sasl/sasldb2"
+	chmod 600 "$1/sasl/sasldb2"
+	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\n' \
+		>"$1/etc/sasl/smtpd.conf"
+	printf 'sasldb_path: %s\n' "$1/sasl/sasldb2" >>"$1/etc/sasl/smtpd.conf"
+	POSTFIX_MAIN_EXTRA="smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $1/etc/sasl"
 }
 
 # Returns non-zero, saying why on stderr, when Postfix does not come up or

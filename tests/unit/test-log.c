@@ -149,6 +149,11 @@ test_summary(void)
 	v.dmarc_disposition = "none";
 	v.partial_body = true;
 	log_summary("Q2", "192.0.2.26", &v);
+	v.partial_body = false;
+	v.dmarc_result = "fail";
+	v.dmarc_override = "trusted_forwarder";
+	v.arc_seal = "sealed";
+	log_summary("Q3", "192.0.2.27", &v);
 	memset(&v, 0, sizeof(v));
 	v.action = VERDICT_QUARANTINE;
 	log_summary("", "2001:db8::1", &v);
@@ -161,6 +166,9 @@ test_summary(void)
 	       "text=Rejected by DMARC policy for example.org\n"
 	       "Q2: client=192.0.2.26 spf=pass dkim=pass(example.org) fail(other.example) "
 	       "dmarc=pass from=example.org disposition=none action=accept dkim_partial_body=yes\n"
+	       "Q3: client=192.0.2.27 spf=pass dkim=pass(example.org) fail(other.example) "
+	       "dmarc=fail from=example.org disposition=none override=trusted_forwarder "
+	       "action=accept arc_seal=sealed\n"
 	       "NOQUEUE: client=2001:db8::1 spf=none dkim=none dmarc=none from=- "
 	       "disposition=none action=quarantine\n",
 	       "one summary line per message, missing parts named");

@@ -618,11 +618,13 @@ test_arc_trusted_forwarder(void)
 	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", m);
 	is_int(r->action, VERDICT_ACCEPT, "a trusted sealer that saw it pass: accepted");
 	is_int(r->reason, VERDICT_R_TRUSTED_FORWARDER, "reason trusted forwarder");
+	is_str(r->dmarc_override, "trusted_forwarder", "the log line says trusted_forwarder");
 	is_str(r->dmarc_result, "fail", "DMARC still says fail");
 	is_int(r->report->dmarc->override, DMARC_OVERRIDE_TRUSTED_FORWARDER,
 	       "the report says trusted_forwarder");
 	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", lies);
 	is_int(r->action, VERDICT_REJECT, "a trusted sealer that saw it fail: rejected");
+	is_str(r->dmarc_override, NULL, "no override to log");
 	r = deliver(&v, "203.0.113.5", "<bounce@lists.example>", broken);
 	ok(has(r->add[0].value, "arc=fail"), "changed after sealing: arc=fail");
 	is_int(r->action, VERDICT_REJECT, "a broken chain from a trusted sealer: rejected");
