@@ -71,9 +71,16 @@ def send(d, count, answered, stop=None, pause=0):
 
 
 def sqlite_count(path):
-    db = sqlite3.connect(path)
-    n = db.execute("SELECT COUNT(*), COUNT(DISTINCT uid) FROM records").fetchone()
+    """(records, distinct uids) and the integrity check.  A daemon killed
+    before its writer made the schema leaves no table: nothing stored."""
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True) if os.path.exists(path) else None
+    if db is None:
+        return (0, 0), "ok"
     check = db.execute("PRAGMA integrity_check").fetchone()[0]
+    try:
+        n = db.execute("SELECT COUNT(*), COUNT(DISTINCT uid) FROM records").fetchone()
+    except sqlite3.OperationalError:
+        n = (0, 0)
     db.close()
     return n, check
 
