@@ -25,9 +25,10 @@
  * relaxed alignment (opendmarc_get_tld()) depends on, one list per process
  * whatever the context, and its rua/ruf fetch functions make DNS queries
  * past our resolver.  Using it would have meant serializing set-up and
- * reloads against every evaluation; not using it needs no lock at all.  The
- * unit test checks that our RFC 7489 mode agrees with libopendmarc where
- * libopendmarc follows the RFC.
+ * reloads against every evaluation; not using it needs no lock at all.
+ * tests/conformance/dmarc-opendmarc.c checks that our RFC 7489 mode agrees
+ * with libopendmarc where libopendmarc follows the RFC; nothing else links
+ * it.
  *
  * Ownership: a struct dmarc_ctx borrows the resolver (the caller frees it
  * after the context) and owns the loaded Public Suffix List.  Outcomes are

@@ -236,7 +236,7 @@ config_new(struct auth_error *err)
 	cfg->max_header_bytes = 1u << 20;
 	cfg->max_headers = 1000;
 	cfg->authserv_id = config_hostname();
-	cfg->socket = strdup("unix:/run/authmilter/authmilter.sock");
+	cfg->socket = strdup("unix:/var/spool/postfix/authmilter/authmilter.sock");
 	cfg->syslog_facility = strdup("mail");
 	cfg->log_level = strdup("info");
 	cfg->report_store = strdup("sqlite:/var/lib/authmilter/reports.db");

@@ -122,7 +122,9 @@ struct policy_config {
 	size_t max_headers;      /* default 1000 */
 
 	/* Daemon */
-	char *socket;          /* default unix:/run/authmilter/authmilter.sock */
+	/* Default unix:/var/spool/postfix/authmilter/authmilter.sock: inside the
+	 * chroot of Debian's Postfix, which reaches it as authmilter/authmilter.sock. */
+	char *socket;
 	char *user, *group;    /* drop to these after opening the socket; NULL: stay */
 	char *pidfile;         /* default NULL */
 	char *syslog_facility; /* default mail */

@@ -6,7 +6,10 @@
 #      `make check` again;
 #   3. the libFuzzer targets, built with clang (the libraries instrumented
 #      for coverage too), each run over its seed
-#      corpus and for a short bounded random run.
+#      corpus and for a short bounded random run;
+#   4. the Debian package (tests/e2e/package.sh): built from a copy of the
+#      tree, installed on this machine, run and purged, within
+#      PACKAGE_SECONDS (default 1200); as root only, else it skips.
 # Build trees go under $BUILD_ROOT (default: build-tests/ in the source
 # tree).  The last line is "N passed, N failed, N skipped".
 set -u
@@ -92,6 +95,30 @@ run_fuzzers() {
 	done
 }
 
+# run_tap_script NAME SECONDS COMMAND...: runs a TAP test script for at
+# most SECONDS and counts its lines; one that fails without saying which
+# check (a timeout, a crash) counts as one failure.
+run_tap_script() {
+	local name=$1 seconds=$2 log=$root/$1.log rc p f
+	shift 2
+	note "$name"
+	mkdir -p "$root"
+	JOBS=$jobs timeout "$seconds" "$@" >"$log" 2>&1
+	rc=$?
+	grep -E '^(not ok|1\.\.0|Bail out)|^#   ' "$log" | head -40
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if grep -q '^1\.\.0 # SKIP' "$log"; then
+		echo "SKIP: $name ($(sed -n 's/^1\.\.0 # SKIP //p' "$log"))"
+		skipped=$((skipped + 1))
+		return
+	fi
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+	echo "$name: $p passed, $f failed (exit status $rc)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 note "bootstrap"
 (cd "$src" && autoreconf -fi) >/dev/null 2>&1 || { echo "FAIL: autoreconf"; failed=$((failed + 1)); }
 
@@ -112,6 +139,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 build_and_check sanitize --enable-werror --disable-shared \
 	CFLAGS="-g -O1 -fno-omit-frame-pointer $san" LDFLAGS="$san"
 unset ASAN_OPTIONS UBSAN_OPTIONS
+run_tap_script package "${PACKAGE_SECONDS:-1200}" "$src/tests/e2e/package.sh"
 if command -v clang >/dev/null; then
 	run_fuzzers
 else

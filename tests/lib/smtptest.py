@@ -135,13 +135,15 @@ def sign(msg, key, domain="good.test"):
 # ---- the daemon ----
 
 class Daemon:
-    """authmilter --smtp in the foreground with the given config text."""
+    """authmilter --smtp in the foreground with the given config text,
+    after a report store of the daemon's own (never the system's, which a
+    package installed on the machine would be using)."""
 
     def __init__(self, tmp, name, listen, conf, extra_args=()):
         self.conf = os.path.join(tmp, name + ".conf")
         self.logfile = os.path.join(tmp, name + ".log")
         with open(self.conf, "w") as f:
-            f.write(conf)
+            f.write("report_store sqlite:%s\n" % os.path.join(tmp, name + "-reports.db") + conf)
         self.port = listen
         self.log = open(self.logfile, "w")
         self.proc = subprocess.Popen(

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "tap.h"
 
@@ -34,10 +35,11 @@ load(struct policy_config *cfg, const char *text, struct auth_error *err)
 	return config_load_string(cfg, "test.conf", text, strlen(text), err);
 }
 
+/* The built-in defaults, in cfg made by config_new() (and perhaps a file
+ * that sets each key to its default). */
 static void
-test_defaults(void)
+check_defaults(const struct policy_config *cfg)
 {
-	struct policy_config *cfg = fresh();
 	char host[256] = "";
 
 	gethostname(host, sizeof(host) - 1);
@@ -70,7 +72,8 @@ test_defaults(void)
 	is_int(cfg->dns_tempfail_ttl, 30, "dns_tempfail_ttl 30 s");
 	is_int(cfg->max_header_bytes, 1048576, "max_header_bytes 1 MiB");
 	is_int(cfg->max_headers, 1000, "max_headers 1000");
-	is_str(cfg->socket, "unix:/run/authmilter/authmilter.sock", "socket default");
+	is_str(cfg->socket, "unix:/var/spool/postfix/authmilter/authmilter.sock",
+	       "socket default: inside the chroot of Debian's Postfix");
 	ok(cfg->user == NULL && cfg->group == NULL && cfg->pidfile == NULL,
 	   "user, group, pidfile unset");
 	is_str(cfg->syslog_facility, "mail", "syslog_facility mail");
@@ -86,6 +89,49 @@ test_defaults(void)
 	ok(cfg->report_starttls, "report_starttls yes");
 	is_int(cfg->report_send_limit, 1000, "report_send_limit 1000");
 	is_int(cfg->report_suppress.n, 0, "report_suppress empty");
+	ok(cfg->arc_trusted_sealers.n == 0 && cfg->arc_seal_domain == NULL &&
+	       cfg->arc_seal_selector == NULL && cfg->arc_seal_key == NULL,
+	   "no ARC sealers trusted, no sealing");
+	is_int(cfg->ndkim_sign, 0, "no dkim_sign entries");
+}
+
+static void
+test_defaults(void)
+{
+	struct policy_config *cfg = fresh();
+
+	check_defaults(cfg);
+	config_free(cfg);
+}
+
+/* Takes the keys config.c does not know: in the shipped file, the
+ * listener's, which test-smtpd_conf checks (and authmilter -t, in
+ * tests/e2e/conffile.sh, checks that no other key is there). */
+static int
+other_key(void *ctx, const char *key, const char *value, unsigned source, char *msg, size_t msglen)
+{
+	(void)ctx, (void)key, (void)value, (void)source, (void)msg, (void)msglen;
+	return 0;
+}
+
+/* The shipped authmilter.conf shows every key at its default: with its
+ * settings switched on it loads and changes nothing. */
+static void
+test_shipped_file(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	size_t len;
+	char *text = conffile_settings(&len);
+	struct config_ext ext = {other_key, NULL, NULL};
+
+	config_set_ext(cfg, &ext);
+	auth_error_clear(&err);
+	is_int(config_load_string(cfg, "authmilter.conf", text, len, &err), 0,
+	       "the shipped authmilter.conf loads with every setting on: %s", err.msg);
+	diag("the shipped authmilter.conf, settings on:");
+	check_defaults(cfg);
+	free(text);
 	config_free(cfg);
 }
 
@@ -550,6 +596,7 @@ int
 main(void)
 {
 	test_defaults();
+	test_shipped_file();
 	test_every_key();
 	test_errors();
 	test_nul_in_line();

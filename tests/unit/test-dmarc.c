@@ -3,16 +3,15 @@
  *
  * One table: each case gives the From fields, the SPF and DKIM results and
  * what RFC 9989 mode and RFC 7489 mode must each conclude.  Then the record
- * parser, the disposition function, the query bound of the Tree Walk, and
- * agreement with libopendmarc's RFC 7489 logic where it follows the RFC.
+ * parser, the disposition function and the query bound of the Tree Walk.
+ * (tests/conformance/dmarc-opendmarc.c compares RFC 7489 mode with
+ * libopendmarc.)
  */
 #include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <opendmarc/dmarc.h>
 
 #include "dmarc.h"
 #include "dns_cache.h"
@@ -874,69 +873,6 @@ test_evaluated_policy(void)
 	       "evaluated: a pass keeps the requested policy");
 }
 
-/*
- * libopendmarc's RFC 7489 logic on the same records and identifiers: our
- * RFC 7489 mode must agree on the parsed tags and the policy to enforce.
- * (Only exact-name alignment is compared: libopendmarc's relaxed check
- * depends on its process-wide TLD table.)
- */
-static void
-test_opendmarc_agrees(struct dmarc_ctx *c)
-{
-	static const struct {
-		const char *record, *from, *org, *spf;
-	} t[] = {
-	    {"v=DMARC1; p=reject; rua=mailto:agg@example.com", "example.com", NULL, "example.com"},
-	    {"v=DMARC1; p=reject; rua=mailto:agg@example.com", "example.com", NULL, NULL},
-	    {"v=DMARC1; p=reject; sp=quarantine", "a.sp.example", "sp.example", NULL},
-	    {"v=DMARC1; p=quarantine; adkim=s; aspf=s", "strict.example", NULL, "strict.example"},
-	    {"v=DMARC1; p=quarantine; adkim=s; aspf=s", "strict.example", NULL, NULL},
-	    {"v=DMARC1; p=reject; pct=50", "pct.example", NULL, NULL},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		DMARC_POLICY_T *p = opendmarc_policy_connect_init((u_char *)"192.0.2.1", 0);
-		struct dmarc_record rec;
-		struct msg_from from;
-		struct dmarc_auth_input in = {
-		    .from = &from, .spf_pass = t[i].spf != NULL, .spf_domain = t[i].spf};
-		struct dmarc_outcome o;
-		int odp = 0, adkim = 0, aspf = 0, pct = 0, pol;
-		static const char letters[] = {'n', 'q', 'r'};
-
-		opendmarc_policy_store_dmarc(p, (u_char *)t[i].record, (u_char *)t[i].from,
-		                             (u_char *)t[i].org);
-		if (t[i].spf != NULL)
-			opendmarc_policy_store_spf(p, (u_char *)t[i].spf,
-			                           DMARC_POLICY_SPF_OUTCOME_PASS,
-			                           DMARC_POLICY_SPF_ORIGIN_MAILFROM, NULL);
-		opendmarc_policy_fetch_p(p, &odp);
-		opendmarc_policy_fetch_adkim(p, &adkim);
-		opendmarc_policy_fetch_aspf(p, &aspf);
-		opendmarc_policy_fetch_pct(p, &pct);
-		pol = opendmarc_get_policy_to_enforce(p);
-		opendmarc_policy_connect_shutdown(p);
-
-		dmarc_record_parse(t[i].record, strlen(t[i].record), &rec);
-		is_int(letters[rec.p], odp, "libopendmarc %zu: p", i);
-		is_int(rec.adkim, adkim, "libopendmarc %zu: adkim", i);
-		is_int(rec.aspf, aspf, "libopendmarc %zu: aspf", i);
-		is_int(rec.pct < 0 ? 100 : rec.pct, pct, "libopendmarc %zu: pct", i);
-
-		make_from(&from, MSG_FROM_OK, t[i].from);
-		dmarc_evaluate(c, &in, NULL, &o, NULL);
-		if (pol == DMARC_POLICY_PASS)
-			is_str(dmarc_result_name(o.result), "pass", "libopendmarc %zu: pass", i);
-		else
-			is_str(dmarc_disp_name(o.policy),
-			       pol == DMARC_POLICY_REJECT       ? "reject"
-			       : pol == DMARC_POLICY_QUARANTINE ? "quarantine"
-			                                        : "none",
-			       "libopendmarc %zu: policy to enforce", i);
-	}
-}
-
 int
 main(void)
 {
@@ -953,7 +889,6 @@ main(void)
 	test_records();
 	test_apply_policy();
 	test_evaluated_policy();
-	test_opendmarc_agrees(c7489);
 	dmarc_ctx_free(c9989);
 	dmarc_ctx_free(c7489);
 	dns_resolver_free(r);

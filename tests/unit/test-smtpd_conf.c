@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "smtpd_conf.h"
 #include "tap.h"
@@ -31,20 +32,56 @@ load(struct policy_config *cfg, const char *text, struct auth_error *err)
 	return config_load_string(cfg, "t.conf", text, strlen(text), err);
 }
 
+/* The listener's built-in defaults, in cfg (perhaps after a file that sets
+ * each key to its default). */
 static void
-test_defaults(void)
+check_defaults(const struct policy_config *cfg)
 {
-	struct policy_config *cfg = fresh();
 	const struct smtpd_conf *sc = smtpd_conf_get(cfg);
 
 	ok(sc->nlisten == 0 && sc->next_hop == NULL && sc->maildir == NULL, "nothing set");
+	ok(sc->hostname == NULL && sc->quarantine_maildir == NULL && sc->tls_cert_file == NULL &&
+	       sc->tls_key_file == NULL && sc->nproxies == 0,
+	   "no host name, quarantine folder, certificate or trusted proxy");
+	is_int(sc->max_connections, 10000, "smtp_max_connections 10000");
 	is_int(sc->max_message_size, 10485760, "smtp_max_message_size 10 MiB");
 	is_int(sc->max_recipients, 100, "smtp_max_recipients 100 (RFC 5321 4.5.3.1.8)");
 	is_int(sc->max_line_length, 1000, "smtp_max_line_length 1000");
 	is_int(sc->command_timeout, 300, "smtp_command_timeout 5 minutes");
+	is_int(sc->data_timeout, 300, "smtp_data_timeout 5 minutes");
+	is_int(sc->drain_timeout, 30, "smtp_drain_timeout 30 s");
+	is_int(sc->workers, 16, "smtp_workers 16");
 	is_int(sc->max_connections_per_ip, 50, "smtp_max_connections_per_ip 50");
+	ok(sc->hop_connect_timeout == 30 && sc->hop_timeout == 300 && sc->hop_data_timeout == 300,
+	   "next hop timeouts 30 s, 5 minutes, 5 minutes");
 	ok(sc->hop_starttls && !sc->accept_bare_line_ends && !sc->proxy_protocol,
 	   "STARTTLS to the next hop, bare line ends refused, no PROXY protocol");
+}
+
+static void
+test_defaults(void)
+{
+	struct policy_config *cfg = fresh();
+
+	check_defaults(cfg);
+	config_free(cfg);
+}
+
+/* The shipped authmilter.conf shows the listener's keys at their defaults
+ * too (test-config checks the policy keys). */
+static void
+test_shipped_file(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err = {0};
+	size_t len;
+	char *text = conffile_settings(&len);
+
+	is_int(load(cfg, text, &err), 0,
+	       "the shipped authmilter.conf loads with every setting on: %s", err.msg);
+	diag("the shipped authmilter.conf, settings on:");
+	check_defaults(cfg);
+	free(text);
 	config_free(cfg);
 }
 
@@ -117,6 +154,7 @@ int
 main(void)
 {
 	test_defaults();
+	test_shipped_file();
 	test_keys();
 	test_check();
 	return done_testing();
