@@ -43,9 +43,10 @@ struct store_writer {
 
 	/* The thread's own */
 	struct store *store;
-	bool lazy;    /* store_set_lazy_commit() was called on this store */
-	bool down;    /* the log said the store is unavailable */
-	bool gave_up; /* stopping, and the deadline passed with the store down */
+	bool lazy;                  /* store_set_lazy_commit() was called on this store */
+	struct timespec last_batch; /* CLOCK_MONOTONIC, when the last batch ended */
+	bool down;                  /* the log said the store is unavailable */
+	bool gave_up;               /* stopping, and the deadline passed with the store down */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -133,10 +134,25 @@ writer_after(unsigned ms, struct timespec *until)
 	}
 }
 
-/* Waits for rows (or the stop), then up to STORE_WRITER_LINGER_MS for a
- * full batch, and takes up to a batch; lock held.  Each commit costs the
- * same however many rows it carries, so under load a batch of many rows
- * makes a record nearly free, while alone a record waits little. */
+/* Whether the last batch ended less than STORE_WRITER_LINGER_MS ago: the
+ * records come in a stream. */
+static bool
+writer_busy(const struct store_writer *w)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(now.tv_sec - w->last_batch.tv_sec) * 1000L +
+	     (now.tv_nsec - w->last_batch.tv_nsec) / 1000000L;
+	return ms < STORE_WRITER_LINGER_MS;
+}
+
+/* Waits for rows (or the stop) and takes up to a batch; lock held.  Each
+ * commit costs about the same however many rows it carries, so while
+ * records come in a stream the thread first waits up to
+ * STORE_WRITER_LINGER_MS for a full batch; a record after a quiet spell is
+ * written at once. */
 static size_t
 writer_take(struct store_writer *w, struct store_row **batch)
 {
@@ -146,7 +162,7 @@ writer_take(struct store_writer *w, struct store_row **batch)
 	while (w->count == 0 && !w->stopping)
 		pthread_cond_wait(&w->wake, &w->lock);
 	writer_after(STORE_WRITER_LINGER_MS, &until);
-	while (w->count < STORE_WRITER_BATCH && !w->stopping)
+	while (writer_busy(w) && w->count < STORE_WRITER_BATCH && !w->stopping)
 		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
 			break;
 	while (w->count > 0 && n < STORE_WRITER_BATCH) {
@@ -300,6 +316,7 @@ writer_main(void *arg)
 		if (n == 0)
 			break;
 		writer_batch(w, batch, n);
+		clock_gettime(CLOCK_MONOTONIC, &w->last_batch);
 	}
 	free(batch);
 	store_close(w->store);

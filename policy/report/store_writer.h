@@ -13,9 +13,11 @@
  * queue_max, further records are dropped and counted, and the log says
  * how many (at most once per STORE_WRITER_DROP_LOG_S seconds).
  *
- * A commit costs about the same whatever it carries, so the thread, woken
- * by a first record, waits up to STORE_WRITER_LINGER_MS for others to
- * join it: under load one commit carries many records.
+ * A commit costs about the same whatever it carries, so while records come
+ * in a stream (the last batch ended less than STORE_WRITER_LINGER_MS ago)
+ * the thread waits up to STORE_WRITER_LINGER_MS for others to join the
+ * first: under load one commit carries many records, and a record after a
+ * quiet spell is written at once.
  *
  * Committed means committed: a record is reported stored only after its
  * batch's COMMIT succeeded, and each record's uid keeps a batch retried
