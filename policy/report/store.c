@@ -166,6 +166,25 @@ store_close(struct store *s)
 	free(s);
 }
 
+/*
+ * SQLite's documentation of PRAGMA synchronous: in WAL mode, NORMAL "is
+ * safe from corruption" and "always consistent", and "transactions are
+ * durable across application crashes regardless of the synchronous
+ * setting"; only a power loss or system crash may roll back the last
+ * commits, those since the WAL was last synced at a checkpoint.
+ * PostgreSQL's synchronous_commit off promises the same: no
+ * inconsistency, a bounded window of lost commits after a server crash.
+ */
+int
+store_set_lazy_commit(struct store *s, struct auth_error *err)
+{
+	return store_db_script(s->db,
+	                       store_db_kind(s->db) == STORE_DB_POSTGRESQL
+	                           ? "SET synchronous_commit TO off"
+	                           : "PRAGMA synchronous=NORMAL",
+	                       err);
+}
+
 bool
 store_broken(const struct store *s)
 {

@@ -87,6 +87,16 @@ struct store;
 
 struct store *store_open(const char *spec, struct auth_error *err);
 void store_close(struct store *s);
+/*
+ * Lets this connection's commits return before the disk has them: a commit
+ * still survives the process's death and the store is never left corrupt,
+ * but a power loss or an operating-system crash may undo the last commits
+ * (SQLite: WAL with synchronous=NORMAL, which syncs at checkpoints only;
+ * PostgreSQL: synchronous_commit off for this session).  For the report
+ * writer, whose records already wait in memory before they are written.
+ * 0 or -1.
+ */
+int store_set_lazy_commit(struct store *s, struct auth_error *err);
 /* The connection is gone: close the store and open it again later. */
 bool store_broken(const struct store *s);
 

@@ -9,8 +9,8 @@
  *
  * Specs: "sqlite:PATH" (the file is created when missing; WAL journal,
  * synchronous=FULL, so a committed transaction survives a crash of the
- * process or of the machine) or a "postgresql://" / "postgres://" URI in
- * libpq's syntax (a 10 s connect timeout unless the URI sets one).
+ * process or of the machine, unless store_set_lazy_commit() relaxed it) or a "postgresql://" /
+ * "postgres://" URI in libpq's syntax (a 10 s connect timeout unless the URI sets one).
  *
  * Errors: -1 with err set.  The message never holds the spec (a URI may
  * carry a password).  store_db_broken() says the connection itself is

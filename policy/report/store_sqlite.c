@@ -5,16 +5,29 @@
  * them in any order and more than once.  A busy file (authreport reading
  * while the daemon writes) is waited on for STORE_SQLITE_BUSY_MS before a
  * statement fails.
+ *
+ * Prepared statements are kept, by their SQL text, and reused: the store
+ * runs a handful of fixed statements, the record INSERT once per row, and
+ * parsing and planning the statement cost more than running it.
  */
 #include "autoconf.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "store_db.h"
 
 #define STORE_SQLITE_BUSY_MS 10000
 #define STORE_SQLITE_MAX_PARAMS 64
+#define STORE_SQLITE_STMT_CACHE 8
+
+struct store_sqlite {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STORE_SQLITE_STMT_CACHE]; /* reset, bindings cleared */
+	size_t next;                                 /* the slot reused when all are taken */
+};
 
 static int
 store_sqlite_fail(sqlite3 *db, const char *what, struct auth_error *err)
@@ -23,32 +36,63 @@ store_sqlite_fail(sqlite3 *db, const char *what, struct auth_error *err)
 	                      db != NULL ? sqlite3_errmsg(db) : "out of memory");
 }
 
-static void *
-store_sqlite_open(const char *path, struct auth_error *err)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(
-	    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-
-	if (rc != SQLITE_OK) {
-		store_sqlite_fail(db, "open", err);
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, STORE_SQLITE_BUSY_MS);
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-	                 NULL) != SQLITE_OK) {
-		store_sqlite_fail(db, "set-up", err);
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
-}
-
 static void
 store_sqlite_close(void *conn)
 {
-	sqlite3_close(conn);
+	struct store_sqlite *c = conn;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < STORE_SQLITE_STMT_CACHE; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static void *
+store_sqlite_open(const char *path, struct auth_error *err)
+{
+	struct store_sqlite *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (c == NULL) {
+		store_sqlite_fail(NULL, "open", err);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(
+	    path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlite_fail(c->db, "open", err);
+		store_sqlite_close(c);
+		return NULL;
+	}
+	sqlite3_busy_timeout(c->db, STORE_SQLITE_BUSY_MS);
+	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+	                 NULL) != SQLITE_OK) {
+		store_sqlite_fail(c->db, "set-up", err);
+		store_sqlite_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A prepared statement for sql, from the cache or made and put there. */
+static sqlite3_stmt *
+store_sqlite_prepare(struct store_sqlite *c, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	for (i = 0; i < STORE_SQLITE_STMT_CACHE; i++)
+		if (c->stmt[i] != NULL && strcmp(sqlite3_sql(c->stmt[i]), sql) == 0)
+			return c->stmt[i];
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_finalize(c->stmt[c->next]);
+	c->stmt[c->next] = st;
+	c->next = (c->next + 1) % STORE_SQLITE_STMT_CACHE;
+	return st;
 }
 
 static int
@@ -87,34 +131,39 @@ store_sqlite_rows(sqlite3_stmt *st, store_db_row_fn fn, void *ctx)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The statement goes back to the cache reset, holding no bindings (they
+ * point into the caller's memory) and no lock. */
 static int
 store_sqlite_exec(void *conn, const char *sql, const char *const *params, size_t nparams,
                   store_db_row_fn fn, void *ctx, struct auth_error *err)
 {
-	sqlite3 *db = conn;
-	sqlite3_stmt *st = NULL;
+	struct store_sqlite *c = conn;
+	sqlite3_stmt *st = store_sqlite_prepare(c, sql);
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_sqlite_fail(db, "prepare", err);
+	if (st == NULL)
+		return store_sqlite_fail(c->db, "prepare", err);
 	if (store_sqlite_bind(st, params, nparams) < 0) {
-		sqlite3_finalize(st);
-		return store_sqlite_fail(db, "bind", err);
+		rc = store_sqlite_fail(c->db, "bind", err);
+	} else {
+		rc = store_sqlite_rows(st, fn, ctx);
+		if (rc < 0)
+			store_sqlite_fail(c->db, "statement", err);
+		else if (rc == 0 && sqlite3_column_count(st) == 0)
+			rc = sqlite3_changes(c->db);
 	}
-	rc = store_sqlite_rows(st, fn, ctx);
-	if (rc < 0)
-		store_sqlite_fail(db, "statement", err);
-	else if (rc == 0 && sqlite3_column_count(st) == 0)
-		rc = sqlite3_changes(db);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc;
 }
 
 static int
 store_sqlite_script(void *conn, const char *sql, struct auth_error *err)
 {
-	if (sqlite3_exec(conn, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return store_sqlite_fail(conn, "schema", err);
+	struct store_sqlite *c = conn;
+
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_sqlite_fail(c->db, "schema", err);
 	return 0;
 }
 

@@ -43,8 +43,10 @@ struct store_writer {
 
 	/* The thread's own */
 	struct store *store;
-	bool down;    /* the log said the store is unavailable */
-	bool gave_up; /* stopping, and the deadline passed with the store down */
+	bool lazy;                  /* store_set_lazy_commit() was called on this store */
+	struct timespec last_batch; /* CLOCK_MONOTONIC, when the last batch ended */
+	bool down;                  /* the log said the store is unavailable */
+	bool gave_up;               /* stopping, and the deadline passed with the store down */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -94,7 +96,10 @@ store_writer_append(struct store_writer *w, const struct report_record *r)
 		w->ring[(w->head + w->count) % w->o.queue_max] = row;
 		w->count++;
 		w->queued++;
-		pthread_cond_signal(&w->wake);
+		/* The thread waits for a first record, then lingers for a full
+		 * batch: only those two moments need waking it. */
+		if (w->count == 1 || w->count == STORE_WRITER_BATCH)
+			pthread_cond_signal(&w->wake);
 		row = NULL;
 		rc = 0;
 	} else {
@@ -116,14 +121,50 @@ store_writer_counts(struct store_writer *w, struct store_writer_counts *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Waits for rows (or the stop) and takes up to a batch; lock held. */
+/* The time ms from now, on the clock the condition variable uses. */
+static void
+writer_after(unsigned ms, struct timespec *until)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Whether the last batch ended less than STORE_WRITER_LINGER_MS ago: the
+ * records come in a stream. */
+static bool
+writer_busy(const struct store_writer *w)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(now.tv_sec - w->last_batch.tv_sec) * 1000L +
+	     (now.tv_nsec - w->last_batch.tv_nsec) / 1000000L;
+	return ms < STORE_WRITER_LINGER_MS;
+}
+
+/* Waits for rows (or the stop) and takes up to a batch; lock held.  Each
+ * commit costs about the same however many rows it carries, so while
+ * records come in a stream the thread first waits up to
+ * STORE_WRITER_LINGER_MS for a full batch; a record after a quiet spell is
+ * written at once. */
 static size_t
 writer_take(struct store_writer *w, struct store_row **batch)
 {
+	struct timespec until;
 	size_t n = 0;
 
 	while (w->count == 0 && !w->stopping)
 		pthread_cond_wait(&w->wake, &w->lock);
+	writer_after(STORE_WRITER_LINGER_MS, &until);
+	while (writer_busy(w) && w->count < STORE_WRITER_BATCH && !w->stopping)
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
+			break;
 	while (w->count > 0 && n < STORE_WRITER_BATCH) {
 		batch[n++] = w->ring[w->head];
 		w->head = (w->head + 1) % w->o.queue_max;
@@ -140,13 +181,7 @@ writer_pause(struct store_writer *w, unsigned ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	writer_after(ms, &until);
 	if (w->stopping &&
 	    (until.tv_sec > w->deadline.tv_sec ||
 	     (until.tv_sec == w->deadline.tv_sec && until.tv_nsec > w->deadline.tv_nsec)))
@@ -184,12 +219,20 @@ writer_try(struct store_writer *w, struct store_row **batch, size_t n)
 		writer_note_down(w, &err);
 		return -1;
 	}
+	if (!w->lazy && store_set_lazy_commit(w->store, &err) < 0) {
+		writer_note_down(w, &err);
+		store_close(w->store);
+		w->store = NULL;
+		return -1;
+	}
+	w->lazy = true;
 	if (store_insert(w->store, batch, n, &err) < 0) {
 		writer_note_down(w, &err);
 		/* A lost connection, or one left in an unknown state: start
 		 * again with a new one. */
 		store_close(w->store);
 		w->store = NULL;
+		w->lazy = false;
 		return -1;
 	}
 	return 0;
@@ -273,6 +316,7 @@ writer_main(void *arg)
 		if (n == 0)
 			break;
 		writer_batch(w, batch, n);
+		clock_gettime(CLOCK_MONOTONIC, &w->last_batch);
 	}
 	free(batch);
 	store_close(w->store);

@@ -13,11 +13,20 @@
  * queue_max, further records are dropped and counted, and the log says
  * how many (at most once per STORE_WRITER_DROP_LOG_S seconds).
  *
+ * A commit costs about the same whatever it carries, so while records come
+ * in a stream (the last batch ended less than STORE_WRITER_LINGER_MS ago)
+ * the thread waits up to STORE_WRITER_LINGER_MS for others to join the
+ * first: under load one commit carries many records, and a record after a
+ * quiet spell is written at once.
+ *
  * Committed means committed: a record is reported stored only after its
  * batch's COMMIT succeeded, and each record's uid keeps a batch retried
- * after a lost connection from being stored twice.  Records still queued
- * when the process is killed are lost; store_writer_stop() (SIGTERM)
- * writes every queued record first, retrying until its deadline.
+ * after a lost connection from being stored twice.  Commits do not wait
+ * for the disk (store_set_lazy_commit()): a committed record survives the
+ * process's death, and a power loss may undo the last commits but never
+ * corrupts the store.  Records still queued when the process is killed
+ * are lost; store_writer_stop() (SIGTERM) writes every queued record
+ * first, retrying until its deadline.
  *
  * Log lines go through the caller's function (policy/ does not log); the
  * store's spec is never in them.
@@ -35,6 +44,7 @@
 #include "report.h"
 
 #define STORE_WRITER_BATCH 1000
+#define STORE_WRITER_LINGER_MS 50
 #define STORE_WRITER_DROP_LOG_S 60
 
 enum store_log_level {

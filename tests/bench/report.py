@@ -7,7 +7,11 @@ CPU and memory figures run.sh read from /proc.
 Keys: rounds (saturated rounds; WORKDIR/cpu.txt has one line per round:
 number, then start and end CPU seconds of authmilter, opendkim and
 opendmarc), am_rss, dkim_rss, dmarc_rss, flat_small_rss, flat_large_rss
-(peak RSS in KiB).
+(peak RSS in KiB).  WORKDIR/floor.json is floor.py's output for the
+corpus, from `openssl speed` run in the same benchmark run.
+
+The last line names each target and says "met", or "NOT met" with the
+gap: how far the figure is from the bound.
 """
 import json
 import os
@@ -75,13 +79,40 @@ def table(workdir, conn, rate, kv):
     for r in rows:
         print("%-34s %12s %22s %8s" % r)
     print("CPU ratio per round: " + " ".join(fmt(ratio(a, b), 3) for a, b in cpu))
-    return am, peers, am_paced, peers_paced, am_ms, peer_ms
+    return am, peers, am_paced, peers_paced, am_ms, peer_ms, cpu
+
+
+def floor_line(workdir, am_ms):
+    """Prints the crypto floor and returns it in ms per message (None if unknown)."""
+    try:
+        with open(os.path.join(workdir, "floor.json")) as f:
+            fl = json.load(f)
+    except (OSError, ValueError):
+        print("crypto floor: unknown (no floor.json)")
+        return None
+    v = fl["verify_s"]
+    print("crypto floor: %.3f ms per message (SHA-256 %.0f MB/s over %.1f MB; verify/s "
+          "rsa2048 %.0f, rsa1024 %.0f, ed25519 %.0f; signatures %s); authmilter at %s x floor" % (
+              fl["floor_ms"], fl["sha256_bytes_s"] / 1e6, fl["bytes"] / 1e6, v["rsa2048"],
+              v["rsa1024"], v["ed25519"], json.dumps(fl["signatures"], sort_keys=True),
+              fmt(ratio(am_ms, fl["floor_ms"]), 2)))
+    return fl["floor_ms"]
+
+
+def verdict(value, bound, unit, digits=3):
+    """'met', or 'NOT met (gap)' for a figure that must be at most bound."""
+    if value is None:
+        return "NOT met (no figure)"
+    if value <= bound:
+        return "met (%.*f%s)" % (digits, value, unit)
+    return "NOT met (%.*f%s, %.*f%s over)" % (digits, value, unit, digits, value - bound, unit)
 
 
 def main():
     workdir, conn, rate, flatsize = sys.argv[1:5]
     kv = dict(arg.split("=", 1) for arg in sys.argv[5:])
-    am, peers, am_paced, peers_paced, am_ms, peer_ms = table(workdir, conn, rate, kv)
+    am, peers, am_paced, peers_paced, am_ms, peer_ms, cpu = table(workdir, conn, rate, kv)
+    floor_ms = floor_line(workdir, am_ms)
     small, large = load(workdir, "flat-small"), load(workdir, "flat-large")
     fs, fl = int(kv["flat_small_rss"]) / 1024, int(kv["flat_large_rss"]) / 1024
     print("memory flatness: authmilter peak RSS %s MB with %d x 1 KB bodies, "
@@ -95,11 +126,23 @@ def main():
                     ("peers paced", peers_paced), ("flat 1k", small), ("flat large", large)):
         if s["errors"]:
             print("%s: %d errors, first: %s" % (name, s["errors"], s["first_error"]))
-    targets = [("CPU ratio <= 0.20", bool(peer_ms) and am_ms / peer_ms <= 0.2),
-               ("p99 after end-of-body < 2 ms at %s/s" % rate,
-                (am_paced["eob_p99_ms"] or 99) < 2.0),
-               ("memory flat (large/small <= 1.5)", fl / fs <= 1.5)]
-    print("targets: " + "; ".join("%s: %s" % (t, "met" if ok else "MISSED") for t, ok in targets))
+    worst = max((ratio(a, b) for a, b in cpu if b), default=None)
+    eob_sat = am["eob_p99_ms"], peers["eob_p99_ms"]
+    paced = am_paced["eob_p99_ms"]
+    targets = [
+        ("CPU <= 0.125 of opendkim+opendmarc in every round (worst round)",
+         verdict(worst, 0.125, "")),
+        ("CPU <= 3 x crypto floor", verdict(ratio(am_ms, floor_ms), 3.0, " x", 2)),
+        ("p99 end-of-body, saturated, <= the peers' (%s ms)" % fmt(eob_sat[1]),
+         verdict(eob_sat[0], eob_sat[1] if eob_sat[1] is not None else 0, " ms", 2)),
+        ("p99 end-of-body < 2 ms at %s/s, %s connections" % (rate, conn),
+         "met (%s ms)" % fmt(paced) if paced is not None and paced < 2.0
+         else verdict(paced, 2.0, " ms", 2)),
+        ("memory flat (large/small <= 1.5)", verdict(ratio(fl, fs), 1.5, "", 2)),
+    ]
+    print("targets:")
+    for t, v in targets:
+        print("  %s: %s" % (t, v))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,19 @@
 # run.sh - authmilter against opendkim + opendmarc on one corpus (README.md).
 #
 #   tests/bench/run.sh [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS]
-#                      [-s SEED] [-F FLATSIZE]
+#                      [-s SEED] [-F FLATSIZE] [-P PASSES]
 #
 # BUILDDIR holds milter/authmilter (default: the current directory).
 # COUNT messages (default 400), CONN concurrent connections (default 16),
 # RATE messages a second in the paced latency run (default 50), ROUNDS
 # saturated runs of each side, in turn (default 5; the median counts), FLATSIZE
-# the large body of the memory-flatness run (default 50m).
+# the large body of the memory-flatness run (default 50m).  PASSES > 0
+# profiles authmilter with perf (cpu-clock, DWARF call graphs) over that
+# many more saturated passes of the corpus, outside the measured rounds, and
+# prints where its CPU went (profile.py); default 0, no profile.
+#
+# `openssl speed` runs first, so the crypto floor (floor.py) is that of
+# this machine at this time.
 #
 # BENCH_KEEP=1 in the environment keeps the work directory (corpora, logs,
 # per-message JSON) and names it at exit.
@@ -30,7 +36,8 @@ rate=50
 rounds=5
 seed=20260101
 flat=50m
-while getopts b:n:c:r:R:s:F: opt; do
+passes=0
+while getopts b:n:c:r:R:s:F:P: opt; do
 	case $opt in
 	b) builddir=$OPTARG ;;
 	n) count=$OPTARG ;;
@@ -39,13 +46,14 @@ while getopts b:n:c:r:R:s:F: opt; do
 	R) rounds=$OPTARG ;;
 	s) seed=$OPTARG ;;
 	F) flat=$OPTARG ;;
-	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS] [-s SEED] [-F FLATSIZE]" >&2; exit 2 ;;
+	P) passes=$OPTARG ;;
+	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS] [-s SEED] [-F FLATSIZE] [-P PASSES]" >&2; exit 2 ;;
 	esac
 done
 builddir=$(cd "$builddir" && pwd)
 authmilter=$builddir/milter/authmilter
 [ -x "$authmilter" ] || { echo "run.sh: no $authmilter (use -b BUILDDIR)" >&2; exit 2; }
-for tool in /usr/sbin/opendkim /usr/sbin/opendmarc /usr/sbin/nsd; do
+for tool in /usr/sbin/opendkim /usr/sbin/opendmarc /usr/sbin/nsd /usr/bin/openssl; do
 	[ -x "$tool" ] || {
 		echo "run.sh: $tool missing; contrib/install-deps.sh installs it" >&2
 		exit 2
@@ -70,7 +78,7 @@ if [ -z "${BENCH_IN_NETNS:-}" ]; then
 	printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"/etc/netns/$ns/resolv.conf"
 	ip netns exec "$ns" ip link set lo up
 	BENCH_IN_NETNS=1 timeout 3600 ip netns exec "$ns" sh "$0" -b "$builddir" -n "$count" \
-		-c "$conn" -r "$rate" -R "$rounds" -s "$seed" -F "$flat"
+		-c "$conn" -r "$rate" -R "$rounds" -s "$seed" -F "$flat" -P "$passes"
 	exit $?
 fi
 
@@ -121,13 +129,16 @@ stop_pid() {
 	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
 }
 
-# start_authmilter NAME: starts it on $work/NAME.sock, sets AMPID.
+# start_authmilter NAME: starts it on $work/NAME.sock, sets AMPID.  Its
+# report store is a file of its own beside the corpus (on the same disk as
+# the default one), so storing the records is part of what is measured.
 start_authmilter() {
 	cat >"$work/$1.conf" <<EOF
 authserv_id mx.bench.test
 socket unix:$work/$1.sock
 dns_server 127.0.0.1:53
 log_level warning
+report_store sqlite:$work/$1.db
 EOF
 	"$authmilter" -f -c "$work/$1.conf" >"$work/$1.log" 2>&1 &
 	AMPID=$!
@@ -170,11 +181,14 @@ bench() {
 	timeout 900 "$PY" "$here/milterbench.py" --conn "$_conn" --time-limit 600 "$@"
 }
 
+echo "openssl speed (the crypto floor)..." >&2
+/usr/bin/openssl speed -seconds 1 sha256 rsa2048 rsa1024 ed25519 >"$work/speed.txt" 2>/dev/null
 echo "generating corpora (seed $seed)..." >&2
 "$PY" "$here/corpus.py" --seed "$seed" --count "$count" "$work/corpus"
 "$PY" "$here/corpus.py" --seed "$seed" --flat 1k --count 40 "$work/flat-small"
 "$PY" "$here/corpus.py" --seed "$seed" --flat "$flat" --count 3 "$work/flat-large"
 # The three corpora share their keys and zones (same seed).
+"$PY" "$here/floor.py" "$work/speed.txt" "$work/corpus" >"$work/floor.json"
 nsd_start "$work/corpus/zones"
 
 # Both sides run at once (an idle milter costs nothing) and the saturated
@@ -204,6 +218,20 @@ bench "$conn" --rate "$rate" --json "$work/am-paced.json" "$work/corpus" \
 bench "$conn" --rate "$rate" --json "$work/peers-paced.json" "$work/corpus" \
 	"$work/opendkim.sock" "$work/opendmarc.sock" >/dev/null || true
 am_rss=$(rss_of "$AMPID")
+if [ "$passes" -gt 0 ]; then
+	echo "profile ($passes saturated passes under perf)..." >&2
+	perf record -q -e cpu-clock --call-graph dwarf -p "$AMPID" -o "$work/perf.data" \
+		>"$work/perf.log" 2>&1 &
+	perfpid=$!
+	sleep 1
+	for _ in $(seq "$passes"); do
+		bench "$conn" "$work/corpus" "$work/am.sock" >/dev/null || true
+	done
+	kill -INT "$perfpid"
+	wait "$perfpid" || true
+	perf script -i "$work/perf.data" 2>/dev/null | "$PY" "$here/profile.py" --detail 25 \
+		>"$work/profile.txt" || true
+fi
 dk_rss=$(rss_of "$DKPID")
 dm_rss=$(rss_of "$DMPID")
 stop_pid "$AMPID"
@@ -222,3 +250,7 @@ done
 "$PY" "$here/report.py" "$work" "$conn" "$rate" "$flat" "rounds=$rounds" \
 	"am_rss=$am_rss" "dkim_rss=$dk_rss" \
 	"dmarc_rss=$dm_rss" "flat_small_rss=$flat_small_rss" "flat_large_rss=$flat_large_rss"
+if [ -s "$work/profile.txt" ]; then
+	echo "profile of authmilter, $passes saturated passes (perf, cpu-clock):"
+	cat "$work/profile.txt"
+fi

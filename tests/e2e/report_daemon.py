@@ -113,7 +113,14 @@ def test_kill(binary, tmp, nsd_port):
     d.write_config()
     ok(d.start(), "daemon started again")
     answered = [0]
-    send(d, 300, answered)
+    send(d, 200, answered)
+    # The kill must find records both stored and queued: wait until the
+    # first 200 are committed, then kill right after 100 more (the writer
+    # gathers a stream of records for up to 50 ms before a commit).
+    deadline = time.time() + 10
+    while logged_stored(d.log_text()) < 200 and time.time() < deadline:
+        time.sleep(0.05)
+    send(d, 100, answered)
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait()
     d.logf.close()

@@ -135,6 +135,37 @@ test_schema(void)
 	store_db_close(db);
 }
 
+/* Statements are kept prepared and reused: each run sees its own
+ * parameters, more distinct statements than are kept still work, and a
+ * statement that failed leaves the next one unharmed. */
+static void
+test_statement_reuse(void)
+{
+	struct auth_error err;
+	struct store_db *db = store_db_open(spec, &err);
+	char sql[64], param[16];
+	const char *p[1] = {param};
+	int wrong = 0, round, k;
+	long n = 0;
+
+	for (round = 0; round < 3; round++)
+		for (k = 0; k < 12; k++) {
+			snprintf(sql, sizeof(sql), "SELECT CAST($1 AS INTEGER) + %d", k);
+			snprintf(param, sizeof(param), "%d", 100 * round);
+			if (store_db_exec(db, sql, p, 1, count_cb, &n, &err) < 0 ||
+			    n != 100 * round + k)
+				wrong++;
+		}
+	is_int(wrong, 0, "36 runs of 12 statements, each with its own parameter");
+	ok(store_db_exec(db, "SELECT x FROM no_such_table", NULL, 0, count_cb, &n, &err) < 0,
+	   "a statement on a missing table fails");
+	snprintf(param, sizeof(param), "7");
+	ok(store_db_exec(db, "SELECT CAST($1 AS INTEGER) + 0", p, 1, count_cb, &n, &err) == 0 &&
+	       n == 7,
+	   "and the next statement runs");
+	store_db_close(db);
+}
+
 struct collected {
 	int n;
 	char from[4][64];
@@ -357,6 +388,8 @@ main(void)
 		diag("%s", err.msg);
 		return 1;
 	}
+	test_statement_reuse();
+	ok(store_set_lazy_commit(s, &err) == 0, "commits made lazy");
 	test_records(s);
 	test_reports(s);
 	test_stats(s);
