@@ -20,8 +20,8 @@
  * passes and failures, and dispositions.
  *
  * Exit status: 0 on success, 1 when the store or a file cannot be used, 2
- * on a usage error; send also 75 (EX_TEMPFAIL) when some destinations were
- * deferred to the next run.
+ * on a usage error; send also 75 (EX_TEMPFAIL) when some destinations wait
+ * for the next run (deferred, or over report_send_limit).
  */
 #include "autoconf.h"
 
@@ -462,7 +462,9 @@ send_reports(const struct policy_config *cfg, struct store *s)
 	} else {
 		printf("%lu sent, %lu failed, %lu deferred, %lu left for the next run\n", st.sent,
 		       st.failed, st.deferred, st.left);
-		rc = st.deferred > 0 ? 75 : 0;
+		/* What waits for the next run, deferred or over the run's
+		 * limit, is for the caller (a timer, cron) to know of. */
+		rc = st.deferred > 0 || st.left > 0 ? 75 : 0;
 	}
 	dns_resolver_free(r);
 	return rc;

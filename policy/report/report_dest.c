@@ -136,11 +136,57 @@ report_dest_parse(const char *uri, struct report_dest *d, const char **why)
 	return 0;
 }
 
-/* Whether any TXT record of a begins with "v=DMARC1" (the version tag,
- * which RFC 9989 §4.7 puts first; other tags are not read). */
+/* The host a URI names, lower case, or false when it names none that
+ * can be read (RFC 9990 §3.5: malformed URIs are ignored). */
 static bool
-has_dmarc_record(const struct dns_answer *a)
+uri_host(const char *uri, char out[DNS_NAME_MAX + 1])
 {
+	struct report_dest d;
+	const char *why, *p = strstr(uri, "://");
+	char host[DNS_NAME_MAX + 1];
+	size_t n;
+
+	if (report_dest_parse(uri, &d, &why) == 0) {
+		memcpy(out, d.domain, strlen(d.domain) + 1);
+		return true;
+	}
+	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
+		return false;
+	p += 3;
+	n = strcspn(p, "/:?#@");
+	if (n == 0 || n > DNS_NAME_MAX || p[n] == '@')
+		return false;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return dns_name_normalize(host, out) == 0;
+}
+
+/* RFC 9990 §4: a confirming record whose rua= names another host than the
+ * destination's means no report to either. */
+static bool
+redirects_elsewhere(const char *t, size_t n, const char *dest_domain)
+{
+	struct dmarc_record rec;
+	char host[DNS_NAME_MAX + 1];
+	size_t i;
+
+	if (dmarc_record_parse(t, n, &rec) != 1)
+		return false;
+	for (i = 0; i < rec.nrua; i++)
+		if (uri_host(rec.rua[i], host) && strcasecmp(host, dest_domain) != 0)
+			return true;
+	return false;
+}
+
+enum auth_record { AUTH_NONE, AUTH_CONFIRMED, AUTH_ELSEWHERE };
+
+/* Whether any TXT record of a begins with "v=DMARC1" (the version tag,
+ * which RFC 9989 §4.7 puts first), and whether one sends reports to
+ * another host. */
+static enum auth_record
+auth_record(const struct dns_answer *a, const char *dest_domain)
+{
+	enum auth_record found = AUTH_NONE;
 	size_t i;
 
 	for (i = 0; i < a->count; i++) {
@@ -149,10 +195,13 @@ has_dmarc_record(const struct dns_answer *a)
 		size_t n = rr->u.txt.joined_len;
 		if (rr->type != DNS_T_TXT || n < 8 || memcmp(t, "v=DMARC1", 8) != 0)
 			continue;
-		if (n == 8 || t[8] == ';' || t[8] == ' ' || t[8] == '\t')
-			return true;
+		if (n != 8 && t[8] != ';' && t[8] != ' ' && t[8] != '\t')
+			continue;
+		if (redirects_elsewhere(t, n, dest_domain))
+			return AUTH_ELSEWHERE;
+		found = AUTH_CONFIRMED;
 	}
-	return false;
+	return found;
 }
 
 static int
@@ -161,6 +210,7 @@ ask_authorization(struct dns_resolver *r, const char *policy_domain, const char 
 {
 	char name[2 * DNS_NAME_MAX + 32];
 	const struct dns_answer *a;
+	enum auth_record found;
 	struct auth_error err;
 	int n;
 
@@ -174,8 +224,10 @@ ask_authorization(struct dns_resolver *r, const char *policy_domain, const char 
 	if (a->status == DNS_TEMPFAIL) {
 		*out = REPORT_DEST_TEMPFAIL;
 		*why = "temporary DNS failure asking for the authorization record";
-	} else if (a->status == DNS_RECORDS && has_dmarc_record(a)) {
-		*out = REPORT_DEST_ALLOWED;
+	} else if (a->status == DNS_RECORDS && (found = auth_record(a, dest_domain)) != AUTH_NONE) {
+		*out = found == AUTH_CONFIRMED ? REPORT_DEST_ALLOWED : REPORT_DEST_REFUSED;
+		if (found == AUTH_ELSEWHERE)
+			*why = "the authorization record sends the reports to another host";
 	} else {
 		*out = REPORT_DEST_REFUSED;
 		*why = "the destination publishes no authorization record";

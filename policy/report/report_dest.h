@@ -13,7 +13,10 @@
  * policy domain's needs nothing; any other needs a TXT record beginning
  * "v=DMARC1" at <policy-domain>._report._dmarc.<destination-domain>.
  * Without one nothing is sent there; a temporary DNS failure leaves the
- * question to the next run.
+ * question to the next run.  A confirming record whose rua= names another
+ * host than the destination's means no report to either (RFC 9990 §4);
+ * an override to the destination's own host is not applied: the report
+ * goes to the address the policy domain published.
  *
  * Thread safety: no state of its own; the resolver and context decide.
  */

@@ -43,7 +43,6 @@ struct store_writer {
 
 	/* The thread's own */
 	struct store *store;
-	bool lazy;                  /* store_set_lazy_commit() was called on this store */
 	struct timespec last_batch; /* CLOCK_MONOTONIC, when the last batch ended */
 	bool down;                  /* the log said the store is unavailable */
 	bool gave_up;               /* stopping, and the deadline passed with the store down */
@@ -208,6 +207,20 @@ writer_note_down(struct store_writer *w, const struct auth_error *err)
 	w->down = true;
 }
 
+static void
+writer_open(struct store_writer *w)
+{
+	struct auth_error err;
+
+	if ((w->store = store_open(w->spec, &err)) == NULL) {
+		writer_note_down(w, &err);
+	} else if (store_set_lazy_commit(w->store, &err) < 0) {
+		writer_note_down(w, &err);
+		store_close(w->store);
+		w->store = NULL;
+	}
+}
+
 /* One attempt at writing the batch; no lock held.  Returns 0 when it is
  * committed. */
 static int
@@ -215,24 +228,14 @@ writer_try(struct store_writer *w, struct store_row **batch, size_t n)
 {
 	struct auth_error err;
 
-	if (w->store == NULL && (w->store = store_open(w->spec, &err)) == NULL) {
-		writer_note_down(w, &err);
+	if (w->store == NULL && (writer_open(w), w->store == NULL))
 		return -1;
-	}
-	if (!w->lazy && store_set_lazy_commit(w->store, &err) < 0) {
-		writer_note_down(w, &err);
-		store_close(w->store);
-		w->store = NULL;
-		return -1;
-	}
-	w->lazy = true;
 	if (store_insert(w->store, batch, n, &err) < 0) {
 		writer_note_down(w, &err);
 		/* A lost connection, or one left in an unknown state: start
 		 * again with a new one. */
 		store_close(w->store);
 		w->store = NULL;
-		w->lazy = false;
 		return -1;
 	}
 	return 0;
@@ -373,6 +376,11 @@ store_writer_start(const struct store_writer_opts *o, struct auth_error *err)
 		auth_error_set(err, AUTH_ENOMEM, "report writer: out of memory");
 		return NULL;
 	}
+	/* A local file is created with its tables before the first message
+	 * (authmilter.conf(5)); a database server is left to the thread, so
+	 * that one that is down does not hold up the start. */
+	if (strncmp(w->spec, "sqlite:", 7) == 0)
+		writer_open(w);
 	if ((rc = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		writer_free(w);
 		auth_error_set(err, AUTH_EIO, "report writer: cannot start its thread: %s",

@@ -5,11 +5,14 @@
  * store_writer_append() copies the session's record (store_row_new())
  * and queues it; it never waits for the store, so no message waits on the
  * disk or the database.  The thread takes what is queued (at most
- * STORE_WRITER_BATCH at once) and writes it in one transaction.  While the
- * store cannot be opened or a batch cannot be written, the batch stays,
- * the thread retries (after 1 s, doubling up to retry_max_ms) and the log
- * says once that the store is unavailable and once that it is back; the
- * queue goes on taking records.  Once queued and in-flight records reach
+ * STORE_WRITER_BATCH at once) and writes it in one transaction.  An
+ * SQLite store is opened (created with its tables) by store_writer_start()
+ * itself, a PostgreSQL one by the thread, so that a server that is down
+ * does not hold up the daemon's start.  While the store cannot be opened
+ * or a batch cannot be written, the batch stays, the thread retries (after
+ * 1 s, doubling up to retry_max_ms) and the log says once that the store
+ * is unavailable and once that it is back; the queue goes on taking
+ * records.  Once queued and in-flight records reach
  * queue_max, further records are dropped and counted, and the log says
  * how many (at most once per STORE_WRITER_DROP_LOG_S seconds).
  *

@@ -16,7 +16,13 @@ static const char zone[] =
     "$ORIGIN test.\n"
     "$TTL 300\n"
     "example.com._report._dmarc.reports.example.net. TXT \"v=DMARC1\"\n"
-    "example.com._report._dmarc.spaced.example.net. TXT \"v=DMARC1; rua=mailto:x@y.test\"\n"
+    "example.com._report._dmarc.spaced.example.net. TXT "
+    "\"v=DMARC1; rua=mailto:x@SPACED.example.net,mailto:broken\"\n"
+    "example.com._report._dmarc.elsewhere.example.net. TXT "
+    "\"v=DMARC1; rua=mailto:x@elsewhere.example.net,mailto:x@y.test\"\n"
+    "example.com._report._dmarc.web.example.net. TXT \"v=DMARC1; rua=https://collect.test/r\"\n"
+    "example.com._report._dmarc.two.example.net. TXT \"v=DMARC1\"\n"
+    "example.com._report._dmarc.two.example.net. TXT \"v=DMARC1; rua=mailto:r@z.test\"\n"
     "example.com._report._dmarc.wrong.example.net. TXT \"v=DMARC10\"\n"
     "example.com._report._dmarc.other.example.net. TXT \"v=spf1 -all\"\n"
     "other.example.org._report._dmarc.reports.example.net. TXT \"v=DMARC1\"\n";
@@ -96,7 +102,15 @@ test_authorized(void)
 	    {"mail.example.com", "example.com", REPORT_DEST_ALLOWED, NULL},
 	    {"example.com", "reports.example.com", REPORT_DEST_ALLOWED, NULL},
 	    {"example.com", "reports.example.net", REPORT_DEST_ALLOWED, NULL},
+	    /* An override to the destination's own host (or a malformed one). */
 	    {"example.com", "spaced.example.net", REPORT_DEST_ALLOWED, NULL},
+	    /* RFC 9990 §4: a rua= naming another host: no report to either. */
+	    {"example.com", "elsewhere.example.net", REPORT_DEST_REFUSED,
+	     "the authorization record sends the reports to another host"},
+	    {"example.com", "web.example.net", REPORT_DEST_REFUSED,
+	     "the authorization record sends the reports to another host"},
+	    {"example.com", "two.example.net", REPORT_DEST_REFUSED,
+	     "the authorization record sends the reports to another host"},
 	    {"example.com", "wrong.example.net", REPORT_DEST_REFUSED,
 	     "the destination publishes no authorization record"},
 	    {"example.com", "other.example.net", REPORT_DEST_REFUSED,

@@ -182,6 +182,52 @@ test_send(const char *dir)
 	config_free(cfg);
 }
 
+/* report_send_limit: the mails over it wait, pending, for the next run. */
+static void
+test_limit(const char *dir)
+{
+	struct policy_config *cfg = make_config(dir);
+	struct dns_resolver *res = tresolver(zone, NULL);
+	struct store_report r = {"R3",
+	                         "example.com",
+	                         "rfc9990",
+	                         "g.xml.gz",
+	                         "mailto:a@example.com,mailto:b@example.com,mailto:c@example.com",
+	                         "<feedback/>",
+	                         172800,
+	                         259200,
+	                         259200,
+	                         1,
+	                         false};
+	struct report_send_stats st;
+	struct auth_error err;
+	struct store *s = store_open(cfg->report_store, &err);
+	int pending = 0, mails = 0;
+	char *m;
+
+	config_set(cfg, "report_send_limit", "2", NULL);
+	if (s == NULL || store_report_save(s, &r, &err) < 0) {
+		ok(0, "set up: %s", err.msg);
+		return;
+	}
+	is_int(report_send(cfg, s, res, stderr, &st, &err), 0, "limited run: %s", err.msg);
+	ok(st.sent == 2 && st.failed == 0 && st.deferred == 0 && st.left == 1,
+	   "limit 2: two sent, one left for the next run (%lu, %lu)", st.sent, st.left);
+	store_each_pending(s, count_pending, &pending, &err);
+	is_int(pending, 1, "the one left is still pending");
+	report_send(cfg, s, res, stderr, &st, &err);
+	ok(st.sent == 1 && st.left == 0, "the next run sends it (%lu, %lu)", st.sent, st.left);
+	usleep(200000);
+	while ((m = smtpsink_take(&sink, "")) != NULL) {
+		mails++;
+		free(m);
+	}
+	is_int(mails, 3, "three mails in all");
+	store_close(s);
+	dns_resolver_free(res);
+	config_free(cfg);
+}
+
 static void
 test_refusals(const char *dir)
 {
@@ -247,6 +293,7 @@ main(void)
 		return done_testing();
 	}
 	test_send(dir);
+	test_limit(dir);
 	test_refusals(dir);
 	smtpsink_stop(&sink);
 	smtpsink_cleanup(&sink);

@@ -1,8 +1,9 @@
 /*
  * test-store_writer - the report writer thread with a real SQLite store:
- * records appended are committed and flushed at stop; while the store
- * cannot be opened records wait, the log says so once, a full queue drops
- * and counts, and a store that comes back gets every waiting record.
+ * records appended are committed and flushed at stop; an SQLite file has
+ * its tables from the start; while the store cannot be opened records
+ * wait, the log says so once, a full queue drops and counts, and a store
+ * that comes back gets every waiting record.
  */
 #include "autoconf.h"
 
@@ -136,6 +137,22 @@ test_flush(const char *dir)
 	is_int(log_count("unavailable"), 0, "no unavailability logged");
 }
 
+/* The daemon's SQLite file has its tables from the start, before any
+ * record: a kill -9 right after the first messages leaves a store that
+ * reads as empty, not one without tables. */
+static void
+test_tables_at_start(const char *dir)
+{
+	char spec[512];
+	struct store_writer *w;
+
+	snprintf(spec, sizeof(spec), "sqlite:%s/start.db", dir);
+	log_reset();
+	w = start(spec, 10);
+	is_int(stored_rows(spec), 0, "an SQLite store has its tables once the writer started");
+	is_int(store_writer_stop(w, 5), 0, "stopped with nothing to store");
+}
+
 static void
 test_down_and_full(const char *dir)
 {
@@ -193,6 +210,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_flush(dir);
+	test_tables_at_start(dir);
 	test_down_and_full(dir);
 	test_comes_back(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
