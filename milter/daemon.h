@@ -22,6 +22,8 @@
 
 #include "error.h"
 
+/* The path of a unix: or local: socket, or NULL for another kind. */
+const char *daemon_unix_path(const char *conn);
 /* For a unix: or local: socket, refuses when a daemon already answers on
  * it; a stale one is left for smfi_opensocket(true) to remove. */
 int daemon_check_socket(const char *conn, struct auth_error *err);
@@ -43,8 +45,20 @@ int daemon_remove_pidfile(const char *path, struct auth_error *err);
  * read, so that a reload on SIGHUP can read it; user names the account in
  * the error. */
 int daemon_check_readable(const char *path, const char *user, struct auth_error *err);
+/* The account the daemon runs as once daemon_drop_privileges(user, group)
+ * is done: change is false when there is nothing to drop (neither given,
+ * or started unprivileged as that user and group already).  Errors: an
+ * unknown user or group, or another account asked for without root. */
+struct daemon_ident {
+	uid_t uid;
+	gid_t gid; /* the only group: supplementary groups are dropped */
+	bool change;
+};
+int daemon_identity(const char *user, const char *group, struct daemon_ident *id,
+                    struct auth_error *err);
 /* setgroups/setgid/setuid to user and group (either may be NULL), each
- * checked, then checks that root cannot be regained. */
+ * checked, then checks that root cannot be regained; nothing when
+ * daemon_identity() finds nothing to change. */
 int daemon_drop_privileges(const char *user, const char *group, struct auth_error *err);
 
 /* Blocks the signals in the calling thread (before any other thread
@@ -57,5 +71,6 @@ int daemon_signals_listen(struct auth_error *err);
 int daemon_wait_signal(void);
 /* Makes daemon_wait_signal() return sig (from any thread). */
 void daemon_raise(int sig);
+
 
 #endif

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "mfilter.h"
+#include "preflight.h"
 #include "recorder.h"
 #include "config.h"
 #include "session.h"
@@ -542,6 +543,19 @@ static bool mfilter_socket_ours;
 static pthread_t mfilter_tid;
 static int mfilter_status = MI_SUCCESS;
 
+/* The socket's directory is there; an inet socket's host resolves. */
+static int
+mfront_preflight(const struct policy_config *cfg, struct auth_error *err)
+{
+	const char *path = daemon_unix_path(cfg->socket), *host = strchr(cfg->socket, '@');
+	char what[160];
+
+	snprintf(what, sizeof(what), "socket %s", cfg->socket);
+	if (path != NULL)
+		return preflight_parent_dir(what, path, err);
+	return host != NULL ? preflight_host(what, host + 1, err) : 0;
+}
+
 static int
 mfront_open(const struct policy_config *cfg, struct auth_error *err)
 {
@@ -618,6 +632,13 @@ mfront_describe(const struct policy_config *cfg, char *out, size_t outlen)
 }
 
 const struct server_frontend mfilter_frontend = {
-    "milter",     NULL,          mfront_open,    mfront_start,    mfront_reloaded,
-    mfront_drain, mfront_finish, mfront_cleanup, mfront_describe,
+    .name = "milter",
+    .open = mfront_open,
+    .start = mfront_start,
+    .reloaded = mfront_reloaded,
+    .preflight = mfront_preflight,
+    .drain = mfront_drain,
+    .finish = mfront_finish,
+    .cleanup = mfront_cleanup,
+    .describe = mfront_describe,
 };
