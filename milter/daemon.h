@@ -17,6 +17,8 @@
 #ifndef AUTH_DAEMON_H
 #define AUTH_DAEMON_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -72,5 +74,12 @@ int daemon_wait_signal(void);
 /* Makes daemon_wait_signal() return sig (from any thread). */
 void daemon_raise(int sig);
 
+/* A signal with a handler that does nothing, so that sending it to a
+ * thread ends a poll() or select() it waits in (EINTR) and nothing else:
+ * how a stop reaches a library loop that looks at its stop flag only
+ * between long polls.  daemon_wake_init() before the thread starts. */
+#define DAEMON_WAKE_SIGNAL SIGUSR1
+int daemon_wake_init(struct auth_error *err);
+void daemon_wake(pthread_t thread);
 
 #endif

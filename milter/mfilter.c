@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,6 +543,8 @@ static char *mfilter_socket;
 static bool mfilter_socket_ours;
 static pthread_t mfilter_tid;
 static int mfilter_status = MI_SUCCESS;
+/* Set by the milter thread once smfi_main() returned. */
+static atomic_bool mfilter_done;
 
 /* The socket's directory is there; an inet socket's host resolves. */
 static int
@@ -576,6 +579,7 @@ mfront_thread(void *arg)
 {
 	(void)arg;
 	mfilter_status = smfi_main();
+	atomic_store(&mfilter_done, true);
 	/* libmilter may have stopped on its own (a fatal error, or a signal
 	 * its thread caught): the main thread must learn of it. */
 	server_stop();
@@ -587,6 +591,8 @@ mfront_start(struct auth_error *err)
 {
 	int rc;
 
+	if (daemon_wake_init(err) < 0)
+		return -1;
 	if ((rc = pthread_create(&mfilter_tid, NULL, mfront_thread, NULL)) != 0)
 		return auth_error_set(err, AUTH_EIO, "cannot start the milter thread: %s",
 		                      strerror(rc));
@@ -608,11 +614,35 @@ mfront_drain(void)
 	return mfilter_wait_quiet(MFILTER_DRAIN_SECONDS);
 }
 
+/* Wakes the milter thread until smfi_main() returned. */
+static void *
+mfront_waker(void *arg)
+{
+	const struct timespec tick = {0, 10 * 1000 * 1000};
+
+	(void)arg;
+	while (!atomic_load(&mfilter_done)) {
+		daemon_wake(mfilter_tid);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* libmilter's listener holds a lock across polls of up to 5 seconds
+ * (MI_CHK_TIME) and looks at its stop flag only between them, and
+ * smfi_stop() waits for that lock: a second thread ends the poll with a
+ * signal meanwhile, again until the milter thread is out, in case one came
+ * just before a poll began. */
 static int
 mfront_finish(void)
 {
+	pthread_t waker;
+	bool waking = pthread_create(&waker, NULL, mfront_waker, NULL) == 0;
+
 	smfi_stop();
 	pthread_join(mfilter_tid, NULL);
+	if (waking)
+		pthread_join(waker, NULL);
 	return mfilter_status == MI_SUCCESS ? 0 : 1;
 }
 

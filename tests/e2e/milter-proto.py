@@ -582,6 +582,35 @@ def test_unprivileged_reload(binary, tmp):
     ok(d.stop() == 0, "stops with exit status 0")
 
 
+def timed_stop(d):
+    start = time.monotonic()
+    status = d.stop()
+    return status, time.monotonic() - start
+
+
+def test_idle_stop(binary, tmp):
+    """SIGTERM with nothing in flight stops the daemon at once, with or
+    without an idle MTA connection (libmilter itself looks at its stop flag
+    only every 5 seconds)."""
+    for idle_connection in (False, True):
+        d = Daemon(binary, os.path.join(tmp, "idle%d" % idle_connection))
+        os.mkdir(d.tmp)
+        d.write_config()
+        if not ok(d.start(), "daemon starts"):
+            return
+        m = None
+        if idle_connection:
+            m = Milter(d.sock)
+            m.negotiate()
+            m.connect()
+        time.sleep(1)  # the listener is well into its poll
+        status, elapsed = timed_stop(d)
+        ok(status == 0 and elapsed < 0.5, "idle%s: stopped %.2f s after SIGTERM, status %s" % (
+            ", an MTA connection open" if idle_connection else "", elapsed, status))
+        if m is not None:
+            m.close()
+
+
 def test_unprivileged_start(binary, tmp):
     """Started as nobody with user and group nobody's own: there is nothing
     to drop, and it serves; asking for another user without root is said."""
@@ -632,7 +661,8 @@ def test_inet_socket(binary, tmp):
     if not ok(d.start(), "daemon starts on inet:%d@127.0.0.1" % port):
         return
     ok(one_message(d), "a message over TCP is answered")
-    ok(d.stop() == 0, "stops with exit status 0")
+    status, elapsed = timed_stop(d)
+    ok(status == 0 and elapsed < 0.5, "stops with exit status 0 at once (%.2f s)" % elapsed)
 
 
 def main():
@@ -665,6 +695,7 @@ def main():
             test_detached(d)
             test_inet_socket(binary, tmp)
             test_pidfile(binary, tmp)
+            test_idle_stop(binary, tmp)
             test_unprivileged_reload(binary, tmp)
             test_unprivileged_start(binary, tmp)
         except (OSError, EOFError) as e:

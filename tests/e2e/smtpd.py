@@ -502,4 +502,16 @@ is_(d1.stop(), 0, "the first listener exits 0 on SIGTERM")
 log = d1.text()
 ok("stopping on signal 15" in log and "stopped" in log, "and logs its stop")
 
+# An idle listener, its report store at hand, stops at once.
+port3 = free_port()
+d3 = Daemon(tmp, "d3", port3, conf1 + "report_store sqlite:%s\n" % os.path.join(tmp, "d3.db"))
+daemons.append(d3)
+idle = Raw(port3)
+ok(idle.greeting.startswith("220 ") and d3.proc.poll() is None, "a client waits, greeted")
+time.sleep(1)
+start = time.monotonic()
+status = d3.stop()
+elapsed = time.monotonic() - start
+ok(status == 0 and elapsed < 0.5, "an idle listener exits 0 at once on SIGTERM, an idle client "
+   "connected (%.2f s)" % elapsed)
 done()
