@@ -30,6 +30,7 @@
 #include "dns_zone.h"
 #include "json.h"
 #include "msgread.h"
+#include "toolopt.h"
 
 #define MAX_MESSAGE (256u * 1024 * 1024)
 #define MAX_KEY (64u * 1024)
@@ -165,12 +166,16 @@ out:
 	return rc;
 }
 
+static const char arctool_usage[] =
+    "usage: arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]\n"
+    "       arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID "
+    "[-h NAMES] [-c simple] [-z ZONEFILE]... [-t NOW] < message\n"
+    "       arctool --help | --version\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]\n"
-	                "       arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID "
-	                "[-h NAMES] [-c simple] [-z ZONEFILE]... [-t NOW] < message\n");
+	fputs(arctool_usage, stderr);
 	return 2;
 }
 
@@ -211,6 +216,7 @@ main(int argc, char **argv)
 	bool sealing = false;
 	int c, rc;
 
+	toolopt_check(argc, argv, "arctool", arctool_usage);
 	while ((c = getopt(argc, argv, "z:f:t:b:Sd:s:k:r:h:c:")) != -1) {
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {

@@ -21,6 +21,7 @@
 #include "dns_zone.h"
 #include "json.h"
 #include "msgread.h"
+#include "toolopt.h"
 
 static int
 on_headers(void *ctx, struct msg_headers *h)
@@ -78,11 +79,15 @@ print_results(const struct dkim_verifier *v)
 	buf_free(&out);
 }
 
+static const char dkimverify_usage[] =
+    "usage: dkimverify [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-1] "
+    "[-b BITS] [-p] < message\n"
+    "       dkimverify --help | --version\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: dkimverify [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-1] "
-	                "[-b BITS] [-p] < message\n");
+	fputs(dkimverify_usage, stderr);
 	return 2;
 }
 
@@ -97,6 +102,7 @@ main(int argc, char **argv)
 	struct msg_headers *h;
 	int c, rc = 2;
 
+	toolopt_check(argc, argv, "dkimverify", dkimverify_usage);
 	while ((c = getopt(argc, argv, "z:f:t:1b:p")) != -1) {
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
