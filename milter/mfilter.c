@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -568,8 +569,10 @@ mfront_open(const struct policy_config *cfg, struct auth_error *err)
 		return -1;
 	if ((mfilter_socket = strdup(cfg->socket)) == NULL)
 		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	errno = 0;
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS)
-		return auth_error_set(err, AUTH_EIO, "cannot open the socket %s", cfg->socket);
+		return auth_error_set(err, AUTH_EIO, "cannot open the socket %s: %s", cfg->socket,
+		                      errno != 0 ? strerror(errno) : "libmilter gave no reason");
 	mfilter_socket_ours = true;
 	return daemon_socket_perms(cfg->socket, cfg->user, cfg->group, err);
 }

@@ -663,6 +663,13 @@ def test_inet_socket(binary, tmp):
     ok(one_message(d), "a message over TCP is answered")
     status, elapsed = timed_stop(d)
     ok(status == 0 and elapsed < 0.5, "stops with exit status 0 at once (%.2f s)" % elapsed)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    rc, out = run([binary, "-f", "-c", d.conf, "-p", "inet:%d@127.0.0.1" % busy.getsockname()[1]])
+    busy.close()
+    ok(rc == 69 and out.endswith(": Address already in use"),
+       "a port in use: EX_UNAVAILABLE, and why: %d %s" % (rc, out))
 
 
 def main():

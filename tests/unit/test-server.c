@@ -233,6 +233,37 @@ static const struct server_frontend test_fe = {
     .describe = fe_describe,
 };
 
+/* -t with the default config file absent says so on stdout. */
+static void
+test_check_default_missing(void)
+{
+	char out_path[] = "/tmp/test-server-out-XXXXXX", text[512] = "";
+	struct server_args a;
+	int fd = mkstemp(out_path), saved = dup(STDOUT_FILENO), rc;
+	FILE *f;
+
+	server_args_init(&a, "/nonexistent/authmilter.conf");
+	a.keys_new = fe_keys_new;
+	a.check_only = true;
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	rc = server_main(&test_fe, &a);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	if ((f = fopen(out_path, "r")) != NULL) {
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	unlink(out_path);
+	is_int(rc, 0, "-t without the default config file: exit 0");
+	is_str(text, "authmilter: no config file at /nonexistent/authmilter.conf; using defaults\n",
+	       "and says it uses the defaults, not \"configuration OK\"");
+	calls[0] = '\0';
+	server_args_free(&a);
+}
+
 /* What the start would refuse, -t refuses (EX_CONFIG), touching nothing. */
 static void
 test_check_refuses(struct server_args *a)
@@ -278,6 +309,7 @@ test_lifecycle(void)
 	is_str(calls, "preflight", "-t asks the front end's preflight and starts nothing");
 	calls[0] = '\0';
 	test_check_refuses(&a);
+	test_check_default_missing();
 
 	a.check_only = false;
 	write_conf("fe_port 25\nuser no-such-user-here\n");
