@@ -71,6 +71,10 @@ def send(d, count, answered, stop=None, pause=0):
 
 
 def sqlite_count(path):
+    # Killed before its writer first opened the store (a loaded machine):
+    # nothing was stored, which is no loss as long as nothing was logged.
+    if not os.path.exists(path):
+        return (0, 0), "ok"
     db = sqlite3.connect(path)
     n = db.execute("SELECT COUNT(*), COUNT(DISTINCT uid) FROM records").fetchone()
     check = db.execute("PRAGMA integrity_check").fetchone()[0]
