@@ -179,6 +179,14 @@ usage(void)
 	return 2;
 }
 
+/* A usage error once the resolver is made: freed, for the leak checker. */
+static int
+usage_free(struct dns_resolver *r)
+{
+	dns_resolver_free(r);
+	return usage();
+}
+
 static int
 run(struct dns_resolver *r, struct arc_verify_opts *vo, const struct seal_args *sa, bool sealing)
 {
@@ -221,6 +229,7 @@ main(int argc, char **argv)
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
 			fprintf(stderr, "arctool: %s\n", err.msg);
+			dns_resolver_free(r);
 			return 2;
 		}
 		if (c == 't')
@@ -242,12 +251,12 @@ main(int argc, char **argv)
 		else if (c == 'c' && strcmp(optarg, "simple") == 0)
 			sa.o.hcanon = DKIM_CANON_SIMPLE;
 		else if (c == 'c')
-			return usage();
+			return usage_free(r);
 		else if (c == '?')
-			return usage();
+			return usage_free(r);
 	}
 	if (sealing && (sa.keyfile == NULL || sa.authserv_id == NULL))
-		return usage();
+		return usage_free(r);
 	rc = run(r, &vo, &sa, sealing);
 	dns_resolver_free(r);
 	return rc;

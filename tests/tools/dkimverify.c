@@ -91,6 +91,14 @@ usage(void)
 	return 2;
 }
 
+/* A usage error once the resolver is made: freed, for the leak checker. */
+static int
+usage_free(struct dns_resolver *r)
+{
+	dns_resolver_free(r);
+	return usage();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,6 +115,7 @@ main(int argc, char **argv)
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
 			fprintf(stderr, "dkimverify: %s\n", err.msg);
+			dns_resolver_free(r);
 			return 2;
 		}
 		if (c == 't')
@@ -118,7 +127,7 @@ main(int argc, char **argv)
 		else if (c == 'p')
 			o.reject_partial_body = 1;
 		else if (c == '?')
-			return usage();
+			return usage_free(r);
 	}
 	v = dkim_verifier_new(r, &o, &err);
 	h = msg_headers_new();
