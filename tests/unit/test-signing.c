@@ -202,6 +202,7 @@ test_errors(void)
 {
 	struct policy_config *cfg = config_new(NULL);
 	struct keyring *kr = keyring_new();
+	struct signing_keys *keys;
 	struct auth_error err;
 	char line[512];
 
@@ -215,7 +216,9 @@ test_errors(void)
 	is_str(err.msg, "arc_seal_domain, arc_seal_selector and arc_seal_key go together",
 	       "names the three");
 	config_set(cfg, "arc_seal_domain", "", NULL);
-	ok(signing_keys_new(cfg, NULL, &err) != NULL, "nothing to sign or seal: no keyring needed");
+	keys = signing_keys_new(cfg, NULL, &err);
+	ok(keys != NULL, "nothing to sign or seal: no keyring needed");
+	signing_keys_free(keys);
 	config_free(cfg);
 	keyring_free(kr);
 }
