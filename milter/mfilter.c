@@ -544,8 +544,9 @@ static char *mfilter_socket;
 static bool mfilter_socket_ours;
 static pthread_t mfilter_tid;
 static int mfilter_status = MI_SUCCESS;
-/* Set by the milter thread once smfi_main() returned. */
-static atomic_bool mfilter_done;
+/* Set by the milter thread once smfi_main() returned; stopping by
+ * mfront_finish() before it asks libmilter to stop. */
+static atomic_bool mfilter_done, mfilter_stopping;
 
 /* The socket's directory is there; an inet socket's host resolves. */
 static int
@@ -582,6 +583,11 @@ mfront_thread(void *arg)
 {
 	(void)arg;
 	mfilter_status = smfi_main();
+	/* A stop asked before libmilter's listener ran makes it fail
+	 * ("listenfd corrupted": the socket was closed under it); only a
+	 * failure of its own is one. */
+	if (atomic_load(&mfilter_stopping))
+		mfilter_status = MI_SUCCESS;
 	atomic_store(&mfilter_done, true);
 	/* libmilter may have stopped on its own (a fatal error, or a signal
 	 * its thread caught): the main thread must learn of it. */
@@ -640,8 +646,10 @@ static int
 mfront_finish(void)
 {
 	pthread_t waker;
-	bool waking = pthread_create(&waker, NULL, mfront_waker, NULL) == 0;
+	bool waking;
 
+	atomic_store(&mfilter_stopping, true);
+	waking = pthread_create(&waker, NULL, mfront_waker, NULL) == 0;
 	smfi_stop();
 	pthread_join(mfilter_tid, NULL);
 	if (waking)

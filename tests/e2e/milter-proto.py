@@ -611,6 +611,35 @@ def test_idle_stop(binary, tmp):
             m.close()
 
 
+def test_stop_at_start(binary, tmp):
+    """SIGTERM as soon as the pid file is there, before libmilter's listener
+    may have started: still a clean stop, exit 0, files removed."""
+    d = Daemon(binary, os.path.join(tmp, "early"))
+    os.mkdir(d.tmp)
+    d.write_config()
+    pidfile = os.path.join(d.tmp, "authmilter.pid")
+    statuses = []
+    for _ in range(10):
+        p = subprocess.Popen([binary, "-f", "-c", d.conf, "-P", pidfile],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2000):
+            try:
+                with open(pidfile) as f:
+                    if f.read().strip() == str(p.pid):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        p.send_signal(signal.SIGTERM)
+        try:
+            statuses.append(p.wait(timeout=30))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            statuses.append(p.wait())
+    ok(statuses == [0] * 10 and not os.path.exists(pidfile) and not os.path.exists(d.sock),
+       "stopped at once after start, ten times: exit 0, files removed (%s)" % statuses)
+
+
 def test_unprivileged_start(binary, tmp):
     """Started as nobody with user and group nobody's own: there is nothing
     to drop, and it serves; asking for another user without root is said."""
@@ -703,6 +732,7 @@ def main():
             test_inet_socket(binary, tmp)
             test_pidfile(binary, tmp)
             test_idle_stop(binary, tmp)
+            test_stop_at_start(binary, tmp)
             test_unprivileged_reload(binary, tmp)
             test_unprivileged_start(binary, tmp)
         except (OSError, EOFError) as e:
