@@ -6,10 +6,12 @@
  * JSON (--json) in the form ../shared/DESIGN.md fixes for scripts and test
  * suites.  DNS comes from the system resolver, an explicit server
  * (--dns-server), or RFC 1035 master files (--dns-zone) with forced
- * timeouts (--dns-fail).
+ * timeouts (--dns-fail, which needs a zone: the other names are answered
+ * from it).
  *
- * Exit status: 0 when evaluated (whatever the verdicts), 2 on usage or I/O
- * error.
+ * Exit status: 0 when evaluated (whatever the verdicts) and for -h and -V,
+ * 2 on usage or I/O error: a contract scripts and the conformance suites
+ * rely on, kept rather than sysexits(3).
  */
 #include "autoconf.h"
 
@@ -61,7 +63,8 @@ usage(FILE *f)
 	      "  --helo NAME             HELO/EHLO name\n"
 	      "  --mail-from ADDR        envelope sender (\"\" or \"<>\" is the null sender)\n"
 	      "  --dns-zone FILE         answer DNS from this RFC 1035 master file (repeatable)\n"
-	      "  --dns-fail NAME[/TYPE]  queries for NAME (of TYPE) time out (repeatable)\n"
+	      "  --dns-fail NAME[/TYPE]  queries for NAME (of TYPE) time out (repeatable;\n"
+	      "                          with --dns-zone)\n"
 	      "  --dns-server HOST[:PORT] resolver to query instead of /etc/resolv.conf\n"
 	      "  --authserv-id ID        authserv-id for the Authentication-Results header\n"
 	      "                          (also our host name for SPF's %{r} macro)\n"
@@ -72,7 +75,8 @@ usage(FILE *f)
 	      "  --sign \"DOMAIN SELECTOR KEYFILE\"  sign the message as the daemon signs\n"
 	      "                          mail of its own, and print the DKIM-Signature\n"
 	      "                          fields (repeatable, as dkim_sign entries)\n"
-	      "  --help                  this text\n",
+	      "  -h, --help              print this help and exit\n"
+	      "  -V, --version           print the version and exit\n",
 	      f);
 }
 
@@ -101,7 +105,8 @@ enum {
 	OPT_JSON,
 	OPT_DNS_QUERY,
 	OPT_SIGN,
-	OPT_HELP
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V'
 };
 
 static const struct option long_options[] = {
@@ -118,10 +123,12 @@ static const struct option long_options[] = {
     {"dns-query", required_argument, NULL, OPT_DNS_QUERY},
     {"sign", required_argument, NULL, OPT_SIGN},
     {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
-/* Handles one option; returns 0, 1 for --help, -1 on a usage error. */
+/* Handles one option; returns 0, 1 for --help, 2 for --version, -1 on a
+ * usage error. */
 static int
 parse_option(struct authcheck_opts *o, int c, char *arg)
 {
@@ -158,6 +165,8 @@ parse_option(struct authcheck_opts *o, int c, char *arg)
 		return add_to_list(o->signs, &o->nsigns, arg, "--sign");
 	case OPT_HELP:
 		return 1;
+	case OPT_VERSION:
+		return 2;
 	case OPT_DMARC_MODE:
 		if (strcmp(arg, "rfc9989") == 0)
 			o->dmarc_mode = MODE_RFC9989;
@@ -173,14 +182,15 @@ parse_option(struct authcheck_opts *o, int c, char *arg)
 	}
 }
 
-/* Returns 0, 1 when --help was asked, -1 on a usage error (reported). */
+/* Returns 0, 1 when --help was asked, 2 for --version, -1 on a usage
+ * error (reported). */
 static int
 parse_args(struct authcheck_opts *o, int argc, char **argv)
 {
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1)
 		if ((rc = parse_option(o, c, optarg)) != 0)
 			return rc;
 	if (o->query_name != NULL) {
@@ -198,6 +208,13 @@ parse_args(struct authcheck_opts *o, int argc, char **argv)
 	if (o->dns_server != NULL && (o->nzones > 0 || o->nfails > 0)) {
 		fprintf(stderr, "authcheck: --dns-server cannot be combined with --dns-zone "
 		                "or --dns-fail\n");
+		return -1;
+	}
+	/* The names that do not time out are answered from the zone files:
+	 * without one, every other name would not exist. */
+	if (o->nfails > 0 && o->nzones == 0) {
+		fprintf(stderr, "authcheck: --dns-fail needs --dns-zone (the other names are "
+		                "answered from the zone files)\n");
 		return -1;
 	}
 	return 0;
@@ -551,7 +568,10 @@ main(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse_args(&o, argc, argv)) != 0) {
-		usage(rc > 0 ? stdout : stderr);
+		if (rc == 2)
+			puts("authcheck (" PACKAGE_STRING ")");
+		else
+			usage(rc > 0 ? stdout : stderr);
 		return rc > 0 ? 0 : 2;
 	}
 	if ((r = make_resolver(&o, &err)) == NULL) {

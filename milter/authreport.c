@@ -19,9 +19,16 @@
  * (report_send.h).  stats prints per policy domain the messages, DMARC
  * passes and failures, and dispositions.
  *
- * Exit status: 0 on success, 1 when the store or a file cannot be used, 2
- * on a usage error; send also 75 (EX_TEMPFAIL) when some destinations wait
- * for the next run (deferred, or over report_send_limit).
+ * The config file is the daemon's (authmilter.conf(5)), the listener's
+ * keys included, so one file serves every program.
+ *
+ * Exit status, after sysexits(3): 0 on success (and for -h, -V); 2 on a
+ * usage error; EX_CONFIG when the config is wrong or cannot send;
+ * EX_UNAVAILABLE when the report store cannot be opened or read;
+ * EX_CANTCREAT when a report file cannot be written; EX_SOFTWARE when a
+ * report cannot be made (too large, out of memory); send also EX_TEMPFAIL
+ * when some destinations wait for the next run (deferred, or over
+ * report_send_limit).
  */
 #include "autoconf.h"
 
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +50,7 @@
 #include "report_send.h"
 #include "report_xml.h"
 #include "resolver.h"
+#include "smtpd_conf.h"
 #include "store.h"
 
 #define AUTHREPORT_DEFAULT_CONFIG SYSCONFDIR "/authmilter.conf"
@@ -73,6 +82,7 @@ usage(FILE *f)
 	      "       authreport [-c CONFIG] [-o key=value]... send\n"
 	      "       authreport [-c CONFIG] [-o key=value]... stats [--from DATE] [--until DATE]"
 	      " [--json]\n"
+	      "       authreport -h | --help | -V | --version\n"
 	      "  DATE is YYYY-MM-DD (UTC) or seconds since the epoch; --until is exclusive;\n"
 	      "  the default interval is the previous UTC day\n",
 	      f);
@@ -159,14 +169,18 @@ parse_command(struct authreport_opts *o, int argc, char **argv)
 	return optind < argc ? -1 : 0;
 }
 
+/* Returns 0, 1 for -h, 2 for -V, -1 on a usage error. */
 static int
 parse_args(struct authreport_opts *o, int argc, char **argv)
 {
+	static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
+	                                      {"version", no_argument, NULL, 'V'},
+	                                      {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->config = AUTHREPORT_DEFAULT_CONFIG;
-	while ((c = getopt(argc, argv, "+c:o:h")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:o:hV", longs, NULL)) != -1) {
 		if (c == 'c') {
 			o->config = optarg;
 			o->config_given = true;
@@ -174,15 +188,17 @@ parse_args(struct authreport_opts *o, int argc, char **argv)
 			if (add_override(o, optarg) < 0)
 				return -1;
 		} else {
-			return c == 'h' ? 1 : -1;
+			return c == 'h' ? 1 : c == 'V' ? 2 : -1;
 		}
 	}
 	if (optind >= argc)
 		return -1;
 	o->command = argv[optind];
 	if (strcmp(o->command, "generate") != 0 && strcmp(o->command, "stats") != 0 &&
-	    strcmp(o->command, "send") != 0)
+	    strcmp(o->command, "send") != 0) {
+		fprintf(stderr, "authreport: unknown command %.64s\n", o->command);
 		return -1;
+	}
 	optind++;
 	return parse_command(o, argc - optind + 1, argv + optind - 1);
 }
@@ -209,10 +225,15 @@ build_config(const struct authreport_opts *o)
 {
 	struct auth_error err;
 	struct policy_config *cfg = config_new(&err);
+	struct config_ext ext = {0};
 	size_t i;
 
 	if (cfg == NULL)
 		goto fail;
+	/* The listener's keys, so that the daemon's file reads here too. */
+	if (smtpd_conf_keys(&ext, &err) < 0)
+		goto fail;
+	config_set_ext(cfg, &ext);
 	if ((o->config_given || access(o->config, F_OK) == 0) &&
 	    config_load(cfg, o->config, &err) < 0)
 		goto fail;
@@ -373,6 +394,14 @@ report_document(struct report_ctx *rc, const struct domain_agg *d, struct existi
 	return 0;
 }
 
+/* The exit status a failure of the store or of making a report gives. */
+static int
+store_status(const struct auth_error *err)
+{
+	return err->code == AUTH_ENOMEM || err->code == AUTH_ELIMIT ? EX_SOFTWARE : EX_UNAVAILABLE;
+}
+
+/* Returns 0 or the exit status (sysexits.h) with err set. */
 static int
 report_one(struct report_ctx *rc, const struct domain_agg *d, struct auth_error *err)
 {
@@ -380,15 +409,21 @@ report_one(struct report_ctx *rc, const struct domain_agg *d, struct auth_error 
 	struct store_report r;
 	struct buf xml, gz;
 	char name[1024];
-	int ret = -1;
+	int ret = EX_SOFTWARE;
 
 	buf_init(&xml, REPORT_XML_MAX);
 	buf_init(&gz, REPORT_XML_MAX);
 	aggregate_finish(d->agg);
-	if (report_document(rc, d, &e, &xml, err) < 0 ||
-	    report_filename(config_report_domain(rc->cfg), d->domain, rc->o->from, rc->o->until,
-	                    e.unique_id, name, sizeof(name)) < 0)
+	auth_error_clear(err);
+	if (report_document(rc, d, &e, &xml, err) < 0) {
+		ret = store_status(err);
 		goto done;
+	}
+	if (report_filename(config_report_domain(rc->cfg), d->domain, rc->o->from, rc->o->until,
+	                    e.unique_id, name, sizeof(name)) < 0) {
+		auth_error_set(err, AUTH_ELIMIT, "no file name for the report");
+		goto done;
+	}
 	r = (struct store_report){e.unique_id,
 	                          d->domain,
 	                          report_format_name(rc->o->format),
@@ -400,11 +435,14 @@ report_one(struct report_ctx *rc, const struct domain_agg *d, struct auth_error 
 	                          (int64_t)time(NULL),
 	                          aggregate_messages(d->agg),
 	                          false};
-	if (!e.sent && store_report_save(rc->store, &r, err) < 0)
+	if (!e.sent && store_report_save(rc->store, &r, err) < 0) {
+		ret = store_status(err);
 		goto done;
+	}
 	if (rc->o->out != NULL &&
 	    (report_gzip(xml.data, xml.len, &gz) < 0 || write_file(rc->o->out, name, &gz) < 0)) {
 		auth_error_set(err, AUTH_EIO, "cannot write the report for %s", d->domain);
+		ret = EX_CANTCREAT;
 		goto done;
 	}
 	printf("%s\n", name);
@@ -430,18 +468,18 @@ generate(const struct authreport_opts *o, const struct policy_config *cfg, struc
 	if (store_each_record(s, o->from, o->until, collect_row, &c, &err) != 0) {
 		fprintf(stderr, "authreport: %s\n", c.failed ? c.err.msg : err.msg);
 		collect_free(&c);
-		return 1;
+		return store_status(c.failed ? &c.err : &err);
 	}
 	for (i = 0; i < c.n; i++)
-		if (report_one(&rc, &c.list[i], &err) < 0) {
+		if ((n = report_one(&rc, &c.list[i], &err)) != 0) {
 			fprintf(stderr, "authreport: %s: %s\n", c.list[i].domain, err.msg);
-			rc_all = 1;
+			rc_all = rc_all != 0 ? rc_all : n;
 		}
 	collect_free(&c);
 	n = store_expire(s, (int64_t)time(NULL) - cfg->report_retention, &err);
 	if (n < 0) {
 		fprintf(stderr, "authreport: expiring old records: %s\n", err.msg);
-		return 1;
+		return EX_UNAVAILABLE;
 	}
 	return rc_all;
 }
@@ -454,17 +492,20 @@ send_reports(const struct policy_config *cfg, struct store *s)
 	struct report_send_stats st;
 	struct dns_resolver *r;
 	struct auth_error err;
-	int rc = 1;
+	int rc;
 
-	if ((r = resolver_new(cfg, 0, &err)) == NULL ||
-	    report_send(cfg, s, r, stdout, &st, &err) < 0) {
+	if ((r = resolver_new(cfg, 0, &err)) == NULL) {
+		fprintf(stderr, "authreport: DNS: %s\n", err.msg);
+		rc = EX_CONFIG;
+	} else if (report_send(cfg, s, r, stdout, &st, &err) < 0) {
 		fprintf(stderr, "authreport: %s\n", err.msg);
+		rc = err.code == AUTH_EINVAL ? EX_CONFIG : store_status(&err);
 	} else {
 		printf("%lu sent, %lu failed, %lu deferred, %lu left for the next run\n", st.sent,
 		       st.failed, st.deferred, st.left);
 		/* What waits for the next run, deferred or over the run's
 		 * limit, is for the caller (a timer, cron) to know of. */
-		rc = st.deferred > 0 || st.left > 0 ? 75 : 0;
+		rc = st.deferred > 0 || st.left > 0 ? EX_TEMPFAIL : 0;
 	}
 	dns_resolver_free(r);
 	return rc;
@@ -547,7 +588,7 @@ stats(const struct authreport_opts *o, struct store *s)
 			printf("%.*s\n", (int)out.len, out.data);
 	}
 	buf_free(&out);
-	return rc != 0 ? 1 : 0;
+	return rc != 0 ? store_status(&err) : 0;
 }
 
 int
@@ -560,17 +601,20 @@ main(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse_args(&o, argc, argv)) != 0 || fill_interval(&o) < 0) {
-		usage(rc > 0 ? stdout : stderr);
+		if (rc == 2)
+			puts("authreport (" PACKAGE_STRING ")");
+		else
+			usage(rc > 0 ? stdout : stderr);
 		free_opts(&o);
 		return rc > 0 ? 0 : 2;
 	}
 	if ((cfg = build_config(&o)) == NULL) {
 		free_opts(&o);
-		return 1;
+		return EX_CONFIG;
 	}
 	if ((s = store_open(cfg->report_store, &err)) == NULL) {
 		fprintf(stderr, "authreport: the report store: %s\n", err.msg);
-		rc = 1;
+		rc = store_status(&err);
 	} else {
 		rc = strcmp(o.command, "generate") == 0 ? generate(&o, cfg, s)
 		     : strcmp(o.command, "send") == 0   ? send_reports(cfg, s)

@@ -26,7 +26,7 @@
  * handlers) and read (by daemon_wait_signal()). */
 static int daemon_sigpipe[2] = {-1, -1};
 
-static const char *
+const char *
 daemon_unix_path(const char *conn)
 {
 	if (strncmp(conn, "unix:", 5) == 0)
@@ -228,24 +228,54 @@ daemon_check_readable(const char *path, const char *user, struct auth_error *err
 }
 
 int
-daemon_drop_privileges(const char *user, const char *group, struct auth_error *err)
+daemon_identity(const char *user, const char *group, struct daemon_ident *id,
+                struct auth_error *err)
 {
 	uid_t uid;
 	gid_t gid;
 
+	id->uid = geteuid();
+	id->gid = getegid();
+	id->change = false;
 	if (user == NULL && group == NULL)
 		return 0;
 	if (daemon_lookup(user, group, &uid, &gid, err) < 0)
 		return -1;
-	if (setgroups(1, &gid) != 0)
-		return auth_error_set(err, AUTH_EIO, "setgroups: %s", strerror(errno));
-	if (setgid(gid) != 0)
-		return auth_error_set(err, AUTH_EIO, "setgid %ld: %s", (long)gid, strerror(errno));
-	if (uid == (uid_t)-1)
+	if (uid != (uid_t)-1)
+		id->uid = uid;
+	id->gid = gid;
+	/* Started unprivileged as that user and group already: nothing to
+	 * drop, and setgroups() would fail. */
+	if (geteuid() != 0 && id->uid == geteuid() && id->gid == getegid())
 		return 0;
-	if (setuid(uid) != 0)
-		return auth_error_set(err, AUTH_EIO, "setuid %ld: %s", (long)uid, strerror(errno));
-	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+	if (geteuid() != 0)
+		return auth_error_set(
+		    err, AUTH_EINVAL, "cannot switch to user %s, group %s: not started as root",
+		    user != NULL ? user : "(unchanged)", group != NULL ? group : "(the user's)");
+	id->change = true;
+	return 0;
+}
+
+int
+daemon_drop_privileges(const char *user, const char *group, struct auth_error *err)
+{
+	struct daemon_ident id;
+
+	if (daemon_identity(user, group, &id, err) < 0)
+		return -1;
+	if (!id.change)
+		return 0;
+	if (setgroups(1, &id.gid) != 0)
+		return auth_error_set(err, AUTH_EIO, "setgroups: %s", strerror(errno));
+	if (setgid(id.gid) != 0)
+		return auth_error_set(err, AUTH_EIO, "setgid %ld: %s", (long)id.gid,
+		                      strerror(errno));
+	if (user == NULL)
+		return 0;
+	if (setuid(id.uid) != 0)
+		return auth_error_set(err, AUTH_EIO, "setuid %ld: %s", (long)id.uid,
+		                      strerror(errno));
+	if (id.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return auth_error_set(err, AUTH_EIO, "root privileges could be regained");
 	return 0;
 }
@@ -325,4 +355,32 @@ void
 daemon_raise(int sig)
 {
 	daemon_on_signal(sig);
+}
+
+static void
+daemon_on_wake(int sig)
+{
+	(void)sig;
+}
+
+int
+daemon_wake_init(struct auth_error *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_wake;
+	sigemptyset(&sa.sa_mask);
+	/* Other calls carry on; poll() and select() return EINTR whatever
+	 * the flags (signal(7)). */
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(DAEMON_WAKE_SIGNAL, &sa, NULL) != 0)
+		return auth_error_set(err, AUTH_EIO, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+void
+daemon_wake(pthread_t thread)
+{
+	(void)pthread_kill(thread, DAEMON_WAKE_SIGNAL);
 }

@@ -17,11 +17,15 @@
 #ifndef AUTH_DAEMON_H
 #define AUTH_DAEMON_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
 
+/* The path of a unix: or local: socket, or NULL for another kind. */
+const char *daemon_unix_path(const char *conn);
 /* For a unix: or local: socket, refuses when a daemon already answers on
  * it; a stale one is left for smfi_opensocket(true) to remove. */
 int daemon_check_socket(const char *conn, struct auth_error *err);
@@ -43,8 +47,20 @@ int daemon_remove_pidfile(const char *path, struct auth_error *err);
  * read, so that a reload on SIGHUP can read it; user names the account in
  * the error. */
 int daemon_check_readable(const char *path, const char *user, struct auth_error *err);
+/* The account the daemon runs as once daemon_drop_privileges(user, group)
+ * is done: change is false when there is nothing to drop (neither given,
+ * or started unprivileged as that user and group already).  Errors: an
+ * unknown user or group, or another account asked for without root. */
+struct daemon_ident {
+	uid_t uid;
+	gid_t gid; /* the only group: supplementary groups are dropped */
+	bool change;
+};
+int daemon_identity(const char *user, const char *group, struct daemon_ident *id,
+                    struct auth_error *err);
 /* setgroups/setgid/setuid to user and group (either may be NULL), each
- * checked, then checks that root cannot be regained. */
+ * checked, then checks that root cannot be regained; nothing when
+ * daemon_identity() finds nothing to change. */
 int daemon_drop_privileges(const char *user, const char *group, struct auth_error *err);
 
 /* Blocks the signals in the calling thread (before any other thread
@@ -57,5 +73,13 @@ int daemon_signals_listen(struct auth_error *err);
 int daemon_wait_signal(void);
 /* Makes daemon_wait_signal() return sig (from any thread). */
 void daemon_raise(int sig);
+
+/* A signal with a handler that does nothing, so that sending it to a
+ * thread ends a poll() or select() it waits in (EINTR) and nothing else:
+ * how a stop reaches a library loop that looks at its stop flag only
+ * between long polls.  daemon_wake_init() before the thread starts. */
+#define DAEMON_WAKE_SIGNAL SIGUSR1
+int daemon_wake_init(struct auth_error *err);
+void daemon_wake(pthread_t thread);
 
 #endif

@@ -4,8 +4,10 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "mfilter.h"
+#include "preflight.h"
 #include "recorder.h"
 #include "config.h"
 #include "session.h"
@@ -541,6 +544,22 @@ static char *mfilter_socket;
 static bool mfilter_socket_ours;
 static pthread_t mfilter_tid;
 static int mfilter_status = MI_SUCCESS;
+/* Set by the milter thread once smfi_main() returned; stopping by
+ * mfront_finish() before it asks libmilter to stop. */
+static atomic_bool mfilter_done, mfilter_stopping;
+
+/* The socket's directory is there; an inet socket's host resolves. */
+static int
+mfront_preflight(const struct policy_config *cfg, struct auth_error *err)
+{
+	const char *path = daemon_unix_path(cfg->socket), *host = strchr(cfg->socket, '@');
+	char what[160];
+
+	snprintf(what, sizeof(what), "socket %s", cfg->socket);
+	if (path != NULL)
+		return preflight_parent_dir(what, path, err);
+	return host != NULL ? preflight_host(what, host + 1, err) : 0;
+}
 
 static int
 mfront_open(const struct policy_config *cfg, struct auth_error *err)
@@ -551,8 +570,10 @@ mfront_open(const struct policy_config *cfg, struct auth_error *err)
 		return -1;
 	if ((mfilter_socket = strdup(cfg->socket)) == NULL)
 		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	errno = 0;
 	if (smfi_setconn(cfg->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS)
-		return auth_error_set(err, AUTH_EIO, "cannot open the socket %s", cfg->socket);
+		return auth_error_set(err, AUTH_EIO, "cannot open the socket %s: %s", cfg->socket,
+		                      errno != 0 ? strerror(errno) : "libmilter gave no reason");
 	mfilter_socket_ours = true;
 	return daemon_socket_perms(cfg->socket, cfg->user, cfg->group, err);
 }
@@ -562,6 +583,12 @@ mfront_thread(void *arg)
 {
 	(void)arg;
 	mfilter_status = smfi_main();
+	/* A stop asked before libmilter's listener ran makes it fail
+	 * ("listenfd corrupted": the socket was closed under it); only a
+	 * failure of its own is one. */
+	if (atomic_load(&mfilter_stopping))
+		mfilter_status = MI_SUCCESS;
+	atomic_store(&mfilter_done, true);
 	/* libmilter may have stopped on its own (a fatal error, or a signal
 	 * its thread caught): the main thread must learn of it. */
 	server_stop();
@@ -573,6 +600,8 @@ mfront_start(struct auth_error *err)
 {
 	int rc;
 
+	if (daemon_wake_init(err) < 0)
+		return -1;
 	if ((rc = pthread_create(&mfilter_tid, NULL, mfront_thread, NULL)) != 0)
 		return auth_error_set(err, AUTH_EIO, "cannot start the milter thread: %s",
 		                      strerror(rc));
@@ -594,11 +623,37 @@ mfront_drain(void)
 	return mfilter_wait_quiet(MFILTER_DRAIN_SECONDS);
 }
 
+/* Wakes the milter thread until smfi_main() returned. */
+static void *
+mfront_waker(void *arg)
+{
+	const struct timespec tick = {0, 10 * 1000 * 1000};
+
+	(void)arg;
+	while (!atomic_load(&mfilter_done)) {
+		daemon_wake(mfilter_tid);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* libmilter's listener holds a lock across polls of up to 5 seconds
+ * (MI_CHK_TIME) and looks at its stop flag only between them, and
+ * smfi_stop() waits for that lock: a second thread ends the poll with a
+ * signal meanwhile, again until the milter thread is out, in case one came
+ * just before a poll began. */
 static int
 mfront_finish(void)
 {
+	pthread_t waker;
+	bool waking;
+
+	atomic_store(&mfilter_stopping, true);
+	waking = pthread_create(&waker, NULL, mfront_waker, NULL) == 0;
 	smfi_stop();
 	pthread_join(mfilter_tid, NULL);
+	if (waking)
+		pthread_join(waker, NULL);
 	return mfilter_status == MI_SUCCESS ? 0 : 1;
 }
 
@@ -618,6 +673,13 @@ mfront_describe(const struct policy_config *cfg, char *out, size_t outlen)
 }
 
 const struct server_frontend mfilter_frontend = {
-    "milter",     NULL,          mfront_open,    mfront_start,    mfront_reloaded,
-    mfront_drain, mfront_finish, mfront_cleanup, mfront_describe,
+    .name = "milter",
+    .open = mfront_open,
+    .start = mfront_start,
+    .reloaded = mfront_reloaded,
+    .preflight = mfront_preflight,
+    .drain = mfront_drain,
+    .finish = mfront_finish,
+    .cleanup = mfront_cleanup,
+    .describe = mfront_describe,
 };

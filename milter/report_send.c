@@ -404,8 +404,11 @@ report_send(const struct policy_config *cfg, struct store *s, struct dns_resolve
 
 	memset(stats, 0, sizeof(*stats));
 	auth_error_clear(err);
-	if (sender_init(&sd, err) < 0)
+	if (sender_init(&sd, err) < 0) {
+		if (err->code != AUTH_ENOMEM)
+			err->code = AUTH_EINVAL;
 		goto done;
+	}
 	if (store_each_pending(s, pending_cb, &l, err) < 0 || l.oom) {
 		if (l.oom)
 			auth_error_set(err, AUTH_ENOMEM, "out of memory");

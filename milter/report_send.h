@@ -40,7 +40,9 @@ struct report_send_stats {
 
 /* Returns 0 when every destination was dealt with (sent, failed or
  * deferred: see stats), -1 with err set when the run itself could not
- * go on (configuration, keys, the store). */
+ * go on: err->code AUTH_EINVAL when the configuration cannot send
+ * (report_email, report_smtp, the signing key), AUTH_ENOMEM, or another
+ * code when the store failed. */
 int report_send(const struct policy_config *cfg, struct store *s, struct dns_resolver *r, FILE *log,
                 struct report_send_stats *stats, struct auth_error *err);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -15,6 +16,7 @@
 #include "daemon.h"
 #include "keyring.h"
 #include "log.h"
+#include "preflight.h"
 #include "recorder.h"
 #include "resolver.h"
 #include "server.h"
@@ -22,6 +24,8 @@
 
 /* Threads asking the DNS in the background, for every connection. */
 #define SERVER_DNS_THREADS 32
+/* The effective configuration as -t -v prints it, at most. */
+#define SERVER_FORMAT_MAX (4u << 20)
 
 /* The key files the configuration names, read at start while privileged;
  * a reload reads only files not seen then.  Main thread only. */
@@ -103,6 +107,7 @@ server_build_config(const struct server_args *args, struct auth_error *err)
 
 	if (cfg == NULL)
 		return NULL;
+	memset(&ext, 0, sizeof(ext));
 	if (args->keys_new != NULL) {
 		if (args->keys_new(&ext, err) < 0)
 			goto fail;
@@ -188,6 +193,99 @@ server_reload(const struct server_frontend *fe, const struct server_args *args,
 	log_msg(LOG_L_NOTICE, "configuration reloaded from %s", args->config);
 }
 
+/* ---- what a start would stumble on ---- */
+
+typedef void (*server_warn_fn)(const char *msg);
+
+static void
+server_warn_stderr(const char *msg)
+{
+	fprintf(stderr, "authmilter: warning: %s\n", msg);
+}
+
+static void
+server_warn_log(const char *msg)
+{
+	log_msg(LOG_L_WARNING, "%s", msg);
+}
+
+/* The writer retries a store it cannot open, so this stops nothing; but
+ * no record is stored meanwhile. */
+static void
+server_check_store(const struct policy_config *cfg, const struct daemon_ident *id,
+                   server_warn_fn warn)
+{
+	char msg[AUTH_ERROR_MSG_MAX + 80];
+	struct auth_error err;
+
+	if (strncmp(cfg->report_store, "sqlite:", 7) != 0 ||
+	    preflight_access(cfg->report_store + 7, id, PREFLIGHT_CREATE, &err) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "report_store: %s; no report record is stored until it can be",
+	         err.msg);
+	warn(msg);
+}
+
+static int
+server_check_dns(const struct policy_config *cfg, struct auth_error *err)
+{
+	char msg[AUTH_ERROR_MSG_MAX];
+	struct dns_resolver *r = resolver_new(cfg, 0, err);
+
+	if (r == NULL) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return auth_error_set(err, AUTH_EDNS, "DNS: %s", msg);
+	}
+	dns_resolver_free(r);
+	return 0;
+}
+
+static int
+server_check_keys(const struct policy_config *cfg, struct auth_error *err)
+{
+	struct keyring *kr = keyring_new();
+	int rc;
+
+	if (kr == NULL)
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
+	rc = keyring_load_config(kr, cfg, err);
+	keyring_free(kr);
+	return rc;
+}
+
+static int
+server_check_reloadable(const struct server_args *args, const struct policy_config *cfg,
+                        const struct daemon_ident *id, struct auth_error *err)
+{
+	char msg[AUTH_ERROR_MSG_MAX];
+
+	if (!server_config_exists(args) ||
+	    preflight_access(args->config, id, PREFLIGHT_READ, err) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return auth_error_set(err, AUTH_EIO,
+	                      "cannot read %s as user %s (%s): SIGHUP could not reload it; make it "
+	                      "readable by that user or its group",
+	                      args->config, cfg->user != NULL ? cfg->user : "(unchanged)", msg);
+}
+
+/* Everything -t checks and the start checks first: 0, or -1 with err. */
+static int
+server_preflight(const struct server_frontend *fe, const struct server_args *args,
+                 const struct policy_config *cfg, server_warn_fn warn, struct auth_error *err)
+{
+	struct daemon_ident id;
+
+	if (daemon_identity(cfg->user, cfg->group, &id, err) < 0 ||
+	    (fe->preflight != NULL && fe->preflight(cfg, err) < 0) ||
+	    (cfg->pidfile != NULL && preflight_parent_dir("pidfile", cfg->pidfile, err) < 0) ||
+	    server_check_dns(cfg, err) < 0 || server_check_keys(cfg, err) < 0 ||
+	    server_check_reloadable(args, cfg, &id, err) < 0)
+		return -1;
+	server_check_store(cfg, &id, warn);
+	return 0;
+}
+
 void
 server_reply(const struct verdict *v, bool reject, struct server_reply *out)
 {
@@ -225,7 +323,7 @@ server_serve(const struct server_frontend *fe, const struct server_args *args,
 
 	if (fe->start(&err) < 0) {
 		log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
-		return 1;
+		return EX_OSERR;
 	}
 	if (daemon_signals_listen(&err) < 0) {
 		log_msg(LOG_L_ERROR, "%s", err.msg);
@@ -236,11 +334,11 @@ server_serve(const struct server_frontend *fe, const struct server_args *args,
 	}
 	if ((left = fe->drain()) > 0)
 		log_msg(LOG_L_WARNING, "stopping with %lu messages unfinished", left);
-	return fe->finish();
+	return fe->finish() == 0 ? 0 : EX_SOFTWARE;
 }
 
 /* Everything up to the point where the front end can serve; returns the
- * status to exit with, or -1 to go on. */
+ * status to exit with (sysexits.h), or -1 to go on. */
 static int
 server_start(const struct server_frontend *fe, const struct server_args *args,
              struct policy_config *cfg, struct auth_error *err)
@@ -248,24 +346,28 @@ server_start(const struct server_frontend *fe, const struct server_args *args,
 	/* Blocked from the start: a SIGHUP or SIGTERM before the main loop
 	 * waits for it would otherwise kill the daemon half started. */
 	if (daemon_signals_block(err) < 0)
-		return 1;
+		return EX_OSERR;
 	if (log_open("authmilter", args->foreground, cfg->syslog_facility, cfg->log_level, err) < 0)
-		return 1;
+		return EX_CONFIG;
+	if (!server_config_exists(args))
+		log_msg(LOG_L_NOTICE, "no config file at %s; using defaults", args->config);
+	if (server_preflight(fe, args, cfg, server_warn_log, err) < 0)
+		return EX_CONFIG;
 	if (fe->open(cfg, err) < 0)
-		return 1;
+		return EX_UNAVAILABLE;
 	if (!args->foreground && daemon_detach(err) < 0)
-		return 1;
+		return EX_OSERR;
 	if (cfg->pidfile != NULL && daemon_write_pidfile(cfg->pidfile, err) < 0)
-		return 1;
+		return err->code == AUTH_EINVAL ? EX_UNAVAILABLE : EX_CANTCREAT;
 	/* Keys may be readable by root alone: read them before the drop. */
 	if ((server_keys = keyring_new()) == NULL)
-		return auth_error_set(err, AUTH_ENOMEM, "out of memory"), 1;
+		return auth_error_set(err, AUTH_ENOMEM, "out of memory"), EX_OSERR;
 	if (keyring_load_config(server_keys, cfg, err) < 0)
-		return 1;
+		return EX_CONFIG;
 	if (daemon_drop_privileges(cfg->user, cfg->group, err) < 0)
-		return 1;
+		return EX_OSERR;
 	if (server_config_exists(args) && daemon_check_readable(args->config, cfg->user, err) < 0)
-		return 1;
+		return EX_CONFIG;
 	return -1;
 }
 
@@ -304,14 +406,15 @@ server_run(const struct server_frontend *fe, const struct server_args *args,
 	/* Kept for the clean-up at exit: a reload may replace cfg. */
 	if (cfg->pidfile != NULL && (pidfile = strdup(cfg->pidfile)) == NULL)
 		return auth_error_set(&err, AUTH_ENOMEM, "out of memory"),
-		       server_fail_start(fe, args, cfg, &err, 1);
+		       server_fail_start(fe, args, cfg, &err, EX_OSERR);
 	if (recorder_start(cfg, &err) < 0 ||
 	    (resolver = resolver_new(cfg, SERVER_DNS_THREADS, &err)) == NULL ||
 	    (e = session_engines_new(cfg, resolver, server_keys, &err)) == NULL) {
 		recorder_stop();
 		dns_resolver_free(resolver);
 		free(pidfile);
-		return server_fail_start(fe, args, cfg, &err, 1);
+		return server_fail_start(fe, args, cfg, &err,
+		                         err.code == AUTH_ENOMEM ? EX_OSERR : EX_CONFIG);
 	}
 	fe->describe(cfg, where, sizeof(where));
 	confref_init(cfg, e);
@@ -335,22 +438,54 @@ server_run(const struct server_frontend *fe, const struct server_args *args,
 	return rc;
 }
 
+/* -t: what the start would refuse, and with verbose the effective
+ * configuration. */
+static int
+server_check(const struct server_frontend *fe, const struct server_args *args,
+             const struct policy_config *cfg)
+{
+	struct auth_error err;
+	struct buf out;
+	int rc = 0;
+
+	if (server_preflight(fe, args, cfg, server_warn_stderr, &err) < 0) {
+		fprintf(stderr, "authmilter: %s\n", err.msg);
+		return EX_CONFIG;
+	}
+	if (args->verbose) {
+		buf_init(&out, SERVER_FORMAT_MAX);
+		if (config_format(cfg, &out) < 0)
+			rc = EX_SOFTWARE;
+		else
+			fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+	}
+	/* With verbose, stdout is a config file that reads back. */
+	if (rc == 0 && server_config_exists(args))
+		fprintf(args->verbose ? stderr : stdout, "authmilter: configuration OK\n");
+	else if (rc == 0)
+		fprintf(args->verbose ? stderr : stdout,
+		        "authmilter: no config file at %s; using defaults\n", args->config);
+	return rc;
+}
+
 int
 server_main(const struct server_frontend *fe, const struct server_args *args)
 {
 	struct policy_config *cfg;
 	struct auth_error err;
+	int rc;
 
 	if ((cfg = server_build_config(args, &err)) == NULL ||
 	    (fe->check != NULL && fe->check(cfg, &err) < 0)) {
 		fprintf(stderr, "authmilter: %s\n", err.msg);
 		config_free(cfg);
-		return 1;
+		return EX_CONFIG;
 	}
 	if (args->check_only) {
-		printf("authmilter: configuration OK\n");
+		rc = server_check(fe, args, cfg);
 		config_free(cfg);
-		return 0;
+		return rc;
 	}
 	return server_run(fe, args, cfg);
 }

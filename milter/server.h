@@ -22,8 +22,22 @@
  * config built, so one file and one -o syntax serve both front ends and a
  * reload swaps both together.
  *
- * Exit status of server_main(): 0 after a clean stop or a good -t check;
- * 1 when the config is wrong or the daemon cannot start.
+ * A check (-t) builds the config, asks the front end whether it can serve
+ * it, and then what the start would stumble on (preflight.h: the user and
+ * group, the socket's and the pid file's directories, the listening
+ * addresses, the DNS servers, the key files, the config file for a
+ * reload), as the start itself does before it opens anything.  What would
+ * not stop the daemon but would stop it doing its work (a report store it
+ * cannot open) is a warning.  With verbose, the effective configuration
+ * is printed on stdout (config_format()).
+ *
+ * Exit status of server_main(), after sysexits(3): 0 after a clean stop or
+ * a good check; EX_CONFIG when the config is wrong (it does not load, the
+ * front end cannot serve it, or a check fails); EX_UNAVAILABLE when the
+ * socket, an address or the pid file is held by another process or
+ * cannot be opened; EX_CANTCREAT when the pid file cannot be written;
+ * EX_OSERR when the system refuses (fork, threads, privileges, memory);
+ * EX_SOFTWARE when the front end failed while serving.
  */
 #ifndef AUTH_SERVER_H
 #define AUTH_SERVER_H
@@ -49,6 +63,9 @@ struct server_frontend {
 	int (*start)(struct auth_error *err);
 	/* A reload made cfg current; old is the one before (for notices). */
 	void (*reloaded)(const struct policy_config *old, const struct policy_config *cfg);
+	/* Whether what open will need is there, touching nothing (-t, and
+	 * the start before anything is opened).  NULL: nothing to check. */
+	int (*preflight)(const struct policy_config *cfg, struct auth_error *err);
 	/* Stops accepting and waits, bounded, for the work in flight; returns
 	 * how much was left unfinished. */
 	unsigned long (*drain)(void);
@@ -65,6 +82,7 @@ struct server_args {
 	const char *config;
 	bool config_given; /* a missing default config file is no error */
 	bool foreground, check_only;
+	bool verbose; /* with check_only: print the effective configuration */
 	/* Overrides as "key", "value" pairs, applied in order. */
 	const char *keys[SERVER_MAX_OVERRIDES];
 	const char *values[SERVER_MAX_OVERRIDES];

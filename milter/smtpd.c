@@ -358,18 +358,46 @@ smtpd_bind_addr(const struct smtpd_listen *l, const struct addrinfo *ai, struct 
 	return fd;
 }
 
+/* The addresses of one smtp_listen entry (a wildcard: every address). */
 static int
-smtpd_bind_one(const struct smtpd_listen *l, struct auth_error *err)
+smtpd_resolve(const struct smtpd_listen *l, struct addrinfo **res, struct auth_error *err)
 {
-	struct addrinfo hints, *res, *ai;
-	int fd = -1, rc, pass;
+	struct addrinfo hints;
+	int rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(l->host[0] ? l->host : NULL, l->port, &hints, &res)) != 0)
+	if ((rc = getaddrinfo(l->host[0] ? l->host : NULL, l->port, &hints, res)) != 0)
 		return auth_error_set(err, AUTH_EIO, "smtp_listen %s:%s: %s", l->host, l->port,
 		                      gai_strerror(rc));
+	return 0;
+}
+
+/* Every smtp_listen address resolves; nothing is bound. */
+static int
+smtpd_preflight(const struct policy_config *cfg, struct auth_error *err)
+{
+	const struct smtpd_conf *sc = smtpd_conf_get(cfg);
+	struct addrinfo *res;
+	size_t i;
+
+	for (i = 0; i < sc->nlisten; i++) {
+		if (smtpd_resolve(&sc->listen[i], &res, err) < 0)
+			return -1;
+		freeaddrinfo(res);
+	}
+	return 0;
+}
+
+static int
+smtpd_bind_one(const struct smtpd_listen *l, struct auth_error *err)
+{
+	struct addrinfo *res, *ai;
+	int fd = -1, pass;
+
+	if (smtpd_resolve(l, &res, err) < 0)
+		return -1;
 	/* A wildcard: IPv6 (dual-stack) first, then any address. */
 	for (pass = l->host[0] == '\0' ? 0 : 1; pass < 2 && fd < 0; pass++)
 		for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
@@ -547,6 +575,14 @@ smtpd_where(const struct policy_config *cfg, char *out, size_t outlen)
 }
 
 const struct server_frontend smtpd_frontend = {
-    "smtp",      smtpd_conf_check, smtpd_open,    smtpd_start, smtpd_reloaded,
-    smtpd_drain, smtpd_finish,     smtpd_cleanup, smtpd_where,
+    .name = "smtp",
+    .check = smtpd_conf_check,
+    .open = smtpd_open,
+    .start = smtpd_start,
+    .reloaded = smtpd_reloaded,
+    .preflight = smtpd_preflight,
+    .drain = smtpd_drain,
+    .finish = smtpd_finish,
+    .cleanup = smtpd_cleanup,
+    .describe = smtpd_where,
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_text.h"
 #include "config_value.h"
 #include "smtpd_conf.h"
 
@@ -53,6 +54,8 @@ static const struct smtpd_key smtpd_keys[] = {
     {"next_hop_data_timeout", SK_SECONDS, SOFF(hop_data_timeout), 1, 3600},
     {"next_hop_starttls", SK_BOOL, SOFF(hop_starttls), 0, 0},
 };
+
+#define SMTPD_NKEYS (sizeof(smtpd_keys) / sizeof(smtpd_keys[0]))
 
 static void
 smtpd_conf_free(void *ctx)
@@ -210,7 +213,7 @@ smtpd_conf_set(void *ctx, const char *key, const char *v, unsigned source, char 
 	struct smtpd_conf *sc = ctx;
 	size_t i;
 
-	for (i = 0; i < sizeof(smtpd_keys) / sizeof(smtpd_keys[0]); i++) {
+	for (i = 0; i < SMTPD_NKEYS; i++) {
 		const struct smtpd_key *k = &smtpd_keys[i];
 
 		if (strcmp(k->name, key) != 0)
@@ -229,6 +232,74 @@ smtpd_conf_set(void *ctx, const char *key, const char *v, unsigned source, char 
 		}
 	}
 	return CONFIG_EXT_UNKNOWN;
+}
+
+static const char *
+smtpd_conf_name(void *ctx, size_t i)
+{
+	(void)ctx;
+	return i < SMTPD_NKEYS ? smtpd_keys[i].name : NULL;
+}
+
+static const char *
+smtpd_listen_item(void *ctx, size_t i, char *tmp, size_t tmplen)
+{
+	const struct smtpd_conf *sc = ctx;
+	const struct smtpd_listen *l;
+	bool v6;
+
+	if (i >= sc->nlisten)
+		return NULL;
+	l = &sc->listen[i];
+	v6 = strchr(l->host, ':') != NULL;
+	snprintf(tmp, tmplen, "%s%s%s%s%s", v6 ? "[" : "", l->host, v6 ? "]" : "",
+	         l->host[0] != '\0' ? ":" : "", l->port);
+	return tmp;
+}
+
+static int
+smtpd_format_key(const struct smtpd_conf *sc, const struct smtpd_key *k, struct buf *out)
+{
+	const char *p = (const char *)sc + k->offset, *str;
+	enum config_number kind = k->kind == SK_SECONDS ? CONFIG_SECONDS
+	                          : k->kind == SK_SIZE  ? CONFIG_BYTES
+	                                                : CONFIG_NUMBER;
+	unsigned long long v;
+	char text[32];
+
+	switch (k->kind) {
+	case SK_SPECIAL:
+		if (strcmp(k->name, "smtp_listen") == 0)
+			return config_format_list(out, k->name, smtpd_listen_item, (void *)sc);
+		if (strcmp(k->name, "smtp_trusted_proxies") == 0)
+			return config_format_nets(out, k->name, sc->proxies, sc->nproxies);
+		return config_format_line(out, k->name, sc->next_hop != NULL ? sc->next_hop : "");
+	case SK_BOOL:
+		return config_format_line(out, k->name,
+		                          *(const bool *)(const void *)p ? "yes" : "no");
+	case SK_PATH:
+	case SK_STRING:
+		str = *(char *const *)(const void *)p;
+		return config_format_line(out, k->name, str != NULL ? str : "");
+	default:
+		v = k->kind == SK_SIZE || k->kind == SK_COUNT
+		        ? (unsigned long long)*(const size_t *)(const void *)p
+		        : *(const unsigned *)(const void *)p;
+		config_format_number(kind, v, text, sizeof(text));
+		return config_format_line(out, k->name, text);
+	}
+}
+
+static int
+smtpd_conf_format(void *ctx, struct buf *out)
+{
+	const struct smtpd_conf *sc = ctx;
+	size_t i;
+
+	for (i = 0; i < SMTPD_NKEYS; i++)
+		if (smtpd_format_key(sc, &smtpd_keys[i], out) < 0)
+			return -1;
+	return 0;
 }
 
 int
@@ -255,6 +326,8 @@ smtpd_conf_keys(struct config_ext *ext, struct auth_error *err)
 	ext->set = smtpd_conf_set;
 	ext->free = smtpd_conf_free;
 	ext->ctx = sc;
+	ext->name = smtpd_conf_name;
+	ext->format = smtpd_conf_format;
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_text.h"
 #include "config_value.h"
 
 #define CONFIG_HOSTNAME_MAX 255
@@ -156,9 +157,21 @@ config_find_key(const char *name)
 	return NULL;
 }
 
-static void
-config_unknown_key(const char *key, char *msg, size_t msglen)
+/* Every key name: the policy's, then the extension's. */
+static const char *
+config_key_name(void *ctx, size_t i)
 {
+	const struct policy_config *cfg = ctx;
+
+	if (i < CONFIG_NKEYS)
+		return config_keys[i].name;
+	return cfg->ext.name != NULL ? cfg->ext.name(cfg->ext.ctx, i - CONFIG_NKEYS) : NULL;
+}
+
+static void
+config_unknown_key(const struct policy_config *cfg, const char *key, char *msg, size_t msglen)
+{
+	const char *near;
 	size_t i;
 
 	for (i = 0; i < sizeof(config_renamed) / sizeof(config_renamed[0]); i++)
@@ -166,7 +179,11 @@ config_unknown_key(const char *key, char *msg, size_t msglen)
 			snprintf(msg, msglen, "%s", config_renamed[i].hint);
 			return;
 		}
-	snprintf(msg, msglen, "unknown key \"%.64s\"", key);
+	near = config_nearest_name(key, config_key_name, (void *)cfg);
+	if (near != NULL)
+		snprintf(msg, msglen, "unknown key \"%.64s\"; did you mean \"%s\"?", key, near);
+	else
+		snprintf(msg, msglen, "unknown key \"%.64s\"", key);
 }
 
 const char *
@@ -564,7 +581,7 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 		         ? CONFIG_EXT_UNKNOWN
 		         : cfg->ext.set(cfg->ext.ctx, key, v, cfg->ext_source, msg, msglen);
 		if (rc == CONFIG_EXT_UNKNOWN)
-			config_unknown_key(key, msg, msglen);
+			config_unknown_key(cfg, key, msg, msglen);
 		return rc == 0 ? 0 : -1;
 	}
 	switch (k->kind) {
@@ -706,6 +723,87 @@ config_load_string(struct policy_config *cfg, const char *name, const char *data
 	struct config_src src = {NULL, data, len, 0};
 
 	return config_parse_src(cfg, name, &src, err);
+}
+
+/* ---- the effective configuration ---- */
+
+static int
+config_enum_value(const struct policy_config *cfg, enum key_enum which)
+{
+	switch (which) {
+	case E_DMARC_MODE:
+		return (int)cfg->dmarc_mode;
+	case E_FROM:
+		return (int)cfg->from_policy;
+	case E_QUARANTINE:
+		return (int)cfg->quarantine;
+	case E_DNS_TEMPFAIL:
+		return (int)cfg->on_dns_tempfail;
+	case E_INTERNAL:
+		return (int)cfg->on_internal_error;
+	case E_NONE:
+		break;
+	}
+	return 0;
+}
+
+static int
+config_format_number_key(struct buf *out, const struct policy_config *cfg,
+                         const struct config_key *k)
+{
+	const char *p = (const char *)cfg + k->offset;
+	unsigned long long v = k->kind == K_SIZE || k->kind == K_COUNT
+	                           ? (unsigned long long)*(const size_t *)(const void *)p
+	                           : *(const unsigned *)(const void *)p;
+	enum config_number kind = k->kind == K_MS        ? CONFIG_MILLISECONDS
+	                          : k->kind == K_SECONDS ? CONFIG_SECONDS
+	                          : k->kind == K_SIZE    ? CONFIG_BYTES
+	                                                 : CONFIG_NUMBER;
+	char text[32];
+
+	config_format_number(kind, v, text, sizeof(text));
+	return config_format_line(out, k->name, text);
+}
+
+static int
+config_format_key(struct buf *out, const struct policy_config *cfg, const struct config_key *k)
+{
+	const char *p = (const char *)cfg + k->offset, *str;
+
+	switch (k->kind) {
+	case K_BOOL:
+		return config_format_line(out, k->name,
+		                          *(const bool *)(const void *)p ? "yes" : "no");
+	case K_ENUM:
+		return config_format_line(out, k->name,
+		                          k->choices[config_enum_value(cfg, k->which)]);
+	case K_STRING:
+		str = *(char *const *)(const void *)p;
+		if (str != NULL && strcmp(k->name, "report_store") == 0)
+			return config_format_secret_uri(out, k->name, str);
+		return config_format_line(out, k->name, str != NULL ? str : "");
+	case K_NETS:
+		return config_format_nets(out, k->name, cfg->trusted, cfg->ntrusted);
+	case K_DOMAINS:
+	case K_ADDRS:
+		return config_format_domains(out, k->name,
+		                             (const struct config_domains *)(const void *)p);
+	case K_SIGN:
+		return config_format_signs(out, cfg);
+	default:
+		return config_format_number_key(out, cfg, k);
+	}
+}
+
+int
+config_format(const struct policy_config *cfg, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (config_format_key(out, cfg, &config_keys[i]) < 0)
+			return -1;
+	return cfg->ext.format != NULL ? cfg->ext.format(cfg->ext.ctx, out) : 0;
 }
 
 /* ---- questions asked per message ---- */

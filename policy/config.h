@@ -11,7 +11,8 @@
  * comment; blank lines ignored; values may be quoted with "" to keep
  * spaces; list keys take several values separated by spaces or commas and
  * may be repeated.  Unknown keys and bad values are errors naming
- * file:line.  Limits: lines of at most CONFIG_LINE_MAX bytes, lists of at
+ * file:line; an unknown key is told the nearest known one, its case
+ * ignored (keys are case-sensitive).  Limits: lines of at most CONFIG_LINE_MAX bytes, lists of at
  * most CONFIG_LIST_MAX entries.
  */
 #ifndef AUTH_CONFIG_H
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
 
 #define CONFIG_LINE_MAX 4096
@@ -51,6 +53,11 @@ struct config_ext {
 	           size_t msglen);
 	void (*free)(void *ctx);
 	void *ctx;
+	/* Its i-th key name, NULL past the last (for the nearest key an
+	 * unknown one names); may be NULL. */
+	const char *(*name)(void *ctx, size_t i);
+	/* Its keys as lines of a config file (config_format()); may be NULL. */
+	int (*format)(void *ctx, struct buf *out);
 };
 
 /* A list of domains, lower case, without a final dot. */
@@ -162,6 +169,12 @@ int config_load_string(struct policy_config *cfg, const char *name, const char *
 /* One "key value" override, as a config-file line would set it. */
 int config_set(struct policy_config *cfg, const char *key, const char *value,
                struct auth_error *err);
+
+/* Every key with its value, one "key value" line each, as a config file
+ * that reads back to the same settings (the extension's keys after the
+ * policy keys); a password in report_store is written as "*****".
+ * Returns 0, or -1 when out is full. */
+int config_format(const struct policy_config *cfg, struct buf *out);
 
 /* report_domain, or authserv_id when it is not set. */
 const char *config_report_domain(const struct policy_config *cfg);

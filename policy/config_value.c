@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,15 @@ config_split_line(char *line, char **key, char **value, char *msg, size_t msglen
 	*value = NULL;
 	if (*p == '\0' || *p == '#')
 		return 0;
+	/* Any word is a key here, so that a wrong one (wrong case too) is
+	 * named as an unknown key, with the nearest known one. */
 	k = p;
-	while (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.')
 		p++;
+	if (p != k && (*p == '=' || *p == ':')) {
+		snprintf(msg, msglen, "expected \"key value\", not \"key%cvalue\"", *p);
+		return -1;
+	}
 	if (p == k || (*p != '\0' && *p != ' ' && *p != '\t')) {
 		snprintf(msg, msglen, "expected \"key value\"");
 		return -1;
@@ -141,44 +148,101 @@ struct unit {
 	unsigned long long mult;
 };
 
+/* Durations in milliseconds, largest unit first (also the order in which
+ * config_format_number() tries them). */
+static const struct unit duration_units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
+                                             {"s", 1000},     {"ms", 1},      {NULL, 0}};
+static const struct unit size_units[] = {{"m", 1024 * 1024}, {"k", 1024}, {NULL, 0}};
+
+/* A number and one of units (or none: base).  A value too large to hold
+ * saturates, so that the caller's range check refuses it. */
 static int
-parse_with_units(const char *v, const struct unit *units, unsigned long long *out, const char *what,
-                 char *msg, size_t msglen)
+parse_with_units(const char *v, const struct unit *units, unsigned long long base,
+                 unsigned long long *out)
 {
-	unsigned long long n;
+	unsigned long long n, mult = 0;
 	const char *rest = parse_digits(v, &n);
 	size_t i;
 
-	if (rest != NULL)
-		for (i = 0; units[i].suffix != NULL; i++)
-			if (strcasecmp(rest, units[i].suffix) == 0) {
-				*out = n * units[i].mult;
-				return 0;
-			}
-	snprintf(msg, msglen, "\"%.*s\" is not %s", QUOTE_MAX, v, what);
-	return -1;
+	if (rest == NULL)
+		return -1;
+	if (*rest == '\0')
+		mult = base;
+	for (i = 0; mult == 0 && units[i].suffix != NULL; i++)
+		if (strcasecmp(rest, units[i].suffix) == 0)
+			mult = units[i].mult;
+	if (mult == 0)
+		return -1;
+	*out = n > ULLONG_MAX / mult ? ULLONG_MAX : n * mult;
+	return 0;
 }
 
 int
 config_parse_duration(const char *v, bool ms_base, unsigned long long *out, char *msg,
                       size_t msglen)
 {
-	static const struct unit ms_units[] = {
-	    {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {NULL, 0}};
-	static const struct unit s_units[] = {{"", 1},     {"s", 1},     {"m", 60},
-	                                      {"h", 3600}, {"d", 86400}, {NULL, 0}};
+	unsigned long long ms;
 
-	return parse_with_units(v, ms_base ? ms_units : s_units, out,
-	                        ms_base ? "a duration (ms, s, m)" : "a duration (s, m, h, d)", msg,
-	                        msglen);
+	if (parse_with_units(v, duration_units, ms_base ? 1 : 1000, &ms) < 0) {
+		snprintf(msg, msglen, "\"%.*s\" is not a duration (ms, s, m, h, d)", QUOTE_MAX, v);
+		return -1;
+	}
+	if (!ms_base && ms % 1000 != 0 && ms != ULLONG_MAX) {
+		snprintf(msg, msglen, "\"%.*s\" is not a whole number of seconds", QUOTE_MAX, v);
+		return -1;
+	}
+	*out = ms_base || ms == ULLONG_MAX ? ms : ms / 1000;
+	return 0;
 }
 
 int
 config_parse_size(const char *v, unsigned long long *out, char *msg, size_t msglen)
 {
-	static const struct unit units[] = {{"", 1}, {"k", 1024}, {"m", 1024 * 1024}, {NULL, 0}};
+	if (parse_with_units(v, size_units, 1, out) < 0) {
+		snprintf(msg, msglen, "\"%.*s\" is not a size (bytes, k, m)", QUOTE_MAX, v);
+		return -1;
+	}
+	return 0;
+}
 
-	return parse_with_units(v, units, out, "a size (bytes, k, m)", msg, msglen);
+/* v (in units of base) in the largest unit that holds it whole; a bare
+ * number, with zero's suffix when it is 0, when none does. */
+static void
+format_with_units(unsigned long long v, const struct unit *units, unsigned long long base,
+                  const char *zero, char *out, size_t outlen)
+{
+	unsigned long long u;
+	size_t i;
+
+	for (i = 0; v != 0 && units[i].suffix != NULL; i++) {
+		if (units[i].mult < base || units[i].mult % base != 0)
+			continue;
+		u = units[i].mult / base;
+		if (v % u == 0) {
+			snprintf(out, outlen, "%llu%s", v / u, units[i].suffix);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%llu%s", v, v == 0 ? zero : "");
+}
+
+void
+config_format_number(enum config_number kind, unsigned long long v, char *out, size_t outlen)
+{
+	switch (kind) {
+	case CONFIG_MILLISECONDS:
+		format_with_units(v, duration_units, 1, "ms", out, outlen);
+		break;
+	case CONFIG_SECONDS:
+		format_with_units(v, duration_units, 1000, "s", out, outlen);
+		break;
+	case CONFIG_BYTES:
+		format_with_units(v, size_units, 1, "", out, outlen);
+		break;
+	default:
+		snprintf(out, outlen, "%llu", v);
+		break;
+	}
 }
 
 /* ---- networks ---- */
@@ -351,35 +415,81 @@ config_check_authserv_id(const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+/* A port number from 1 to 65535 and nothing after it. */
+static bool
+valid_port(const char *p)
+{
+	unsigned long long port;
+	const char *rest = parse_digits(p, &port);
+
+	return rest != NULL && *rest == '\0' && port >= 1 && port <= 65535;
+}
+
+/* A host name or IPv4 address as dns_ldns and smtpc resolve them. */
+static bool
+valid_host(const char *h, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > CONFIG_DOMAIN_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)h[i]) && strchr(".-_", h[i]) == NULL)
+			return false;
+	return true;
+}
+
+static bool
+valid_ipv6(const char *a, size_t len)
+{
+	char text[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+
+	if (len == 0 || len >= sizeof(text))
+		return false;
+	memcpy(text, a, len);
+	text[len] = '\0';
+	return inet_pton(AF_INET6, text, bin) == 1;
+}
+
+/* HOST, HOST:PORT, [IPv6], [IPv6]:PORT, and (bare_ipv6) an IPv6 address
+ * without brackets or port. */
+static bool
+valid_host_port(const char *v, bool bare_ipv6)
+{
+	const char *colon = strchr(v, ':'), *end;
+
+	if (v[0] == '[') {
+		end = strchr(v, ']');
+		return end != NULL && valid_ipv6(v + 1, (size_t)(end - v - 1)) &&
+		       (end[1] == '\0' || (end[1] == ':' && valid_port(end + 2)));
+	}
+	if (colon != NULL && strchr(colon + 1, ':') != NULL)
+		return bare_ipv6 && valid_ipv6(v, strlen(v));
+	if (colon != NULL)
+		return valid_host(v, (size_t)(colon - v)) && valid_port(colon + 1);
+	return valid_host(v, strlen(v));
+}
+
 int
 config_check_dns_server(const char *v, char *msg, size_t msglen)
 {
-	size_t len = strlen(v);
-
-	if (len > 300 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                           "0123456789.-_:[]") != len) {
-		snprintf(msg, msglen, "dns_server takes HOST, HOST:PORT or [IPv6]:PORT");
+	if (!valid_host_port(v, true)) {
+		snprintf(
+		    msg, msglen,
+		    "dns_server takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 to 65535");
 		return -1;
 	}
 	return 0;
 }
 
-/* HOST, HOST:PORT or [IPv6]:PORT, the port 1 to 65535. */
 int
 config_check_smtp_server(const char *v, char *msg, size_t msglen)
 {
-	const char *colon = v[0] == '[' ? strchr(v, ']') : strrchr(v, ':');
-	unsigned long long port = 25;
-	const char *rest = "";
-
-	if (colon != NULL && v[0] == '[')
-		colon = colon[1] == ':' ? colon + 1 : colon[1] == '\0' ? NULL : v;
-	if (colon != NULL && colon != v)
-		rest = parse_digits(colon + 1, &port);
-	if (config_check_dns_server(v, msg, msglen) < 0 || colon == v || v[0] == ':' ||
-	    (v[0] != '[' && strchr(v, ':') != colon) || rest == NULL || *rest != '\0' ||
-	    port == 0 || port > 65535) {
-		snprintf(msg, msglen, "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT");
+	if (!valid_host_port(v, false)) {
+		snprintf(
+		    msg, msglen,
+		    "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 to 65535");
 		return -1;
 	}
 	return 0;
@@ -529,7 +639,11 @@ config_parse_number(const char *key, enum config_number kind, unsigned long long
 	if (rc < 0)
 		return -1;
 	if (*out < min || *out > max) {
-		snprintf(msg, msglen, "%s must be between %llu and %llu", key, min, max);
+		char lo[32], hi[32];
+
+		config_format_number(kind, min, lo, sizeof(lo));
+		config_format_number(kind, max, hi, sizeof(hi));
+		snprintf(msg, msglen, "%s must be between %s and %s", key, lo, hi);
 		return -1;
 	}
 	return 0;

@@ -26,8 +26,10 @@ int config_split_line(char *line, char **key, char **value, char *msg, size_t ms
 
 int config_parse_bool(const char *v, bool *out, char *msg, size_t msglen);
 int config_parse_uint(const char *v, unsigned long long *out, char *msg, size_t msglen);
-/* A duration: in milliseconds (ms_base: bare numbers are ms; suffixes ms,
- * s, m) or in seconds (bare numbers are s; suffixes s, m, h, d). */
+/* A duration, with the unit ms, s, m, h or d (any case), or a bare number
+ * in the base unit: milliseconds (ms_base) or seconds.  In seconds, a
+ * value in ms must be whole seconds.  A value too large saturates at
+ * ULLONG_MAX, for the range check to refuse. */
 int config_parse_duration(const char *v, bool ms_base, unsigned long long *out, char *msg,
                           size_t msglen);
 /* Bytes: a bare number, or with k or m (KiB, MiB). */
@@ -38,10 +40,13 @@ int config_parse_size(const char *v, unsigned long long *out, char *msg, size_t 
 enum config_number { CONFIG_NUMBER, CONFIG_MILLISECONDS, CONFIG_SECONDS, CONFIG_BYTES };
 
 /* Reads v as that kind and checks it against [min, max], the message
- * naming key. */
+ * naming key and the bounds in the kind's units ("between 1ms and 10m"). */
 int config_parse_number(const char *key, enum config_number kind, unsigned long long min,
                         unsigned long long max, const char *v, unsigned long long *out, char *msg,
                         size_t msglen);
+/* v as a value of that kind reads back: a duration or size in the largest
+ * unit that holds it whole ("10m", "20s", "1k"), else a bare number. */
+void config_format_number(enum config_number kind, unsigned long long v, char *out, size_t outlen);
 
 /* Calls add(ctx, item) for each item of a list value (items separated by
  * spaces and commas); stops at the first -1. */

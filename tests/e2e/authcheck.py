@@ -6,6 +6,8 @@ on variants of it made here (altered body, Unix line ends, standard input).
 """
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 
@@ -46,10 +48,20 @@ def check_json(args, stdin=None):
 with open(sample, "rb") as f:
     message = f.read()
 
-rc, out, _ = run(["--help"])
-ok(rc == 0 and "--dns-zone" in out, "--help prints the options and exits 0", out)
-rc, _, err = run(["--no-such-option"])
-ok(rc == 2, "an unknown option exits 2", err)
+for flag in ("-h", "--help"):
+    rc, out, err = run([flag])
+    ok(rc == 0 and "--dns-zone" in out and err == "", "%s prints the options and exits 0" % flag,
+       out)
+rc, out, err = run(["--no-such-option"])
+ok(rc == 2 and out == "" and "unrecognized option '--no-such-option'" in err
+   and "usage: authcheck" in err, "an unknown option exits 2, the usage on stderr", err)
+for flag in ("-V", "--version"):
+    rc, out, err = run([flag])
+    ok(rc == 0 and re.fullmatch(r"authcheck \(authmilter \d+\.\d+\.\d+\)\n", out) is not None,
+       "%s prints the version: %r" % (flag, out))
+rc, out, err = run(["--dns-fail", "mail2026._domainkey.example.org/TXT", sample])
+ok(rc == 2 and err.startswith("authcheck: --dns-fail needs --dns-zone"),
+   "--dns-fail without --dns-zone is a usage error", err)
 rc, _, err = run(["--dmarc-mode", "rfc1234", sample])
 ok(rc == 2 and "rfc9989 or rfc7489" in err, "a bad --dmarc-mode names the choices", err)
 rc, _, err = run(["--dns-zone", zone, "/nonexistent/message"])
@@ -195,6 +207,57 @@ def sign_tests():
            "a key others can read is refused", out + err)
 
 
+def roff_blocks(text, section):
+    """The .EX/.EE blocks of a man page section, roff escapes undone."""
+    body = text.split(".SH %s\n" % section, 1)[1].split("\n.SH ", 1)[0]
+    blocks, cur = [], None
+    for line in body.splitlines():
+        if line == ".EX":
+            cur = []
+        elif line == ".EE":
+            blocks.append("\n".join(cur))
+            cur = None
+        elif cur is not None:
+            cur.append(line.replace("\\e", "\\").replace("\\-", "-").replace("\\(dq", '"'))
+    return blocks
+
+
+def man_examples():
+    """Every command in authcheck(1)'s EXAMPLES runs as printed, in
+    contrib/sample, and gives what the page says; OUTPUT shows exactly
+    what the first one prints."""
+    with open(os.path.join(top_srcdir, "man", "authcheck.1")) as f:
+        page = f.read()
+    examples = roff_blocks(page, "EXAMPLES")
+    ok(len(examples) == 4, "authcheck(1) has four examples (%d)" % len(examples))
+    results = []
+    for ex in examples:
+        argv = shlex.split(ex.replace("\\\n", " "))
+        ok(argv[0] == "authcheck", "an example runs authcheck: %s" % ex)
+        p = subprocess.run([authcheck] + argv[1:], capture_output=True,
+                           cwd=os.path.join(top_srcdir, "contrib", "sample"))
+        out = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+        ok(p.returncode == 0, "exit 0: %s" % " ".join(argv), p.stderr.decode(errors="replace"))
+        results.append(out)
+    while len(results) < 4:
+        results.append("")
+    shown = roff_blocks(page, "OUTPUT")[0]
+    ok(results[0] == shown + "\n", "OUTPUT shows what the first example prints",
+       results[0] + "---\n" + shown)
+    try:
+        j = json.loads(results[1])
+    except ValueError:
+        j = {}
+    ok([(d.get("s"), d.get("result")) for d in j.get("dkim", [])] == [("mail2026", "temperror")]
+       and j.get("dmarc", {}).get("result") == "pass",
+       "the key look-up timed out: DKIM temperror, DMARC passes on SPF", results[1])
+    ok(results[2].startswith("mail2026._domainkey.example.org TXT: records\nTXT 3600 "
+                             "\"v=DKIM1; k=rsa; p=\" "), "--dns-query shows the key", results[2])
+    ok(results[3] == "spf=fail domain=example.org scope=mfrom identity=alice@example.org\n",
+       "SPF alone fails for an address outside the domain's networks", results[3])
+
+
 sign_tests()
+man_examples()
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

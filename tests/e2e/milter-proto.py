@@ -15,6 +15,8 @@ a short timeout, so every look-up is a temporary failure; what this test
 checks does not depend on any DNS answer.
 """
 import os
+import re
+import shutil
 import signal
 import socket
 import struct
@@ -365,16 +367,108 @@ def test_command_line(d):
     rc, out = run([d.binary, "-t", "-c", d.conf])
     ok(rc == 0 and out == "authmilter: configuration OK", "-t on a good config: %d %s" % (rc, out))
     rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "max_headers=5"])
-    ok(rc == 1 and out == "authmilter: command line: max_headers must be between 10 and 100000",
-       "-t with a bad override: %d %s" % (rc, out))
+    ok(rc == 78 and out == "authmilter: command line: max_headers must be between 10 and 100000",
+       "-t with a bad override: EX_CONFIG: %d %s" % (rc, out))
     rc, out = run([d.binary, "-t", "-c", d.conf, "-o", "nokey"])
     ok(rc == 2 and out.startswith("authmilter: -o takes key=value\nusage: authmilter"),
        "-o without '=' is a usage error: %d" % rc)
     rc, out = run([d.binary, "-t", "-c", os.path.join(d.tmp, "missing.conf")])
-    ok(rc == 1 and "missing.conf: No such file or directory" in out,
+    ok(rc == 78 and "missing.conf: No such file or directory" in out,
        "a config named with -c must exist: %d %s" % (rc, out))
     rc, out = run([d.binary, "-x"])
     ok(rc == 2, "unknown option: exit 2")
+    test_help_and_version(d)
+    test_check_refuses(d)
+    test_check_verbose(d)
+
+
+def run_split(args):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def test_help_and_version(d):
+    for flag in ("-h", "--help"):
+        rc, out, err = run_split([d.binary, flag])
+        ok(rc == 0 and out.startswith("usage: authmilter") and "--version" in out and err == "",
+           "%s: the usage on stdout, exit 0" % flag)
+    rc, out, err = run_split([d.binary, "--no-such-option"])
+    ok(rc == 2 and out == "" and "usage: authmilter" in err,
+       "a bad option: the usage on stderr, exit 2: %d" % rc)
+    for flag in ("-V", "--version"):
+        rc, out, err = run_split([d.binary, flag])
+        ok(rc == 0 and re.fullmatch(r"authmilter \d+\.\d+\.\d+\n", out) is not None,
+           "%s prints the version: %r" % (flag, out))
+    rc, out, err = run_split([d.binary, "-v", "-c", d.conf])
+    ok(rc == 2 and "-v goes with -t" in err, "-v without -t is a usage error")
+
+
+def test_check_refuses(d):
+    """What the start would refuse, -t refuses, naming the cause; so does
+    the start itself."""
+    cases = [
+        (["-o", "dns_server=127.0.0.1:99999"],
+         "authmilter: command line: dns_server takes HOST, HOST:PORT or [IPv6]:PORT, "
+         "the port from 1 to 65535"),
+        (["-u", "no-such-user-here"], "authmilter: unknown user no-such-user-here"),
+        (["-g", "no-such-group-here"], "authmilter: unknown group no-such-group-here"),
+        (["-p", "unix:/nonexistent/authmilter/authmilter.sock"],
+         "authmilter: socket unix:/nonexistent/authmilter/authmilter.sock: "
+         "/nonexistent/authmilter does not exist: No such file or directory"),
+        (["-P", "/nonexistent/run/authmilter.pid"],
+         "authmilter: pidfile: /nonexistent/run does not exist: No such file or directory"),
+        (["-o", "dkim_sign=example.org sel /nonexistent/key.pem"],
+         "authmilter: /nonexistent/key.pem: No such file or directory"),
+        (["-o", "Authserv_Id=x"],
+         "authmilter: command line: unknown key \"Authserv_Id\"; did you mean \"authserv_id\"?"),
+        (["-o", "spf_timeout=1h"], "authmilter: command line: spf_timeout must be between 1ms and 10m"),
+    ]
+    for args, want in cases:
+        rc, out = run([d.binary, "-t", "-c", d.conf] + args)
+        ok(rc == 78 and out == want, "-t %s: EX_CONFIG, %s" % (" ".join(args), want))
+        if not (rc == 78 and out == want):
+            diag("got %d %r" % (rc, out))
+    bad = os.path.join(d.tmp, "case.conf")
+    with open(bad, "w") as f:
+        f.write("Authserv_Id mx.example\n")
+    rc, out = run([d.binary, "-t", "-c", bad])
+    ok(rc == 78 and out == "authmilter: %s:1: unknown key \"Authserv_Id\"; did you mean "
+       "\"authserv_id\"?" % bad, "a wrong-case key in the file: file:line and the key meant")
+    rc, out = run([d.binary, "-f", "-c", d.conf, "-p", "unix:/nonexistent/authmilter/a.sock"])
+    ok(rc == 78 and "/nonexistent/authmilter does not exist: No such file or directory" in out,
+       "the start names the missing socket directory: %d %s" % (rc, out))
+    store = os.path.join(d.tmp, "no-such-dir", "reports.db")
+    rc, out, err = run_split([d.binary, "-t", "-c", d.conf, "-o", "report_store=sqlite:" + store])
+    ok(rc == 0 and out == "authmilter: configuration OK\n" and
+       err == "authmilter: warning: report_store: %s does not exist: No such file or directory; "
+       "no report record is stored until it can be\n" % os.path.dirname(store) and
+       not os.path.exists(os.path.dirname(store)),
+       "a store that cannot be opened is a warning, and -t creates nothing: %r" % err)
+
+
+def test_check_verbose(d):
+    """-t -v: every key and its value, as a file that reads back."""
+    rc, out, err = run_split([d.binary, "-t", "-v", "-c", d.conf, "-o", "dns_timeout=1500",
+                              "-o", "report_store=postgresql://mx:s3cret@db.test/reports"])
+    lines = out.splitlines()
+    keys = [line.split(" ", 1)[0] for line in lines]
+    ok(rc == 0 and err == "authmilter: configuration OK\n", "-t -v: exit 0, the verdict on stderr")
+    ok("authserv_id %s" % AUTHSERV_ID in lines and "dns_timeout 1500ms" in lines and
+       "max_header_bytes 2k" in lines and "spf_timeout 2s" in lines, "the values in effect")
+    ok("report_store postgresql://mx:*****@db.test/reports" in lines and "s3cret" not in out,
+       "the store's password masked")
+    ok("smtp_listen \"\"" in lines and "next_hop_starttls yes" in lines,
+       "the listener's keys too")
+    ok(len(keys) == len(set(keys)) and len(keys) > 60, "each key once (%d)" % len(keys))
+    again = os.path.join(d.tmp, "effective.conf")
+    with open(again, "w") as f:
+        f.write(out.replace("postgresql://mx:*****@db.test/reports",
+                            "sqlite:" + os.path.join(d.tmp, "reports.db")))
+    rc, out2, err = run_split([d.binary, "-t", "-v", "-c", again])
+    ok(rc == 0 and out2.splitlines() == [
+        line if not line.startswith("report_store ") else
+        "report_store sqlite:" + os.path.join(d.tmp, "reports.db") for line in lines],
+       "and reads back to the same settings")
 
 
 def test_detached(d):
@@ -426,8 +520,8 @@ def test_pidfile(binary, tmp):
     with open(pidfile, "w") as f:
         f.write("%d\n" % os.getpid())
     rc, out = run([binary, "-f", "-c", d.conf, "-P", pidfile])
-    ok(rc == 1 and "another daemon (pid %d) runs" % os.getpid() in out,
-       "a pid file naming a live process refuses the start: %d %s" % (rc, out))
+    ok(rc == 69 and "another daemon (pid %d) runs" % os.getpid() in out,
+       "a pid file naming a live process refuses the start: EX_UNAVAILABLE: %d %s" % (rc, out))
     with open(pidfile, "w") as f:
         f.write("%d\n" % gone_pid())
     d.logf = open(d.log, "ab")
@@ -460,9 +554,12 @@ def test_unprivileged_reload(binary, tmp):
     d = Daemon(binary, base)
     d.write_config()
     os.chmod(d.conf, 0o600)
+    rc, out = run([binary, "-t", "-c", d.conf, "-u", "nobody"])
+    ok(rc == 78 and ("cannot read %s as user nobody" % d.conf) in out and "SIGHUP" in out,
+       "-t: a config only root can read: refused with a clear error: %d %s" % (rc, out))
     rc, out = run([binary, "-f", "-c", d.conf, "-u", "nobody"])
-    ok(rc == 1 and ("cannot read %s as user nobody" % d.conf) in out and "SIGHUP" in out,
-       "a config only root can read: refused with a clear error: %d %s" % (rc, out))
+    ok(rc == 78 and ("cannot read %s as user nobody" % d.conf) in out and "SIGHUP" in out,
+       "so is the start: %d %s" % (rc, out))
     os.chmod(d.conf, 0o644)
     d.logf = open(d.log, "ab")
     d.proc = subprocess.Popen([binary, "-f", "-c", d.conf, "-u", "nobody"],
@@ -485,6 +582,106 @@ def test_unprivileged_reload(binary, tmp):
     ok(d.stop() == 0, "stops with exit status 0")
 
 
+def timed_stop(d):
+    start = time.monotonic()
+    status = d.stop()
+    return status, time.monotonic() - start
+
+
+def test_idle_stop(binary, tmp):
+    """SIGTERM with nothing in flight stops the daemon at once, with or
+    without an idle MTA connection (libmilter itself looks at its stop flag
+    only every 5 seconds)."""
+    for idle_connection in (False, True):
+        d = Daemon(binary, os.path.join(tmp, "idle%d" % idle_connection))
+        os.mkdir(d.tmp)
+        d.write_config()
+        if not ok(d.start(), "daemon starts"):
+            return
+        m = None
+        if idle_connection:
+            m = Milter(d.sock)
+            m.negotiate()
+            m.connect()
+        time.sleep(1)  # the listener is well into its poll
+        status, elapsed = timed_stop(d)
+        ok(status == 0 and elapsed < 0.5, "idle%s: stopped %.2f s after SIGTERM, status %s" % (
+            ", an MTA connection open" if idle_connection else "", elapsed, status))
+        if m is not None:
+            m.close()
+
+
+def test_stop_at_start(binary, tmp):
+    """SIGTERM as soon as the pid file is there, before libmilter's listener
+    may have started: still a clean stop, exit 0, files removed."""
+    d = Daemon(binary, os.path.join(tmp, "early"))
+    os.mkdir(d.tmp)
+    d.write_config()
+    pidfile = os.path.join(d.tmp, "authmilter.pid")
+    statuses = []
+    for _ in range(10):
+        p = subprocess.Popen([binary, "-f", "-c", d.conf, "-P", pidfile],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2000):
+            try:
+                with open(pidfile) as f:
+                    if f.read().strip() == str(p.pid):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        p.send_signal(signal.SIGTERM)
+        try:
+            statuses.append(p.wait(timeout=30))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            statuses.append(p.wait())
+    ok(statuses == [0] * 10 and not os.path.exists(pidfile) and not os.path.exists(d.sock),
+       "stopped at once after start, ten times: exit 0, files removed (%s)" % statuses)
+
+
+def test_unprivileged_start(binary, tmp):
+    """Started as nobody with user and group nobody's own: there is nothing
+    to drop, and it serves; asking for another user without root is said."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        ok(True, "# SKIP not root or no setpriv: cannot start unprivileged")
+        return
+    import grp
+    import pwd
+    pw = pwd.getpwnam("nobody")
+    group = grp.getgrgid(pw.pw_gid).gr_name
+    base = os.path.join(tmp, "self")
+    os.mkdir(base)
+    os.chmod(tmp, 0o755)
+    os.chown(base, pw.pw_uid, pw.pw_gid)
+    d = Daemon(binary, base)
+    d.write_config()
+    as_nobody = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                 "--clear-groups", binary]
+    rc, out = run(as_nobody + ["-t", "-c", d.conf, "-u", "nobody", "-g", group])
+    ok(rc == 0 and out == "authmilter: configuration OK", "-t as nobody for nobody: %s" % out)
+    d.args = ["-u", "nobody", "-g", group]
+    d.binary = as_nobody[0]
+    d.logf = open(d.log, "ab")
+    d.proc = subprocess.Popen(as_nobody + ["-f", "-c", d.conf] + d.args,
+                              stdout=d.logf, stderr=d.logf)
+    served = False
+    for _ in range(100):
+        try:
+            Milter(d.sock).close()
+            served = True
+            break
+        except OSError:
+            if d.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    ok(served and one_message(d), "started as nobody with user nobody: it serves")
+    ok(d.stop() == 0, "and stops with exit status 0")
+    rc, out = run(as_nobody + ["-t", "-c", d.conf, "-u", "root"])
+    ok(rc == 78 and "cannot switch to user root, group (the user's): not started as root" in out,
+       "another user without root: refused, and why: %d %s" % (rc, out))
+
+
 def test_inet_socket(binary, tmp):
     port = free_port()
     d = Daemon(binary, os.path.join(tmp, "inet"), port)
@@ -493,7 +690,15 @@ def test_inet_socket(binary, tmp):
     if not ok(d.start(), "daemon starts on inet:%d@127.0.0.1" % port):
         return
     ok(one_message(d), "a message over TCP is answered")
-    ok(d.stop() == 0, "stops with exit status 0")
+    status, elapsed = timed_stop(d)
+    ok(status == 0 and elapsed < 0.5, "stops with exit status 0 at once (%.2f s)" % elapsed)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    rc, out = run([binary, "-f", "-c", d.conf, "-p", "inet:%d@127.0.0.1" % busy.getsockname()[1]])
+    busy.close()
+    ok(rc == 69 and out.endswith(": Address already in use"),
+       "a port in use: EX_UNAVAILABLE, and why: %d %s" % (rc, out))
 
 
 def main():
@@ -526,7 +731,10 @@ def main():
             test_detached(d)
             test_inet_socket(binary, tmp)
             test_pidfile(binary, tmp)
+            test_idle_stop(binary, tmp)
+            test_stop_at_start(binary, tmp)
             test_unprivileged_reload(binary, tmp)
+            test_unprivileged_start(binary, tmp)
         except (OSError, EOFError) as e:
             ok(False, "protocol exchange failed: %r" % e)
         finally:

@@ -50,11 +50,11 @@ trap cleanup EXIT
 . "$top_srcdir/tests/lib/tap.sh"
 # Waits (at most 30 s: two queue managers on a busy machine) until FILE
 # matches the extended regular expression.
-wait_grep() { # REGEX FILE...
+wait_grep() { # REGEX FILE-OR-GLOB... (a glob is expanded again at each try)
 	_re=$1
 	shift
 	for _i in $(seq 300); do
-		grep -Eq "$_re" "$@" 2>/dev/null && return 0
+		grep -Eq "$_re" $@ 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -142,7 +142,7 @@ check $? "swaks hands a signed message to Postfix A"
 wait_grep "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$port, .*status=sent \(250 2\.0\.0 Ok: queued as " \
 	"$a_dir/maillog"
 check $? "Postfix A's SMTP client got our 250 (sent)"
-wait_grep '^Message-ID: <good@test>' "$b_dir"/out/*.eml
+wait_grep '^Message-ID: <good@test>' "$b_dir/out/*.eml"
 check $? "the message reached Postfix B"
 f=$(grep -l '^Message-ID: <good@test>' "$b_dir"/out/*.eml 2>/dev/null | head -n 1)
 ar=$("$python" - "$f" <<'EOF'

@@ -112,14 +112,23 @@ def box(rcpt, quarantine=False):
 out = subprocess.run([AUTHMILTER, "-t", "--smtp", "2525", "-c", "/dev/null"],
                      capture_output=True, text=True)
 is_((out.returncode, out.stderr.strip()),
-    (1, "authmilter: accepted mail needs one destination: next_hop or maildir"),
-    "-t without a destination fails and says why")
+    (78, "authmilter: accepted mail needs one destination: next_hop or maildir"),
+    "-t without a destination fails with EX_CONFIG and says why")
 conf_path = os.path.join(tmp, "check.conf")
 with open(conf_path, "w") as f:
     f.write(conf1)
 out = subprocess.run([AUTHMILTER, "-t", "--smtp", "2525", "-c", conf_path],
                      capture_output=True, text=True)
 is_(out.stdout.strip(), "authmilter: configuration OK", "-t accepts the listener's config")
+out = subprocess.run([AUTHMILTER, "-t", "--smtp", "no-such-host.invalid:2525", "-c", conf_path],
+                     capture_output=True, text=True)
+ok(out.returncode == 78 and out.stderr.startswith(
+    "authmilter: smtp_listen no-such-host.invalid:2525: "), "-t resolves the listening address, "
+   "binding nothing: %s" % out.stderr.strip())
+out = subprocess.run([AUTHMILTER, "-t", "-v", "--smtp", "[::1]:2525", "-c", conf_path],
+                     capture_output=True, text=True)
+ok(out.returncode == 0 and "\nsmtp_listen [::1]:2525\n" in out.stdout,
+   "-t -v writes the listener's keys as it read them")
 
 port = free_port()
 try:
@@ -492,4 +501,17 @@ c.close()
 is_(d1.stop(), 0, "the first listener exits 0 on SIGTERM")
 log = d1.text()
 ok("stopping on signal 15" in log and "stopped" in log, "and logs its stop")
+
+# An idle listener, its report store at hand, stops at once.
+port3 = free_port()
+d3 = Daemon(tmp, "d3", port3, conf1 + "report_store sqlite:%s\n" % os.path.join(tmp, "d3.db"))
+daemons.append(d3)
+idle = Raw(port3)
+ok(idle.greeting.startswith("220 ") and d3.proc.poll() is None, "a client waits, greeted")
+time.sleep(1)
+start = time.monotonic()
+status = d3.stop()
+elapsed = time.monotonic() - start
+ok(status == 0 and elapsed < 0.5, "an idle listener exits 0 at once on SIGTERM, an idle client "
+   "connected (%.2f s)" % elapsed)
 done()

@@ -30,6 +30,7 @@
 #include "dns_zone.h"
 #include "json.h"
 #include "msgread.h"
+#include "toolopt.h"
 
 #define MAX_MESSAGE (256u * 1024 * 1024)
 #define MAX_KEY (64u * 1024)
@@ -165,13 +166,25 @@ out:
 	return rc;
 }
 
+static const char arctool_usage[] =
+    "usage: arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]\n"
+    "       arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID "
+    "[-h NAMES] [-c simple] [-z ZONEFILE]... [-t NOW] < message\n"
+    "       arctool --help | --version\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: arctool [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-b BITS]\n"
-	                "       arctool -S -d DOMAIN -s SELECTOR -k KEYFILE -r AUTHSERV-ID "
-	                "[-h NAMES] [-c simple] [-z ZONEFILE]... [-t NOW] < message\n");
+	fputs(arctool_usage, stderr);
 	return 2;
+}
+
+/* A usage error once the resolver is made: freed, for the leak checker. */
+static int
+usage_free(struct dns_resolver *r)
+{
+	dns_resolver_free(r);
+	return usage();
 }
 
 static int
@@ -211,10 +224,12 @@ main(int argc, char **argv)
 	bool sealing = false;
 	int c, rc;
 
+	toolopt_check(argc, argv, "arctool", arctool_usage);
 	while ((c = getopt(argc, argv, "z:f:t:b:Sd:s:k:r:h:c:")) != -1) {
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
 			fprintf(stderr, "arctool: %s\n", err.msg);
+			dns_resolver_free(r);
 			return 2;
 		}
 		if (c == 't')
@@ -236,12 +251,12 @@ main(int argc, char **argv)
 		else if (c == 'c' && strcmp(optarg, "simple") == 0)
 			sa.o.hcanon = DKIM_CANON_SIMPLE;
 		else if (c == 'c')
-			return usage();
+			return usage_free(r);
 		else if (c == '?')
-			return usage();
+			return usage_free(r);
 	}
 	if (sealing && (sa.keyfile == NULL || sa.authserv_id == NULL))
-		return usage();
+		return usage_free(r);
 	rc = run(r, &vo, &sa, sealing);
 	dns_resolver_free(r);
 	return rc;

@@ -20,6 +20,7 @@
 
 #include "dkim_sign.h"
 #include "msgread.h"
+#include "toolopt.h"
 
 #define MAX_MESSAGE (256u * 1024 * 1024)
 #define MAX_KEY (64u * 1024)
@@ -72,12 +73,15 @@ parse_canon(const char *arg, struct dkim_sign_opts *o)
 	return 0;
 }
 
+static const char dkimsign_usage[] =
+    "usage: dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [-c HEADER/BODY] "
+    "[-h NAMES] [-o | -O NAMES] [-l] [-x SECONDS] [-i AUID] [-t NOW] < message\n"
+    "       dkimsign --help | --version\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: dkimsign -d DOMAIN -s SELECTOR -k KEYFILE [-c HEADER/BODY] "
-	        "[-h NAMES] [-o | -O NAMES] [-l] [-x SECONDS] [-i AUID] [-t NOW] < message\n");
+	fputs(dkimsign_usage, stderr);
 	return 2;
 }
 
@@ -114,6 +118,7 @@ main(int argc, char **argv)
 	const char *keyfile = NULL;
 	int c, rc, oversign_all = 0;
 
+	toolopt_check(argc, argv, "dkimsign", dkimsign_usage);
 	while ((c = getopt(argc, argv, "d:s:k:c:h:oO:lx:i:t:")) != -1) {
 		if (c == 'd')
 			o.domain = optarg;

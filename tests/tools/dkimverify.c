@@ -21,6 +21,7 @@
 #include "dns_zone.h"
 #include "json.h"
 #include "msgread.h"
+#include "toolopt.h"
 
 static int
 on_headers(void *ctx, struct msg_headers *h)
@@ -78,12 +79,24 @@ print_results(const struct dkim_verifier *v)
 	buf_free(&out);
 }
 
+static const char dkimverify_usage[] =
+    "usage: dkimverify [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-1] "
+    "[-b BITS] [-p] < message\n"
+    "       dkimverify --help | --version\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: dkimverify [-z ZONEFILE]... [-f NAME[/TYPE]]... [-t NOW] [-1] "
-	                "[-b BITS] [-p] < message\n");
+	fputs(dkimverify_usage, stderr);
 	return 2;
+}
+
+/* A usage error once the resolver is made: freed, for the leak checker. */
+static int
+usage_free(struct dns_resolver *r)
+{
+	dns_resolver_free(r);
+	return usage();
 }
 
 int
@@ -97,10 +110,12 @@ main(int argc, char **argv)
 	struct msg_headers *h;
 	int c, rc = 2;
 
+	toolopt_check(argc, argv, "dkimverify", dkimverify_usage);
 	while ((c = getopt(argc, argv, "z:f:t:1b:p")) != -1) {
 		if ((c == 'z' && dns_zone_load_file(r, optarg, NULL, &err) < 0) ||
 		    (c == 'f' && dns_zone_add_fail(r, optarg, &err) < 0)) {
 			fprintf(stderr, "dkimverify: %s\n", err.msg);
+			dns_resolver_free(r);
 			return 2;
 		}
 		if (c == 't')
@@ -112,7 +127,7 @@ main(int argc, char **argv)
 		else if (c == 'p')
 			o.reject_partial_body = 1;
 		else if (c == '?')
-			return usage();
+			return usage_free(r);
 	}
 	v = dkim_verifier_new(r, &o, &err);
 	h = msg_headers_new();

@@ -19,6 +19,7 @@
 #include "dns_ldns.h"
 #include "dns_zone.h"
 #include "json.h"
+#include "toolopt.h"
 
 #define MAX_SIGS 16
 
@@ -33,13 +34,16 @@ struct args {
 	int random;
 };
 
+static const char dmarccheck_usage[] =
+    "usage: dmarccheck --from DOMAIN... [--spf-result R --spf-domain D] "
+    "[--dkim D:RESULT...] [--mode rfc9989|rfc7489] "
+    "[--dns-server HOST[:PORT] | --dns-zone FILE] [--random N]\n"
+    "       dmarccheck --help | --version\n";
+
 static int
 usage(void)
 {
-	fputs("usage: dmarccheck --from DOMAIN... [--spf-result R --spf-domain D] "
-	      "[--dkim D:RESULT...] [--mode rfc9989|rfc7489] "
-	      "[--dns-server HOST[:PORT] | --dns-zone FILE] [--random N]\n",
-	      stderr);
+	fputs(dmarccheck_usage, stderr);
 	return 2;
 }
 
@@ -173,6 +177,7 @@ main(int argc, char **argv)
 	struct dmarc_outcome o;
 	int rc;
 
+	toolopt_check(argc, argv, "dmarccheck", dmarccheck_usage);
 	if (parse_args(argc, argv, &a) < 0)
 		return usage();
 	if ((r = make_resolver(&a, &err)) == NULL) {

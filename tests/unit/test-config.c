@@ -1,6 +1,7 @@
 /*
- * test-config - defaults, every key, file:line errors, limits, trusted
- * networks and never_reject matching.
+ * test-config - defaults, every key, durations in every unit, file:line
+ * errors (the nearest key for an unknown one), limits, trusted networks
+ * and never_reject matching, and the configuration written out.
  */
 #include "autoconf.h"
 
@@ -13,6 +14,8 @@
 #include "conffile.h"
 #include "config.h"
 #include "tap.h"
+
+#include "configtest.h"
 
 static struct policy_config *
 fresh(void)
@@ -123,7 +126,7 @@ test_shipped_file(void)
 	struct auth_error err;
 	size_t len;
 	char *text = conffile_settings(&len);
-	struct config_ext ext = {other_key, NULL, NULL};
+	struct config_ext ext = {other_key, NULL, NULL, NULL, NULL};
 
 	config_set_ext(cfg, &ext);
 	auth_error_clear(&err);
@@ -170,7 +173,9 @@ test_report_sending(void)
 	for (size_t i = 0; i < sizeof(bad_smtp) / sizeof(bad_smtp[0]); i++)
 		is_int(config_set(cfg, "report_smtp", bad_smtp[i], &err), -1,
 		       "report_smtp %s refused", bad_smtp[i]);
-	is_str(err.msg, "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT", "its message");
+	is_str(err.msg,
+	       "report_smtp takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 to 65535",
+	       "its message");
 	is_int(config_set(cfg, "report_smtp", "[::1]", &err), 0, "[::1] without a port");
 	is_int(config_set(cfg, "report_smtp", "mail.example.net", &err), 0, "a host name");
 	config_free(cfg);
@@ -270,6 +275,91 @@ test_every_key(void)
 	config_free(cfg);
 }
 
+/* Every duration key takes ms, s, m, h and d; a seconds key takes ms in
+ * whole seconds. */
+static void
+test_durations(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+
+	is_int(config_set(cfg, "spf_timeout", "10m", &err), 0, "spf_timeout 10m");
+	is_int(cfg->spf_timeout_ms, 600000, "is 600000 ms");
+	is_int(config_set(cfg, "spf_timeout", "1500", &err), 0, "a bare number is ms");
+	is_int(cfg->spf_timeout_ms, 1500, "for a millisecond key");
+	is_int(config_set(cfg, "dns_timeout", "1M", &err), 0, "units in any case");
+	is_int(cfg->dns_timeout_ms, 60000, "1M is a minute");
+	is_int(config_set(cfg, "dns_cache_max_ttl", "7d", &err), 0, "dns_cache_max_ttl 7d");
+	is_int(cfg->dns_cache_max_ttl, 604800, "is 604800 s");
+	is_int(config_set(cfg, "dns_tempfail_ttl", "3000ms", &err), 0, "3000ms for a seconds key");
+	is_int(cfg->dns_tempfail_ttl, 3, "is 3 s");
+	is_int(config_set(cfg, "dns_tempfail_ttl", "0", &err), 0, "a bare 0");
+	is_int(cfg->dns_tempfail_ttl, 0, "is 0 s");
+	is_int(config_set(cfg, "report_retention", "1h", &err), -1, "an hour of retention");
+	is_str(err.msg, "report_retention must be between 1d and 3650d", "the range in days");
+	is_int(config_set(cfg, "report_retention", "240h", &err), 0, "240h");
+	is_int(cfg->report_retention, 864000, "is ten days");
+	config_free(cfg);
+}
+
+static void
+test_dns_server(void)
+{
+	static const char *const good[] = {
+	    "127.0.0.1",           "127.0.0.1:5353", "ns.example.net:53",
+	    "[2001:db8::53]:5353", "[::1]",          "2001:db8::53"};
+	static const char *const bad[] = {"127.0.0.1:99999", "127.0.0.1:0",  "ns:",      ":53",
+	                                  "[::1]x",          "[nothing]:53", "host:53x", "a b"};
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		is_int(config_set(cfg, "dns_server", good[i], &err), 0, "dns_server %s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(config_set(cfg, "dns_server", bad[i], &err), -1, "dns_server %s refused",
+		       bad[i]);
+	config_free(cfg);
+}
+
+/* config_format(): every key once, in units that read back, and the text
+ * read back formats the same. */
+static void
+test_format(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	struct buf a;
+
+	buf_init(&a, 1u << 20);
+	is_int(load(cfg, every_key, &err), 0, "every key loads");
+	is_int(load(cfg,
+	            "dkim_sign example.org mail2026 /etc/k1.pem\n"
+	            "dkim_sign *.example.org sub /etc/k2.pem\n"
+	            "report_org_name \"Example #1\"\n",
+	            &err),
+	       0, "and signing entries, a value with a #");
+	configtest_roundtrip(cfg, fresh(), &a);
+	ok(strstr(a.data, "\nspf_timeout 5s\n") != NULL, "spf_timeout 5s");
+	ok(strstr(a.data, "\ndns_timeout 1500ms\n") != NULL, "dns_timeout 1500ms");
+	ok(strstr(a.data, "\ndns_cache_max_ttl 2h\n") != NULL, "dns_cache_max_ttl 2h");
+	ok(strstr(a.data, "\nreport_retention 7d\n") != NULL, "report_retention 7d");
+	ok(strstr(a.data, "\nmax_header_bytes 64k\n") != NULL, "max_header_bytes 64k");
+	ok(strstr(a.data, "\ntrusted_networks 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n") != NULL,
+	   "trusted_networks, the lines of one file together");
+	ok(strstr(a.data, "\nnever_reject_domains example.com, lists.example.org\n") != NULL,
+	   "never_reject_domains normalized");
+	ok(strstr(a.data, "\ndkim_sign example.org mail2026 /etc/k1.pem\n"
+	                  "dkim_sign *.example.org sub /etc/k2.pem\n") != NULL,
+	   "one dkim_sign line per entry");
+	ok(strstr(a.data, "\nreport_org_name \"Example #1\"\n") != NULL, "a # is quoted");
+	ok(strstr(a.data, "\narc_seal_key \"\"\n") != NULL, "an unset key is \"\"");
+	ok(strstr(a.data, "\non_internal_error tempfail\n") != NULL, "an enum by its name");
+	ok(strncmp(a.data, "authserv_id mx.example.net\n", 27) == 0, "the first key first");
+	buf_free(&a);
+	config_free(cfg);
+}
+
 static void
 expect_error(const char *text, const char *want)
 {
@@ -285,12 +375,20 @@ static void
 test_errors(void)
 {
 	expect_error("# ok\n\nbogus_key 1\n", "test.conf:3: unknown key \"bogus_key\"");
-	expect_error("spf_timeout 10x\n", "test.conf:1: \"10x\" is not a duration (ms, s, m)");
-	expect_error("dns_timeout 61s\n", "test.conf:1: dns_timeout must be between 1 and 60000");
+	expect_error("spf_timeout 10x\n",
+	             "test.conf:1: \"10x\" is not a duration (ms, s, m, h, d)");
+	expect_error("spf_timeout 1h\n", "test.conf:1: spf_timeout must be between 1ms and 10m");
+	expect_error("dns_timeout 61s\n", "test.conf:1: dns_timeout must be between 1ms and 1m");
+	expect_error("dns_timeout 99999999999d\n",
+	             "test.conf:1: dns_timeout must be between 1ms and 1m");
 	expect_error("dns_cache_max_ttl 5ms\n",
-	             "test.conf:1: \"5ms\" is not a duration (s, m, h, d)");
+	             "test.conf:1: \"5ms\" is not a whole number of seconds");
+	expect_error("dns_cache_max_ttl 8d\n",
+	             "test.conf:1: dns_cache_max_ttl must be between 1s and 7d");
 	expect_error("dns_tempfail_ttl 6m\n",
-	             "test.conf:1: dns_tempfail_ttl must be between 0 and 300");
+	             "test.conf:1: dns_tempfail_ttl must be between 0s and 5m");
+	expect_error("max_header_bytes 65m\n",
+	             "test.conf:1: max_header_bytes must be between 1k and 64m");
 	expect_error("dns_retries -1\n", "test.conf:1: \"-1\" is not a number");
 	expect_error("dns_retries 11\n", "test.conf:1: dns_retries must be between 0 and 10");
 	expect_error("max_headers 99999999999999999999\n",
@@ -330,10 +428,36 @@ test_errors(void)
 	             "test.conf:1: log_level takes error, warning, notice, info or debug");
 	expect_error("socket \"unix:/x\n", "test.conf:1: unterminated quoted value");
 	expect_error("socket \"unix:/x\" y\n", "test.conf:1: text after the quoted value");
-	expect_error("Socket unix:/x\n", "test.conf:1: expected \"key value\"");
-	expect_error("socket=unix:/x\n", "test.conf:1: expected \"key value\"");
-	expect_error("dns_server 1.2.3.4;rm\n",
-	             "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT");
+	expect_error("Socket unix:/x\n",
+	             "test.conf:1: unknown key \"Socket\"; did you mean \"socket\"?");
+	expect_error("Authserv_Id x\n",
+	             "test.conf:1: unknown key \"Authserv_Id\"; did you mean \"authserv_id\"?");
+	expect_error("spf_timout 1s\n",
+	             "test.conf:1: unknown key \"spf_timout\"; did you mean \"spf_timeout\"?");
+	expect_error("dns-server 127.0.0.1\n",
+	             "test.conf:1: unknown key \"dns-server\"; did you mean \"dns_server\"?");
+	expect_error("dkim_signs x\n",
+	             "test.conf:1: unknown key \"dkim_signs\"; did you mean \"dkim_sign\"?");
+	expect_error("zzz 1\n", "test.conf:1: unknown key \"zzz\"");
+	expect_error("socket=unix:/x\n", "test.conf:1: expected \"key value\", not \"key=value\"");
+	expect_error("socket: unix:/x\n", "test.conf:1: expected \"key value\", not \"key:value\"");
+	expect_error("\"socket\" unix:/x\n", "test.conf:1: expected \"key value\"");
+	expect_error(
+	    "dns_server 1.2.3.4;rm\n",
+	    "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 "
+	    "to 65535");
+	expect_error(
+	    "dns_server 127.0.0.1:99999\n",
+	    "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 "
+	    "to 65535");
+	expect_error(
+	    "dns_server 127.0.0.1:0\n",
+	    "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 "
+	    "to 65535");
+	expect_error(
+	    "dns_server [::1\n",
+	    "test.conf:1: dns_server takes HOST, HOST:PORT or [IPv6]:PORT, the port from 1 "
+	    "to 65535");
 	expect_error("report_store \"sqlite:a\tb\"\n",
 	             "test.conf:1: report_store has a control character");
 	expect_error("report_store /var/lib/reports.db\n",
@@ -343,7 +467,7 @@ test_errors(void)
 	expect_error("report_db /tmp/reports.db\n",
 	             "test.conf:1: report_db PATH is now report_store sqlite:PATH");
 	expect_error("report_retention 1h\n",
-	             "test.conf:1: report_retention must be between 86400 and 315360000");
+	             "test.conf:1: report_retention must be between 1d and 3650d");
 }
 
 static void
@@ -557,6 +681,15 @@ ext_set(void *ctx, const char *key, const char *value, unsigned source, char *ms
 	return 0;
 }
 
+static const char *
+ext_name(void *ctx, size_t i)
+{
+	static const char *const names[] = {"fe_value", "fe_list", NULL};
+
+	(void)ctx;
+	return i < 2 ? names[i] : NULL;
+}
+
 static void
 ext_free(void *ctx)
 {
@@ -568,7 +701,7 @@ test_ext(void)
 {
 	struct policy_config *cfg = fresh();
 	struct ext_keys keys = {"", 0, 0, 0};
-	struct config_ext ext = {ext_set, ext_free, &keys};
+	struct config_ext ext = {ext_set, ext_free, &keys, ext_name, NULL};
 	struct auth_error err;
 
 	ok(config_ext(cfg) == NULL, "no extension by default");
@@ -587,6 +720,9 @@ test_ext(void)
 	is_str(err.msg, "test.conf:2: fe_value cannot be bad", "its message names file:line");
 	is_int(load(cfg, "fe_nothing 1\n", &err), -1, "a key neither knows");
 	is_str(err.msg, "test.conf:1: unknown key \"fe_nothing\"", "is still an unknown key");
+	is_int(load(cfg, "Fe_Value 1\n", &err), -1, "a front-end key in the wrong case");
+	is_str(err.msg, "test.conf:1: unknown key \"Fe_Value\"; did you mean \"fe_value\"?",
+	       "is told the front end's key");
 	is_int(config_set(cfg, "fe_nothing", "1", &err), -1, "also as an override");
 	config_free(cfg);
 	is_int(keys.freed, 1, "config_free frees the extension once");
@@ -598,6 +734,9 @@ main(void)
 	test_defaults();
 	test_shipped_file();
 	test_every_key();
+	test_durations();
+	test_dns_server();
+	test_format();
 	test_errors();
 	test_nul_in_line();
 	test_limits();

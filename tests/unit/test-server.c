@@ -1,6 +1,7 @@
 /*
  * test-server - the server core with a front end of the test's own:
- * overrides applied in order over the file, the extension keys, -t, the
+ * overrides applied in order over the file, the extension keys, -t (and
+ * what it refuses that a start would, with EX_CONFIG), the
  * order of the lifecycle calls, a SIGHUP reload (refused and accepted)
  * and a stop asked for by the front end.
  */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -208,9 +210,85 @@ fe_describe(const struct policy_config *cfg, char *out, size_t outlen)
 	snprintf(out, outlen, "port %s", fe_port(cfg));
 }
 
+/* "fe_port 0" is a port the front end could not open. */
+static int
+fe_preflight(const struct policy_config *cfg, struct auth_error *err)
+{
+	note("preflight");
+	if (strcmp(fe_port(cfg), "0") == 0)
+		return auth_error_set(err, AUTH_EINVAL, "port 0 cannot be opened");
+	return 0;
+}
+
 static const struct server_frontend test_fe = {
-    "test", fe_check, fe_open, fe_start, fe_reloaded, fe_drain, fe_finish, fe_cleanup, fe_describe,
+    .name = "test",
+    .preflight = fe_preflight,
+    .check = fe_check,
+    .open = fe_open,
+    .start = fe_start,
+    .reloaded = fe_reloaded,
+    .drain = fe_drain,
+    .finish = fe_finish,
+    .cleanup = fe_cleanup,
+    .describe = fe_describe,
 };
+
+/* -t with the default config file absent says so on stdout. */
+static void
+test_check_default_missing(void)
+{
+	char out_path[] = "/tmp/test-server-out-XXXXXX", text[512] = "";
+	struct server_args a;
+	int fd = mkstemp(out_path), saved = dup(STDOUT_FILENO), rc;
+	FILE *f;
+
+	server_args_init(&a, "/nonexistent/authmilter.conf");
+	a.keys_new = fe_keys_new;
+	a.check_only = true;
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	rc = server_main(&test_fe, &a);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	if ((f = fopen(out_path, "r")) != NULL) {
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	unlink(out_path);
+	is_int(rc, 0, "-t without the default config file: exit 0");
+	is_str(text, "authmilter: no config file at /nonexistent/authmilter.conf; using defaults\n",
+	       "and says it uses the defaults, not \"configuration OK\"");
+	calls[0] = '\0';
+	server_args_free(&a);
+}
+
+/* What the start would refuse, -t refuses (EX_CONFIG), touching nothing. */
+static void
+test_check_refuses(struct server_args *a)
+{
+	static const struct {
+		const char *conf, *name;
+	} bad[] = {
+	    {"fe_port 0\n", "the front end's preflight fails"},
+	    {"fe_port 25\nuser no-such-user-here\n", "an unknown user"},
+	    {"fe_port 25\ngroup no-such-group-here\n", "an unknown group"},
+	    {"fe_port 25\npidfile /nonexistent/dir/a.pid\n",
+	     "a pid file directory that is missing"},
+	    {"fe_port 25\ndkim_sign example.org s /nonexistent/key.pem\n", "a key file missing"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_conf(bad[i].conf);
+		is_int(server_main(&test_fe, a), EX_CONFIG, "-t: %s: EX_CONFIG", bad[i].name);
+	}
+	ok(access("/nonexistent/dir/a.pid", F_OK) != 0, "-t wrote no pid file");
+	write_conf("fe_port 25\nuser root\ngroup root\n");
+	is_int(server_main(&test_fe, a), 0, "-t: a user and group that exist");
+	calls[0] = '\0';
+}
 
 static void
 test_lifecycle(void)
@@ -225,14 +303,23 @@ test_lifecycle(void)
 
 	write_conf("fe_port 1\n");
 	a.check_only = true;
-	is_int(server_main(&test_fe, &a), 1, "-t: a config the front end refuses fails");
+	is_int(server_main(&test_fe, &a), EX_CONFIG, "-t: a config the front end refuses fails");
 	write_conf("fe_port 25\n");
 	is_int(server_main(&test_fe, &a), 0, "-t: a good config passes");
-	is_str(calls, "", "-t starts nothing");
+	is_str(calls, "preflight", "-t asks the front end's preflight and starts nothing");
+	calls[0] = '\0';
+	test_check_refuses(&a);
+	test_check_default_missing();
 
 	a.check_only = false;
+	write_conf("fe_port 25\nuser no-such-user-here\n");
+	is_int(server_main(&test_fe, &a), EX_CONFIG, "a start with an unknown user: EX_CONFIG");
+	is_str(calls, "cleanup", "and nothing opened");
+	calls[0] = '\0';
+	write_conf("fe_port 25\n");
 	is_int(server_main(&test_fe, &a), 0, "the server runs and stops cleanly");
-	is_str(calls, "open start reloaded drain finish cleanup", "the lifecycle calls, in order");
+	is_str(calls, "preflight open start reloaded drain finish cleanup",
+	       "the lifecycle calls, in order");
 	is_int(reloads, 1, "one reload took effect");
 	server_args_free(&a);
 }

@@ -1,7 +1,8 @@
 /*
  * test-smtpd_conf - the listener's keys in the daemon's config: defaults,
- * every key, lists replaced per source, file:line errors, and the checks
- * the listener makes before serving.
+ * every key, lists replaced per source, file:line errors (the nearest key
+ * for an unknown one), the keys written out, and the checks the listener
+ * makes before serving.
  */
 #include "autoconf.h"
 
@@ -14,11 +15,13 @@
 #include "smtpd_conf.h"
 #include "tap.h"
 
+#include "configtest.h"
+
 static struct policy_config *
 fresh(void)
 {
 	struct policy_config *cfg = config_new(NULL);
-	struct config_ext ext;
+	struct config_ext ext = {0};
 
 	if (cfg == NULL || smtpd_conf_keys(&ext, NULL) < 0)
 		exit(1);
@@ -120,6 +123,42 @@ test_keys(void)
 	is_int(load(cfg, "maildir relative/path\n", &err), -1, "a relative maildir");
 	is_int(load(cfg, "smtp_nothing 1\n", &err), -1, "an unknown key");
 	is_str(err.msg, "t.conf:1: unknown key \"smtp_nothing\"", "is still an error");
+	is_int(load(cfg, "Smtp_Listen 25\n", &err), -1, "a listener key in the wrong case");
+	is_str(err.msg, "t.conf:1: unknown key \"Smtp_Listen\"; did you mean \"smtp_listen\"?",
+	       "is told the listener's key");
+	is_int(load(cfg, "next_hop_timout 1m\n", &err), -1, "a near miss");
+	is_str(err.msg,
+	       "t.conf:1: unknown key \"next_hop_timout\"; did you mean \"next_hop_timeout\"?",
+	       "the nearest key, whichever part of the file owns it");
+	config_free(cfg);
+}
+
+/* The listener's keys written out, as config_format() asks, read back. */
+static void
+test_format(void)
+{
+	struct policy_config *cfg = fresh();
+	struct auth_error err;
+	struct buf a;
+
+	buf_init(&a, 1u << 20);
+	is_int(load(cfg,
+	            "smtp_listen 2525, [::1]:25, 10.0.0.1:587\nmaildir /var/mail/%d/%l\n"
+	            "smtp_command_timeout 90\nsmtp_trusted_proxies 192.0.2.0/24, 2001:db8::1\n"
+	            "smtp_max_message_size 20m\n",
+	            &err),
+	       0, "listener keys load");
+	configtest_roundtrip(cfg, fresh(), &a);
+	ok(strstr(a.data, "\nsmtp_listen 2525, [::1]:25, 10.0.0.1:587\n") != NULL,
+	   "smtp_listen as written");
+	ok(strstr(a.data, "\nsmtp_command_timeout 90s\n") != NULL, "seconds with their unit");
+	ok(strstr(a.data, "\nsmtp_max_message_size 20m\n") != NULL, "a size in MiB");
+	ok(strstr(a.data, "\nsmtp_trusted_proxies 192.0.2.0/24, 2001:db8::1\n") != NULL,
+	   "the proxies");
+	ok(strstr(a.data, "\nnext_hop \"\"\nmaildir /var/mail/%d/%l\n") != NULL,
+	   "no next hop, the maildir");
+	ok(strstr(a.data, "\nnext_hop_starttls yes\n") != NULL, "the last key");
+	buf_free(&a);
 	config_free(cfg);
 }
 
@@ -156,6 +195,7 @@ main(void)
 	test_defaults();
 	test_shipped_file();
 	test_keys();
+	test_format();
 	test_check();
 	return done_testing();
 }
