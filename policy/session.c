@@ -884,6 +884,9 @@ session_sign(struct session *s, struct auth_error *err)
 	s->verdict.dkim_summary = arena_printf(s->arena, "signed(%s)", s->from.domains[0]);
 	if (s->verdict.dkim_summary == NULL)
 		s->verdict.dkim_summary = "signed";
+	/* The log line names the domain signed for, as it names the one
+	 * checked for mail that is verified. */
+	s->verdict.from_domain = s->from.domains[0];
 	return 0;
 }
 

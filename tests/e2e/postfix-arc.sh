@@ -132,12 +132,12 @@ d=sub.test s=ed pass" "our verifier, asking nsd: both signatures pass"
 is "$($dkimpeer "$NSD_PORT" dkim-verify "$f")" "d=sub.test s=rsa a=rsa-sha256 pass
 d=sub.test s=ed a=ed25519-sha256 pass" "dkimpy, asking nsd: both signatures pass"
 is "$(grep ' dkim=signed' "$tmp/authmilter.log" | sed 's/.*client=/client=/')" \
-	"client=127.0.0.1 spf=skipped dkim=signed(sub.test) dmarc=skipped from=- disposition=skipped action=accept" \
+	"client=127.0.0.1 spf=skipped dkim=signed(sub.test) dmarc=skipped from=sub.test disposition=skipped action=accept" \
 	"the log says the submission was signed, not checked"
 
 message user@sub.test "not authenticated" unauth >"$tmp/unauth.eml"
 refused unauth user@sub.test sub.test "without AUTH, checked and not signed: p=reject"
-is "$(summary sub.test)" \
+is "$(summary sub.test | grep -v " dkim=signed")" \
 	"client=127.0.0.1 spf=fail dkim=none dmarc=fail from=sub.test disposition=reject action=reject text=Rejected by DMARC policy for sub.test" \
 	"the log: checked, no signature"
 

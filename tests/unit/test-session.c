@@ -681,6 +681,7 @@ test_sign_and_seal(void)
 	is_int(r->nadd, 1, "with one field added");
 	is_str(r->add[0].name, "DKIM-Signature", "a DKIM-Signature");
 	is_str(r->dkim_summary, "signed(good.example)", "the log says it was signed");
+	is_str(r->from_domain, "good.example", "and for which domain");
 	buf_init(&b, 1 << 20);
 	buf_printf(&b, "%s:%s\r\n%s", r->add[0].name, r->add[0].value, m);
 	dk = tverify(b.data, zone, NULL, NULL, 0);
