@@ -368,6 +368,8 @@ config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *msg, s
 		}
 		out[i] = (char)tolower(c);
 	}
+	if (label == 0) /* "a.." : an empty last label */
+		goto bad;
 	out[len] = '\0';
 	return 0;
 bad:

@@ -410,6 +410,7 @@ test_errors(void)
 	             "test.conf:1: \"example.com\" is not an address or ADDRESS/PREFIX");
 	expect_error("never_reject_domains a..b\n", "test.conf:1: \"a..b\" is not a domain name");
 	expect_error("never_reject_domains a/b\n", "test.conf:1: \"a/b\" is not a domain name");
+	expect_error("never_reject_domains a..\n", "test.conf:1: \"a..\" is not a domain name");
 	expect_error("authserv_id \"mx example\"\n",
 	             "test.conf:1: authserv_id must be a host-name-like token of 1 to 255 "
 	             "characters");
