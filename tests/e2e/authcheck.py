@@ -8,8 +8,11 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 top_srcdir = os.environ.get("top_srcdir", ".")
 top_builddir = os.environ.get("top_builddir", ".")
@@ -163,6 +166,54 @@ ok(rc == 2 and "authcheck: /nonexistent/message:" in err, "an unreadable file ex
 
 
 
+def stalled_dns():
+    """With every server silent, the look-ups one message needs are made
+    together: the message waits about one DNS timeout (2 s by default),
+    not one per look-up (five here: SPF, three keys, DMARC)."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen(16)
+    held = []
+
+    def swallow():
+        while True:
+            try:
+                udp.recvfrom(4096)
+            except OSError:
+                return
+
+    def hold():
+        while True:
+            try:
+                held.append(tcp.accept()[0])
+            except OSError:
+                return
+
+    for f in (swallow, hold):
+        threading.Thread(target=f, daemon=True).start()
+    sigs = b"".join(b"DKIM-Signature: v=1; a=rsa-sha256; d=%s.example; s=s1; h=from; "
+                    b"bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n" % d
+                    for d in (b"a", b"b", b"c"))
+    msg = sigs + b"From: x@sub.d.example\r\nTo: y@example.net\r\nSubject: t\r\n\r\nbody\r\n"
+    t0 = time.monotonic()
+    rc, out, err = run(["--json", "--dns-server", "127.0.0.1:%d" % port, "--ip", "192.0.2.1",
+                        "--mail-from", "a@e.example", "-"], msg)
+    elapsed = time.monotonic() - t0
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = {}
+    results = [j.get("spf", {}).get("result")] + [d.get("result") for d in j.get("dkim", [])]
+    ok(rc == 0 and results == ["temperror"] * 4 and j.get("dmarc", {}).get("result") == "temperror",
+       "every server silent: SPF, three keys and DMARC are temperror", out + err)
+    ok(elapsed < 5.0, "and the message waited %.1f s, about one timeout, not five" % elapsed)
+    udp.close()
+    tcp.close()
+
+
 def sign_tests():
     """--sign signs as the daemon signs its own mail; our verifier and
     dkimpy (python3-dkim) both verify the signature."""
@@ -257,6 +308,7 @@ def man_examples():
        "SPF alone fails for an address outside the domain's networks", results[3])
 
 
+stalled_dns()
 sign_tests()
 man_examples()
 print("1..%d" % n)
