@@ -21,9 +21,10 @@
 
 #include "daemon.h"
 
-/* The self-pipe the signal handlers write to: set up once by
- * daemon_signals_listen() in the main thread, then only written (by the
- * handlers) and read (by daemon_wait_signal()). */
+/* The self-pipe the signal handlers and daemon_raise() write to: made by
+ * daemon_signals_block() before any thread starts, so a thread that stops
+ * the daemon early is heard; then only written and read (by
+ * daemon_wait_signal()). */
 static int daemon_sigpipe[2] = {-1, -1};
 
 const char *
@@ -301,6 +302,10 @@ daemon_signals_block(struct auth_error *err)
 	daemon_signal_set(&set);
 	if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		return auth_error_set(err, AUTH_EIO, "pthread_sigmask: %s", strerror(rc));
+	if (daemon_sigpipe[0] < 0 && pipe2(daemon_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return auth_error_set(err, AUTH_EIO, "pipe: %s", strerror(errno));
+	/* The reading end blocks; only the writers' end must not. */
+	fcntl(daemon_sigpipe[0], F_SETFL, 0);
 	return 0;
 }
 
@@ -322,10 +327,6 @@ daemon_signals_listen(struct auth_error *err)
 	sigset_t set;
 	int rc;
 
-	if (pipe2(daemon_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return auth_error_set(err, AUTH_EIO, "pipe: %s", strerror(errno));
-	/* The reading end blocks; only the handler's end must not. */
-	fcntl(daemon_sigpipe[0], F_SETFL, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = daemon_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -337,6 +338,22 @@ daemon_signals_listen(struct auth_error *err)
 	if ((rc = pthread_sigmask(SIG_UNBLOCK, &set, NULL)) != 0)
 		return auth_error_set(err, AUTH_EIO, "pthread_sigmask: %s", strerror(rc));
 	return 0;
+}
+
+int
+daemon_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t set;
+	int rc;
+
+	if ((rc = pthread_attr_init(&attr)) != 0)
+		return rc;
+	daemon_signal_set(&set);
+	if ((rc = pthread_attr_setsigmask_np(&attr, &set)) == 0)
+		rc = pthread_create(tid, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
 int

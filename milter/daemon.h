@@ -64,11 +64,15 @@ int daemon_identity(const char *user, const char *group, struct daemon_ident *id
 int daemon_drop_privileges(const char *user, const char *group, struct auth_error *err);
 
 /* Blocks the signals in the calling thread (before any other thread
- * starts), so that threads made later inherit the mask. */
+ * starts), so that threads made later inherit the mask, and makes the pipe
+ * daemon_raise() writes to. */
 int daemon_signals_block(struct auth_error *err);
 /* In the main thread, after the other threads started: handlers on,
  * signals unblocked here only. */
 int daemon_signals_listen(struct auth_error *err);
+/* pthread_create() with the signals of daemon_signals_block() blocked in
+ * the new thread whatever the caller's mask; returns 0 or an errno value. */
+int daemon_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 /* Waits for the next signal; returns its number. */
 int daemon_wait_signal(void);
 /* Makes daemon_wait_signal() return sig (from any thread). */

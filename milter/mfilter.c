@@ -602,7 +602,7 @@ mfront_start(struct auth_error *err)
 
 	if (daemon_wake_init(err) < 0)
 		return -1;
-	if ((rc = pthread_create(&mfilter_tid, NULL, mfront_thread, NULL)) != 0)
+	if ((rc = daemon_thread_create(&mfilter_tid, mfront_thread, NULL)) != 0)
 		return auth_error_set(err, AUTH_EIO, "cannot start the milter thread: %s",
 		                      strerror(rc));
 	return 0;

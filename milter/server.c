@@ -321,17 +321,21 @@ server_serve(const struct server_frontend *fe, const struct server_args *args,
 	unsigned long left;
 	int sig;
 
+	/* Handlers on first: a signal that came while starting is taken now
+	 * by the main thread. The front end's threads start with the signals
+	 * blocked (daemon_thread_create()), so the main thread alone hears
+	 * them: libmilter's own signal thread would stop it unaccounted for. */
+	if (daemon_signals_listen(&err) < 0) {
+		log_msg(LOG_L_ERROR, "%s", err.msg);
+		return EX_OSERR;
+	}
 	if (fe->start(&err) < 0) {
 		log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
 		return EX_OSERR;
 	}
-	if (daemon_signals_listen(&err) < 0) {
-		log_msg(LOG_L_ERROR, "%s", err.msg);
-	} else {
-		while ((sig = daemon_wait_signal()) == SIGHUP)
-			server_reload(fe, args, resolver);
-		log_msg(LOG_L_NOTICE, "stopping on signal %d", sig);
-	}
+	while ((sig = daemon_wait_signal()) == SIGHUP)
+		server_reload(fe, args, resolver);
+	log_msg(LOG_L_NOTICE, "stopping on signal %d", sig);
 	if ((left = fe->drain()) > 0)
 		log_msg(LOG_L_WARNING, "stopping with %lu messages unfinished", left);
 	return fe->finish() == 0 ? 0 : EX_SOFTWARE;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "confref.h"
+#include "daemon.h"
 #include "log.h"
 #include "smtpd.h"
 #include "smtpd_int.h"
@@ -474,7 +475,7 @@ smtpd_start(struct auth_error *err)
 		if (srv->lev[i] == NULL)
 			return auth_error_set(err, AUTH_EIO, "cannot listen");
 	}
-	if (pthread_create(&srv->thread, NULL, smtpd_loop, srv) != 0)
+	if (daemon_thread_create(&srv->thread, smtpd_loop, srv) != 0)
 		return auth_error_set(err, AUTH_EIO, "cannot start the loop thread");
 	srv->running = true;
 	return 0;

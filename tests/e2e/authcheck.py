@@ -170,11 +170,17 @@ def stalled_dns():
     """With every server silent, the look-ups one message needs are made
     together: the message waits about one DNS timeout (2 s by default),
     not one per look-up (five here: SPF, three keys, DMARC)."""
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
-    port = udp.getsockname()[1]
-    tcp = socket.socket()
-    tcp.bind(("127.0.0.1", port))
+    for _ in range(50):  # a port free for both UDP and TCP
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket()
+        try:
+            tcp.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            udp.close()
+            tcp.close()
     tcp.listen(16)
     held = []
 
