@@ -277,6 +277,12 @@ dns_cache_get_stats(struct dns_resolver *r, struct dns_cache_stats *out)
 	pthread_mutex_unlock(&c->pool.lock);
 }
 
+struct dns_resolver *
+dns_cache_backend(struct dns_resolver *r)
+{
+	return ((struct dns_cache *)r)->backend;
+}
+
 /* ---- the table; every function here runs with the shard locked ---- */
 
 static struct centry **

@@ -50,5 +50,7 @@ struct dns_resolver *dns_cache_new(struct dns_resolver *backend, const struct dn
 
 /* r must be a resolver made by dns_cache_new(). */
 void dns_cache_get_stats(struct dns_resolver *r, struct dns_cache_stats *out);
+/* The resolver behind it (still the cache's). */
+struct dns_resolver *dns_cache_backend(struct dns_resolver *r);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 
@@ -35,6 +36,20 @@ struct nameserver {
 	socklen_t len;
 };
 
+const unsigned long dns_ldns_latency_bounds_us[DNS_LDNS_LATENCY_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+/* Written by every thread that asks; on a line of their own, away from the
+ * read-only settings every question reads. */
+struct ldns_counts {
+	_Alignas(64) atomic_ulong queries;
+	atomic_ulong tcp;
+	atomic_ulong replies[DNS_LDNS_R_COUNT];
+	atomic_ulong latency[DNS_LDNS_LATENCY_BUCKETS + 1];
+	atomic_ullong latency_us;
+};
+
 struct dns_ldns {
 	struct dns_resolver base; /* first: the resolver is this */
 	/* read-only after creation */
@@ -42,8 +57,14 @@ struct dns_ldns {
 	size_t nservers;
 	struct timeval timeout;
 	unsigned tries;
-	atomic_ulong tcp_count; /* questions that went over TCP */
+	struct ldns_counts counts;
 };
+
+static void
+counts_add(atomic_ulong *a)
+{
+	atomic_fetch_add_explicit(a, 1, memory_order_relaxed);
+}
 
 static int dns_ldns_query(struct dns_resolver *r, const char *name, enum dns_type type,
                           const struct dns_answer **out, struct auth_error *err);
@@ -156,7 +177,6 @@ dns_ldns_new(const struct dns_ldns_opts *opts, struct auth_error *err)
 	l->timeout.tv_sec = ms / 1000;
 	l->timeout.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	l->tries = 1 + (opts != NULL ? opts->retries : 0);
-	atomic_init(&l->tcp_count, 0);
 	if (opts != NULL && opts->server != NULL)
 		rc = servers_from_spec(l, opts->server, err);
 	else
@@ -181,7 +201,61 @@ dns_ldns_tcp_count(struct dns_resolver *r)
 {
 	struct dns_ldns *l = (struct dns_ldns *)r;
 
-	return atomic_load(&l->tcp_count);
+	return atomic_load_explicit(&l->counts.tcp, memory_order_relaxed);
+}
+
+void
+dns_ldns_get_stats(struct dns_resolver *r, struct dns_ldns_stats *out)
+{
+	const struct ldns_counts *c = &((struct dns_ldns *)r)->counts;
+	size_t i;
+
+	out->queries = atomic_load_explicit(&c->queries, memory_order_relaxed);
+	out->tcp = atomic_load_explicit(&c->tcp, memory_order_relaxed);
+	for (i = 0; i < DNS_LDNS_R_COUNT; i++)
+		out->replies[i] = atomic_load_explicit(&c->replies[i], memory_order_relaxed);
+	for (i = 0; i <= DNS_LDNS_LATENCY_BUCKETS; i++)
+		out->latency[i] = atomic_load_explicit(&c->latency[i], memory_order_relaxed);
+	out->latency_us = atomic_load_explicit(&c->latency_us, memory_order_relaxed);
+}
+
+static unsigned long long
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000u + (unsigned long long)ts.tv_nsec / 1000u;
+}
+
+static void
+count_latency(struct dns_ldns *l, unsigned long long started)
+{
+	unsigned long long us = monotonic_us() - started;
+	size_t i = 0;
+
+	while (i < DNS_LDNS_LATENCY_BUCKETS && us > dns_ldns_latency_bounds_us[i])
+		i++;
+	counts_add(&l->counts.latency[i]);
+	atomic_fetch_add_explicit(&l->counts.latency_us, us, memory_order_relaxed);
+}
+
+/* A reply whose RCODE says it answers, but that could not be read as an
+ * answer (not to our question, a record that does not parse, a broken
+ * chain), is malformed. */
+static enum dns_ldns_reply
+reply_kind(const ldns_pkt *pkt, const struct dns_answer *a)
+{
+	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+
+	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
+		if (a != NULL && a->status == DNS_TEMPFAIL)
+			return DNS_LDNS_R_MALFORMED;
+		return rcode == LDNS_RCODE_NOERROR ? DNS_LDNS_R_NOERROR : DNS_LDNS_R_NXDOMAIN;
+	}
+	if (rcode == LDNS_RCODE_SERVFAIL)
+		return DNS_LDNS_R_SERVFAIL;
+	return rcode == LDNS_RCODE_REFUSED ? DNS_LDNS_R_REFUSED : DNS_LDNS_R_OTHER;
 }
 
 /* ---- asking ---- */
@@ -229,18 +303,21 @@ exchange_once(struct dns_ldns *l, const struct nameserver *srv, ldns_buffer *qb,
 	ldns_pkt *pkt = NULL;
 	ldns_status st;
 
+	counts_add(&l->counts.queries);
 	st = ldns_udp_send(&wire, qb, &srv->addr, srv->len, l->timeout, &size);
 	if (st == LDNS_STATUS_OK && wire_id_ok(wire, size, id) && (wire[2] & DNS_LDNS_FLAG_TC)) {
 		free(wire);
 		wire = NULL;
-		atomic_fetch_add(&l->tcp_count, 1);
+		counts_add(&l->counts.tcp);
 		st = ldns_tcp_send(&wire, qb, &srv->addr, srv->len, l->timeout, &size);
 	}
 	if (st != LDNS_STATUS_OK) {
 		*reason = "timeout";
+		counts_add(&l->counts.replies[DNS_LDNS_R_TIMEOUT]);
 	} else if (!wire_id_ok(wire, size, id) ||
 	           ldns_wire2pkt(&pkt, wire, size) != LDNS_STATUS_OK) {
 		*reason = "malformed reply";
+		counts_add(&l->counts.replies[DNS_LDNS_R_MALFORMED]);
 		pkt = NULL;
 	}
 	free(wire);
@@ -254,6 +331,7 @@ exchange(struct dns_ldns *l, const char *name, enum dns_type type, const char **
 {
 	uint16_t id;
 	ldns_buffer *qb = query_wire(name, type, &id);
+	unsigned long long started = monotonic_us();
 	ldns_pkt *pkt = NULL;
 	unsigned try;
 
@@ -263,6 +341,7 @@ exchange(struct dns_ldns *l, const char *name, enum dns_type type, const char **
 	for (try = 0; pkt == NULL && try < l->tries; try++)
 		pkt = exchange_once(l, &l->servers[try % l->nservers], qb, id, reason);
 	ldns_buffer_free(qb);
+	count_latency(l, started);
 	return pkt;
 }
 
@@ -284,6 +363,7 @@ dns_ldns_query(struct dns_resolver *r, const char *name, enum dns_type type,
 			return *out != NULL ? 0 : auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		}
 		rc = dns_wire_reply(pkt, type, &chain, out, err);
+		counts_add(&l->counts.replies[reply_kind(pkt, rc == 0 ? *out : NULL)]);
 		ldns_pkt_free(pkt);
 		/* 1: the chain left this reply; each time it grew, so it ends */
 		if (rc != 1)

@@ -18,6 +18,7 @@
 #include "confref.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "mfilter.h"
 #include "preflight.h"
 #include "recorder.h"
@@ -48,6 +49,7 @@ struct mconn {
 	bool failed;             /* an error in this message: answer with the error verdict */
 	char client[INET6_ADDRSTRLEN];
 	char queue_id[MFILTER_QUEUE_ID_MAX];
+	uint64_t eom_started; /* metrics_clock() at the end of message */
 };
 
 /* Guards mfilter_in_flight (messages between MAIL and their end);
@@ -107,6 +109,7 @@ mconn_get(SMFICTX *ctx)
 		free(c);
 		return NULL;
 	}
+	metrics_connection(METRICS_MILTER, true);
 	return c;
 }
 
@@ -421,6 +424,7 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct verdict *v)
 	const struct policy_config *cfg = confref_config(c->ref);
 
 	log_summary(c->queue_id, c->client[0] ? c->client : NULL, v);
+	metrics_message(METRICS_MILTER, v, c->eom_started);
 	/* A deferred message comes again: recorded once, when it is final. */
 	if (v->action != VERDICT_TEMPFAIL)
 		recorder_append(c->queue_id, v->report);
@@ -446,7 +450,7 @@ mf_act(SMFICTX *ctx, struct mconn *c, const struct verdict *v)
 
 /* With no session at all (out of memory), the config alone decides. */
 static sfsistat
-mf_no_session(SMFICTX *ctx, struct mconn *c)
+mf_no_session(SMFICTX *ctx, struct mconn *c, uint64_t started)
 {
 	struct verdict v;
 
@@ -457,6 +461,7 @@ mf_no_session(SMFICTX *ctx, struct mconn *c)
 	               : VERDICT_ACCEPT;
 	v.spf_result = v.dkim_summary = v.dmarc_result = v.dmarc_disposition = "error";
 	log_summary(c != NULL ? c->queue_id : NULL, c != NULL ? c->client : NULL, &v);
+	metrics_message(METRICS_MILTER, &v, started);
 	return v.action == VERDICT_TEMPFAIL ? mf_reply(ctx, &v, false) : SMFIS_CONTINUE;
 }
 
@@ -466,14 +471,16 @@ mf_eom(SMFICTX *ctx)
 	struct mconn *c = smfi_getpriv(ctx);
 	const struct verdict *v = NULL;
 	struct auth_error err;
+	uint64_t started = metrics_clock();
 	sfsistat rc;
 
 	if (c == NULL || c->session == NULL) {
-		rc = mf_no_session(ctx, c);
+		rc = mf_no_session(ctx, c, started);
 		if (c != NULL)
 			mconn_end_message(c);
 		return rc;
 	}
+	c->eom_started = started;
 	mconn_queue_id(ctx, c);
 	if (!c->in_mail)
 		c->failed = true;
@@ -504,6 +511,7 @@ mf_close(SMFICTX *ctx)
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	smfi_setpriv(ctx, NULL);
+	metrics_connection(METRICS_MILTER, false);
 	mconn_end_message(c);
 	session_free(c->session);
 	confref_release(c->ref);

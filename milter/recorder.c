@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "log.h"
 #include "recorder.h"
@@ -45,4 +46,14 @@ recorder_stop(void)
 {
 	(void)store_writer_stop(recorder_writer, RECORDER_STOP_SECONDS);
 	recorder_writer = NULL;
+}
+
+bool
+recorder_counts(struct store_writer_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (recorder_writer == NULL)
+		return false;
+	store_writer_counts(recorder_writer, out);
+	return true;
 }

@@ -9,15 +9,18 @@
  * queued is logged with the message's queue id.
  *
  * Shared state: the writer pointer, set by recorder_start() before the
- * front ends start and cleared by recorder_stop() after they stopped; the
- * writer itself is thread-safe.
+ * front ends and the metrics listener start and cleared by recorder_stop()
+ * after they stopped; the writer itself is thread-safe.
  */
 #ifndef AUTH_RECORDER_H
 #define AUTH_RECORDER_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "error.h"
 #include "report.h"
+#include "store_writer.h"
 
 /* How long a stop waits for an unavailable store. */
 #define RECORDER_STOP_SECONDS 10
@@ -26,5 +29,8 @@ int recorder_start(const struct policy_config *cfg, struct auth_error *err);
 /* queue_id may be NULL.  Does nothing before recorder_start(). */
 void recorder_append(const char *queue_id, const struct report_record *r);
 void recorder_stop(void);
+/* The writer's counts (store_writer.h); false, *out zeroed, when there is
+ * no writer. */
+bool recorder_counts(struct store_writer_counts *out);
 
 #endif

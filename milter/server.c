@@ -16,6 +16,8 @@
 #include "daemon.h"
 #include "keyring.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "preflight.h"
 #include "recorder.h"
 #include "resolver.h"
@@ -129,6 +131,19 @@ same_string(const char *a, const char *b)
 	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
 
+static bool
+server_same_list(const struct config_domains *a, const struct config_domains *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
 static void
 server_note_restart_only(const struct policy_config *old, const struct policy_config *cfg)
 {
@@ -141,10 +156,12 @@ server_note_restart_only(const struct policy_config *old, const struct policy_co
 	    old->dns_cache_max_ttl != cfg->dns_cache_max_ttl ||
 	    old->dns_tempfail_ttl != cfg->dns_tempfail_ttl ||
 	    !same_string(old->report_store, cfg->report_store) ||
-	    old->report_queue_size != cfg->report_queue_size)
-		log_msg(LOG_L_NOTICE,
-		        "user, group, pidfile, syslog_facility, dns_*, report_store "
-		        "and report_queue_size changes take effect at the next start");
+	    old->report_queue_size != cfg->report_queue_size ||
+	    !server_same_list(&old->metrics_listen, &cfg->metrics_listen))
+		log_msg(
+		    LOG_L_NOTICE,
+		    "user, group, pidfile, syslog_facility, dns_*, report_store, "
+		    "report_queue_size and metrics_listen changes take effect at the next start");
 }
 
 /* A config the front end can serve, with its engines; NULL with err set. */
@@ -278,6 +295,7 @@ server_preflight(const struct server_frontend *fe, const struct server_args *arg
 
 	if (daemon_identity(cfg->user, cfg->group, &id, err) < 0 ||
 	    (fe->preflight != NULL && fe->preflight(cfg, err) < 0) ||
+	    metrics_http_preflight(cfg, err) < 0 ||
 	    (cfg->pidfile != NULL && preflight_parent_dir("pidfile", cfg->pidfile, err) < 0) ||
 	    server_check_dns(cfg, err) < 0 || server_check_keys(cfg, err) < 0 ||
 	    server_check_reloadable(args, cfg, &id, err) < 0)
@@ -319,7 +337,7 @@ server_serve(const struct server_frontend *fe, const struct server_args *args,
 {
 	struct auth_error err;
 	unsigned long left;
-	int sig;
+	int sig, rc;
 
 	/* Handlers on first: a signal that came while starting is taken now
 	 * by the main thread. The front end's threads start with the signals
@@ -333,12 +351,19 @@ server_serve(const struct server_frontend *fe, const struct server_args *args,
 		log_msg(LOG_L_ERROR, "cannot start: %s", err.msg);
 		return EX_OSERR;
 	}
+	metrics_set_resolver(resolver);
+	if (metrics_http_start(&err) < 0)
+		log_msg(LOG_L_ERROR, "metrics are not served: %s", err.msg);
 	while ((sig = daemon_wait_signal()) == SIGHUP)
 		server_reload(fe, args, resolver);
 	log_msg(LOG_L_NOTICE, "stopping on signal %d", sig);
 	if ((left = fe->drain()) > 0)
 		log_msg(LOG_L_WARNING, "stopping with %lu messages unfinished", left);
-	return fe->finish() == 0 ? 0 : EX_SOFTWARE;
+	rc = fe->finish() == 0 ? 0 : EX_SOFTWARE;
+	/* Served up to the end: the counts of the last messages are in. */
+	metrics_http_stop();
+	metrics_set_resolver(NULL);
+	return rc;
 }
 
 /* Everything up to the point where the front end can serve; returns the
@@ -357,7 +382,7 @@ server_start(const struct server_frontend *fe, const struct server_args *args,
 		log_msg(LOG_L_NOTICE, "no config file at %s; using defaults", args->config);
 	if (server_preflight(fe, args, cfg, server_warn_log, err) < 0)
 		return EX_CONFIG;
-	if (fe->open(cfg, err) < 0)
+	if (fe->open(cfg, err) < 0 || metrics_http_open(cfg, err) < 0)
 		return EX_UNAVAILABLE;
 	if (!args->foreground && daemon_detach(err) < 0)
 		return EX_OSERR;
@@ -386,6 +411,7 @@ server_fail_start(const struct server_frontend *fe, const struct server_args *ar
 		log_msg(LOG_L_ERROR, "cannot start: %s", err->msg);
 	if (cfg->pidfile != NULL)
 		(void)daemon_remove_pidfile(cfg->pidfile, &ignored);
+	metrics_http_stop();
 	if (fe->cleanup != NULL)
 		fe->cleanup();
 	keyring_free(server_keys);
@@ -401,7 +427,7 @@ server_run(const struct server_frontend *fe, const struct server_args *args,
 	struct dns_resolver *resolver = NULL;
 	struct session_engines *e = NULL;
 	struct auth_error err;
-	char *pidfile = NULL, where[256];
+	char *pidfile = NULL, where[256], scrape[600];
 	int rc;
 
 	auth_error_clear(&err);
@@ -422,7 +448,9 @@ server_run(const struct server_frontend *fe, const struct server_args *args,
 	}
 	fe->describe(cfg, where, sizeof(where));
 	confref_init(cfg, e);
-	log_msg(LOG_L_NOTICE, "started (%s), listening on %s", fe->name, where);
+	metrics_http_describe(scrape, sizeof(scrape));
+	log_msg(LOG_L_NOTICE, "started (%s), listening on %s%s%s", fe->name, where,
+	        scrape[0] ? ", metrics on " : "", scrape);
 	rc = server_serve(fe, args, resolver);
 	/* After the messages in flight finished: their records are queued. */
 	recorder_stop();

@@ -22,6 +22,7 @@
 #include "confref.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "smtpd.h"
 #include "smtpd_int.h"
 
@@ -169,6 +170,7 @@ smtpd_conn_unlink(struct smtpd_conn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	smtpd_count(srv, &srv->nconns, false);
+	metrics_connection(METRICS_SMTP, false);
 }
 
 /* ---- accepting ---- */
@@ -258,6 +260,7 @@ smtpd_link(struct smtpd_server *srv, struct smtpd_conn *c)
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
 	srv->conns = c;
+	metrics_connection(METRICS_SMTP, true);
 }
 
 /* ---- the loop thread ---- */

@@ -18,6 +18,7 @@
 #include "hdredit.h"
 #include "log.h"
 #include "maildir.h"
+#include "metrics.h"
 #include "recorder.h"
 #include "server.h"
 #include "smtpd_int.h"
@@ -290,6 +291,7 @@ static void
 job_eom(struct smtpd_conn *c)
 {
 	const struct verdict *v = NULL;
+	uint64_t started = metrics_clock();
 	struct auth_error err;
 	bool failed = c->eval_failed;
 
@@ -310,6 +312,7 @@ job_eom(struct smtpd_conn *c)
 	else
 		smtpd_deliver(c, v);
 	log_summary(c->qid, c->client, v);
+	metrics_message(METRICS_SMTP, v, started);
 	/* A message deferred, by us or the next hop, comes again: it is
 	 * recorded once its answer is final. */
 	if (c->reply[0] == '2' || c->reply[0] == '5')

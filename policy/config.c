@@ -42,6 +42,7 @@ enum key_kind {
 	K_NETS,
 	K_DOMAINS, /* a struct config_domains */
 	K_ADDRS,   /* a struct config_domains whose entries may be addresses */
+	K_LISTEN,  /* a struct config_domains of HOST:PORT entries, as written */
 	K_SIGN,    /* dkim_sign entries */
 };
 
@@ -129,6 +130,7 @@ static const struct config_key config_keys[] = {
     BOOL("report_starttls", report_starttls),
     NUM("report_send_limit", K_COUNT, report_send_limit, 1, 1000000),
     {"report_suppress", K_ADDRS, OFF(report_suppress), 0, 0, E_NONE, NULL, NULL, false},
+    {"metrics_listen", K_LISTEN, OFF(metrics_listen), 0, 0, E_NONE, NULL, NULL, false},
 };
 
 /* Keys that were renamed: a config naming one says what to write instead. */
@@ -312,6 +314,7 @@ config_free(struct policy_config *cfg)
 	config_free_domains(&cfg->never_reject);
 	config_free_domains(&cfg->arc_trusted_sealers);
 	config_free_domains(&cfg->report_suppress);
+	config_free_domains(&cfg->metrics_listen);
 	config_free_sign(cfg);
 	free(cfg->arc_seal_domain);
 	free(cfg->arc_seal_selector);
@@ -448,6 +451,7 @@ struct config_domain_list {
 	struct config_domains *l;
 	const char *key;
 	bool addresses; /* local@domain entries are kept too (lower case) */
+	bool listen;    /* HOST:PORT entries, kept as written */
 };
 
 /* "local@domain": the address in lower case, its domain checked. */
@@ -483,10 +487,15 @@ config_add_domain(void *arg, const char *item, char *msg, size_t msglen)
 	struct config_domains *l = dl->l;
 	char norm[CONFIG_DOMAIN_MAX + 66], **grown;
 
-	if (dl->addresses && strchr(item, '@') != NULL
-	        ? config_parse_address(item, norm, sizeof(norm), msg, msglen) < 0
-	        : config_parse_domain(item, norm, msg, msglen) < 0)
+	if (dl->listen) {
+		if (config_check_listen(item, msg, msglen) < 0)
+			return -1;
+		snprintf(norm, sizeof(norm), "%s", item);
+	} else if (dl->addresses && strchr(item, '@') != NULL
+	               ? config_parse_address(item, norm, sizeof(norm), msg, msglen) < 0
+	               : config_parse_domain(item, norm, msg, msglen) < 0) {
 		return -1;
+	}
 	if (l->n >= CONFIG_LIST_MAX) {
 		snprintf(msg, msglen, "%s has more than %d entries", dl->key, CONFIG_LIST_MAX);
 		return -1;
@@ -545,7 +554,7 @@ config_set_list(struct policy_config *cfg, const struct config_key *k, const cha
                 char *msg, size_t msglen)
 {
 	struct config_domain_list dl = {(struct config_domains *)(void *)((char *)cfg + k->offset),
-	                                k->name, k->kind == K_ADDRS};
+	                                k->name, k->kind == K_ADDRS, k->kind == K_LISTEN};
 
 	switch (k->kind) {
 	case K_NETS:
@@ -594,6 +603,7 @@ config_apply(struct policy_config *cfg, const char *key, const char *v, struct c
 	case K_NETS:
 	case K_DOMAINS:
 	case K_ADDRS:
+	case K_LISTEN:
 	case K_SIGN:
 		listseen = seen == NULL ? NULL : &seen->key[k - config_keys];
 		replace = listseen == NULL || !*listseen;
@@ -786,6 +796,7 @@ config_format_key(struct buf *out, const struct policy_config *cfg, const struct
 		return config_format_nets(out, k->name, cfg->trusted, cfg->ntrusted);
 	case K_DOMAINS:
 	case K_ADDRS:
+	case K_LISTEN:
 		return config_format_domains(out, k->name,
 		                             (const struct config_domains *)(const void *)p);
 	case K_SIGN:

@@ -60,7 +60,8 @@ struct config_ext {
 	int (*format)(void *ctx, struct buf *out);
 };
 
-/* A list of domains, lower case, without a final dot. */
+/* A list of domains, lower case, without a final dot (or, for
+ * metrics_listen, of HOST:PORT entries as written). */
 struct config_domains {
 	char **v;
 	size_t n;
@@ -152,6 +153,10 @@ struct policy_config {
 	/* Policy domains (and their subdomains), destination domains and
 	 * destination addresses never reported to. */
 	struct config_domains report_suppress;
+
+	/* Where the Prometheus metrics are served (HOST:PORT, HOST an
+	 * address or a name, [IPv6] in brackets); none by default. */
+	struct config_domains metrics_listen;
 
 	/* A front end's own keys (config_set_ext), freed with the config. */
 	struct config_ext ext;

@@ -497,6 +497,21 @@ config_check_smtp_server(const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+int
+config_check_listen(const char *v, char *msg, size_t msglen)
+{
+	const char *colon = v[0] == '[' ? strstr(v, "]:") : strrchr(v, ':');
+
+	if (colon == NULL || colon == v || !valid_host_port(v, false)) {
+		snprintf(msg, msglen,
+		         "metrics_listen takes ADDRESS:PORT or [IPv6]:PORT, the port from 1 to "
+		         "65535, not \"%.64s\"",
+		         v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_port_at_host(const char *v, char *msg, size_t msglen)
 {

@@ -71,6 +71,8 @@ int config_parse_domain(const char *v, char out[CONFIG_DOMAIN_MAX + 1], char *ms
 int config_check_authserv_id(const char *v, char *msg, size_t msglen);
 int config_check_dns_server(const char *v, char *msg, size_t msglen);
 int config_check_smtp_server(const char *v, char *msg, size_t msglen);
+/* HOST:PORT or [IPv6]:PORT, the host and the port both given. */
+int config_check_listen(const char *v, char *msg, size_t msglen);
 int config_check_socket(const char *v, char *msg, size_t msglen);
 int config_check_name(const char *v, char *msg, size_t msglen);
 int config_check_path(const char *v, char *msg, size_t msglen);

@@ -7,9 +7,6 @@
 
 #include <string.h>
 
-#include "dns_cache.h"
-#include "dns_ldns.h"
-
 struct dns_resolver *
 resolver_new(const struct policy_config *cfg, unsigned prefetch_threads, struct auth_error *err)
 {
@@ -25,4 +22,11 @@ resolver_new(const struct policy_config *cfg, unsigned prefetch_threads, struct 
 	if ((backend = dns_ldns_new(&lopts, err)) == NULL)
 		return NULL;
 	return dns_cache_new(backend, &copts, err);
+}
+
+void
+resolver_get_stats(struct dns_resolver *r, struct resolver_stats *out)
+{
+	dns_cache_get_stats(r, &out->cache);
+	dns_ldns_get_stats(dns_cache_backend(r), &out->net);
 }

@@ -515,6 +515,8 @@ verdict_render(const struct verdict_input *in, struct verdict *v, struct report_
 	v->partial_body = verdict_partial_pass(in);
 	v->report = verdict_report(in, report);
 	v->dkim_summary = verdict_dkim_summary(in, a);
+	v->ndkim = in->dkim != NULL ? dkim_verifier_count(in->dkim) : 0;
+	v->dkim = in->dkim != NULL ? dkim_verifier_results(in->dkim) : NULL;
 	if (list == NULL)
 		return -1;
 	v->add = list;

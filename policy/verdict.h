@@ -109,6 +109,10 @@ struct verdict {
 	 * words ("trusted_forwarder", "local_policy", ...); NULL when it is. */
 	const char *dmarc_override;
 	const char *from_domain; /* NULL when there is none */
+	/* Each signature's result, for counting (not for the log line:
+	 * dkim_summary); 0 and NULL when none was verified. */
+	size_t ndkim;
+	const struct dkim_sig_result *dkim;
 	/* A passing signature covers only part of the body (l=). */
 	bool partial_body;
 	/* Not checked: trusted network or authenticated client. */

@@ -10,13 +10,14 @@ forwarder in front of nsd makes the forger's own _dmarc record, a key
 selector of the forger's and one of the bank's time out.
 
     lab = Lab(tmp, top_srcdir, top_builddir); lab.start()  ... lab.stop()
+        (zone_extra: more lines for the zone, in its $ORIGIN example.)
     lab.dns_port                    where the daemon asks
     lab.sign(raw, domain, selector) a DKIM-signed copy (tests/tools/dkimsign)
     header_cases(), envelope_cases(), author_cases(), from_syntax_cases(),
     flood_case(), unsigned_from_case(lab), dns_cases(lab): forged messages;
     forwarded_case(lab), genuine_flood_case(lab, n): genuine ones (Case)
     our_results(value)              our Authentication-Results, parsed
-    sys.exit(run_tests(prefix, body))  body(lab, tmp) in a started lab
+    sys.exit(run_tests(prefix, body, zone_extra=""))  body(lab, tmp) in a started lab
 """
 import base64
 import os
@@ -61,7 +62,7 @@ forwarder IN TXT "v=spf1 ip4:198.51.100.0/24 -all"
 """
 
 
-def run_tests(prefix, body):
+def run_tests(prefix, body, zone_extra=""):
     """Skips when what the lab needs is missing; else starts it in a
     temporary directory, runs body(lab, tmp), stops it, and returns the
     exit status of the TAP run."""
@@ -70,7 +71,7 @@ def run_tests(prefix, body):
     if missing(top_builddir):
         tap.skip_all(missing(top_builddir))
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        lab = Lab(tmp, top_srcdir, top_builddir)
+        lab = Lab(tmp, top_srcdir, top_builddir, zone_extra)
         try:
             err = lab.start()
             if err:
@@ -128,8 +129,8 @@ def _sh(top_srcdir, script, *args):
 
 
 class Lab:
-    def __init__(self, tmp, top_srcdir, top_builddir):
-        self.tmp, self.top_srcdir = tmp, top_srcdir
+    def __init__(self, tmp, top_srcdir, top_builddir, zone_extra=""):
+        self.tmp, self.top_srcdir, self.zone_extra = tmp, top_srcdir, zone_extra
         self.dkimsign = os.path.join(top_builddir, "tests", "tools", "dkimsign")
         self.nsd_dir = None
         self.fault = None
@@ -153,7 +154,7 @@ class Lab:
         zones = os.path.join(self.tmp, "zones")
         os.mkdir(zones)
         with open(os.path.join(zones, "example.zone"), "w") as f:
-            f.write(ZONE.format(**pubs))
+            f.write(ZONE.format(**pubs) + self.zone_extra)
         p = _sh(self.top_srcdir, '. "$top_srcdir/tests/lib/nsd.sh" && nsd_start "$1" && '
                 'echo "$NSD_PORT $NSD_DIR"', zones)
         if p.returncode != 0:

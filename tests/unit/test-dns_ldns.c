@@ -114,6 +114,38 @@ test_cname(struct dns_resolver *r)
 	dns_answer_release(a);
 }
 
+/* A try is one query and ends in one kind; every look-up is timed. */
+static void
+test_stats(const char *server)
+{
+	struct dns_ldns_opts o = {server, 2000, 0};
+	struct auth_error err;
+	struct dns_resolver *r = dns_ldns_new(&o, &err);
+	struct dns_ldns_stats st;
+	unsigned long timed = 0;
+	size_t i;
+
+	dns_answer_release(ask(r, "www.dnstest.example", DNS_T_A));
+	dns_answer_release(ask(r, "nope.dnstest.example", DNS_T_A));
+	dns_answer_release(ask(r, "www.example.org", DNS_T_A));
+	dns_answer_release(ask(r, "big.dnstest.example", DNS_T_TXT));
+	dns_ldns_get_stats(r, &st);
+	is_int(st.queries, 4, "stats: four queries");
+	is_int(st.tcp, 1, "stats: one of them again over TCP");
+	is_int(st.replies[DNS_LDNS_R_NOERROR], 2, "stats: two NOERROR");
+	is_int(st.replies[DNS_LDNS_R_NXDOMAIN], 1, "stats: one NXDOMAIN");
+	is_int(st.replies[DNS_LDNS_R_REFUSED], 1, "stats: one REFUSED");
+	is_int(st.replies[DNS_LDNS_R_TIMEOUT] + st.replies[DNS_LDNS_R_SERVFAIL] +
+	           st.replies[DNS_LDNS_R_MALFORMED] + st.replies[DNS_LDNS_R_OTHER],
+	       0, "stats: nothing else");
+	for (i = 0; i <= DNS_LDNS_LATENCY_BUCKETS; i++)
+		timed += st.latency[i];
+	is_int(timed, 4, "stats: four look-ups timed");
+	ok(st.latency[DNS_LDNS_LATENCY_BUCKETS] == 0, "stats: none past %lu us",
+	   dns_ldns_latency_bounds_us[DNS_LDNS_LATENCY_BUCKETS - 1]);
+	dns_resolver_free(r);
+}
+
 #define NTHREADS 8
 #define NROUNDS 25
 
@@ -200,6 +232,7 @@ test_timeout(int hold)
 	char server[64];
 	struct dns_ldns_opts o = {server, 300, 1};
 	const char *what = hold ? "silent port" : "closed port";
+	struct dns_ldns_stats st;
 	struct auth_error err;
 	struct dns_resolver *r;
 	const struct dns_answer *a;
@@ -223,6 +256,12 @@ test_timeout(int hold)
 	is_str(a->reason, "timeout", "%s: reason timeout", what);
 	ok(elapsed >= 0.55 && elapsed < 0.6 + 0.4, "%s: two tries of 300 ms: %.3f s", what,
 	   elapsed);
+	dns_ldns_get_stats(r, &st);
+	ok(st.queries == 2 && st.replies[DNS_LDNS_R_TIMEOUT] == 2,
+	   "%s: two queries, two timeouts counted (%lu, %lu)", what, st.queries,
+	   st.replies[DNS_LDNS_R_TIMEOUT]);
+	ok(st.latency_us >= 550000, "%s: the look-up's time counted whole (%llu us)", what,
+	   st.latency_us);
 	dns_answer_release(a);
 	dns_resolver_free(r);
 	if (hold)
@@ -278,6 +317,7 @@ main(void)
 	test_threads(r);
 	dns_resolver_free(r);
 	test_cache(server);
+	test_stats(server);
 	test_timeout(1);
 	test_timeout(0);
 	test_server_specs();
