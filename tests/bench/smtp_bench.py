@@ -366,7 +366,7 @@ def idle_lines(workdir, kv):
     lines = [
         "idle hold: %d of %d connections opened (EHLO) in %.1f s, %d still open after the "
         "probes" % (d["idle"], d["wanted"], d["open_s"], d["still_open"]),
-        "  authmilter RSS %.1f MB before, %.1f MB with them (%.2f KiB each), %.1f MB after "
+        "  a fresh authmilter: RSS %.1f MB before, %.1f MB with them (%.2f KiB each), %.1f MB after "
         "the probes" % (d["rss_start_kib"] / 1024, d["rss_idle_kib"] / 1024, per,
                         d["rss_after_kib"] / 1024),
         "  %d probe messages while they were open, 250/5xx/other (errors) %s: session p50 "
