@@ -47,6 +47,9 @@ import sys
 import time
 from collections import Counter
 
+from milterbench import percentile
+from report import fmt, ratio
+
 PER_ADDRESS = 40
 RESULT = re.compile(rb"(?:^|[;\s])(spf|dkim|dmarc)=([a-z]+)")
 
@@ -133,13 +136,6 @@ def open_idle(port, count, deadline, ehlo=None):
     for s in pending:
         s.close()
     return kept
-
-
-def percentile(values, p):
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
 
 
 def stuffed(raw):
@@ -321,14 +317,6 @@ def cmd_tally(a):
                 tally.update(b"=".join(r).decode() for r in RESULT.findall(field))
     print(json.dumps(dict(sorted(tally.items()))))
     return 0
-
-
-def fmt(v, digits=2):
-    return "-" if v is None else "%.*f" % (digits, v)
-
-
-def ratio(a, b):
-    return None if a is None or not b else a / b
 
 
 def side_runs(workdir):
