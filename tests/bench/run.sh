@@ -267,4 +267,4 @@ if [ -s "$work/profile.txt" ]; then
 	cat "$work/profile.txt"
 fi
 [ "$smtp_rounds" -eq 0 ] || "$PY" "$here/smtp_bench.py" report "$work" "conn=$conn" \
-	"idle=$idle" "source_count=$source_count" "am_rss=$smtp_am_rss" "pf_rss=$smtp_pf_rss"
+	"idle=$idle" "source_count=$source_count" "am_pss=$smtp_am_pss" "pf_pss=$smtp_pf_pss"

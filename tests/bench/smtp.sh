@@ -97,16 +97,16 @@ queue_drained() {
 	return 1
 }
 
-# The Postfix side's CPU seconds and peak RSS KiB: master's tree, opendkim,
+# The Postfix side's CPU seconds and PSS KiB: master's tree, opendkim,
 # opendmarc.
 pf_figures() {
 	"$PY" "$here/smtp_bench.py" tree "$(cat "$work/postfix/spool/pid/master.pid")" \
 		"$DKPID" "$DMPID"
 }
 
-smtp_send() { # PORT JSON [LIMIT]
+smtp_send() { # PORT JSON
 	timeout 900 "$PY" "$here/smtp_bench.py" send --conn "$conn" --time-limit 600 \
-		--limit "${3:-0}" --json "$2" "$work/corpus" "$1" >/dev/null || true
+		--json "$2" "$work/corpus" "$1" >/dev/null || true
 }
 
 # side_cpu am|pf: CPU seconds of that side so far.
@@ -172,8 +172,8 @@ for side in am pf; do
 		true
 done
 
-smtp_am_rss=$("$PY" "$here/smtp_bench.py" tree "$AMPID" | cut -d" " -f2)
-smtp_pf_rss=$(pf_figures | cut -d' ' -f2)
+smtp_am_pss=$("$PY" "$here/smtp_bench.py" tree "$AMPID" | cut -d" " -f2)
+smtp_pf_pss=$(pf_figures | cut -d' ' -f2)
 postfix_stop
 stop_pid "$DKPID"
 stop_pid "$DMPID"

@@ -3,7 +3,7 @@
 listener against Postfix"): a corpus client, the idle-connection hold,
 CPU of process trees, and the report rows.  run.sh's smtp.sh calls it.
 
-    smtp_bench.py send [--conn K] [--time-limit S] [--json FILE] CORPUSDIR PORT
+    smtp_bench.py send [--conn K] [--limit N] [--time-limit S] [--json FILE] CORPUSDIR PORT
     smtp_bench.py idle [--idle N] [--probes M] [--seconds S] --pid PID
                        --json FILE CORPUSDIR PORT
     smtp_bench.py tree PID...
@@ -406,7 +406,7 @@ def cmd_report(a):
                      fmt(ratio(*sc), 3)))
         rows.append(("smtp-source: messages per second", fmt(sr[0], 0), fmt(sr[1], 0),
                      fmt(ratio(*sr), 3)))
-    ar, pr = int(kv["am_rss"]) / 1024, int(kv["pf_rss"]) / 1024
+    ar, pr = int(kv["am_pss"]) / 1024, int(kv["pf_pss"]) / 1024
     rows.append(("PSS MB, all processes, at the end", fmt(ar, 1), fmt(pr, 1),
                  fmt(ratio(ar, pr), 3)))
     for r in rows:
