@@ -2,7 +2,7 @@
 # run.sh - authmilter against opendkim + opendmarc on one corpus (README.md).
 #
 #   tests/bench/run.sh [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS]
-#                      [-s SEED] [-F FLATSIZE] [-P PASSES]
+#                      [-s SEED] [-F FLATSIZE] [-P PASSES] [-S SMTPROUNDS] [-I IDLE]
 #
 # BUILDDIR holds milter/authmilter (default: the current directory).
 # COUNT messages (default 400), CONN concurrent connections (default 16),
@@ -12,6 +12,9 @@
 # profiles authmilter with perf (cpu-clock, DWARF call graphs) over that
 # many more saturated passes of the corpus, outside the measured rounds, and
 # prints where its CPU went (profile.py); default 0, no profile.
+# SMTPROUNDS saturated rounds of each side of the SMTP half (smtp.sh:
+# authmilter --smtp against Postfix with opendkim and opendmarc; default 3,
+# 0 leaves it out), IDLE the idle connections it holds (default 5000).
 #
 # `openssl speed` runs first, so the crypto floor (floor.py) is that of
 # this machine at this time.
@@ -37,7 +40,9 @@ rounds=5
 seed=20260101
 flat=50m
 passes=0
-while getopts b:n:c:r:R:s:F:P: opt; do
+smtp_rounds=3
+idle=5000
+while getopts b:n:c:r:R:s:F:P:S:I: opt; do
 	case $opt in
 	b) builddir=$OPTARG ;;
 	n) count=$OPTARG ;;
@@ -47,13 +52,17 @@ while getopts b:n:c:r:R:s:F:P: opt; do
 	s) seed=$OPTARG ;;
 	F) flat=$OPTARG ;;
 	P) passes=$OPTARG ;;
-	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS] [-s SEED] [-F FLATSIZE] [-P PASSES]" >&2; exit 2 ;;
+	S) smtp_rounds=$OPTARG ;;
+	I) idle=$OPTARG ;;
+	*) echo "usage: $0 [-b BUILDDIR] [-n COUNT] [-c CONN] [-r RATE] [-R ROUNDS] [-s SEED] [-F FLATSIZE] [-P PASSES] [-S SMTPROUNDS] [-I IDLE]" >&2; exit 2 ;;
 	esac
 done
 builddir=$(cd "$builddir" && pwd)
 authmilter=$builddir/milter/authmilter
 [ -x "$authmilter" ] || { echo "run.sh: no $authmilter (use -b BUILDDIR)" >&2; exit 2; }
-for tool in /usr/sbin/opendkim /usr/sbin/opendmarc /usr/sbin/nsd /usr/bin/openssl; do
+smtp_tools=
+[ "$smtp_rounds" -eq 0 ] || smtp_tools="/usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink"
+for tool in /usr/sbin/opendkim /usr/sbin/opendmarc /usr/sbin/nsd /usr/bin/openssl $smtp_tools; do
 	[ -x "$tool" ] || {
 		echo "run.sh: $tool missing; contrib/install-deps.sh installs it" >&2
 		exit 2
@@ -78,7 +87,7 @@ if [ -z "${BENCH_IN_NETNS:-}" ]; then
 	printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"/etc/netns/$ns/resolv.conf"
 	ip netns exec "$ns" ip link set lo up
 	BENCH_IN_NETNS=1 timeout 3600 ip netns exec "$ns" sh "$0" -b "$builddir" -n "$count" \
-		-c "$conn" -r "$rate" -R "$rounds" -s "$seed" -F "$flat" -P "$passes"
+		-c "$conn" -r "$rate" -R "$rounds" -s "$seed" -F "$flat" -P "$passes" -S "$smtp_rounds" -I "$idle"
 	exit $?
 fi
 
@@ -153,6 +162,7 @@ Syslog no
 Socket local:$work/opendkim.sock
 AuthservID mx.bench.test
 Nameservers 127.0.0.1
+UMask 000
 EOF
 	cat >"$work/opendmarc.conf" <<EOF
 AuthservID mx.bench.test
@@ -161,6 +171,7 @@ Socket local:$work/opendmarc.sock
 Syslog false
 SPFSelfValidate true
 SPFIgnoreResults true
+UMask 000
 RejectFailures true
 FailureReports false
 PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat
@@ -246,6 +257,7 @@ for size in small large; do
 	eval "flat_${size}_rss=\$(rss_of \$AMPID)"
 	stop_pid "$AMPID"
 done
+[ "$smtp_rounds" -eq 0 ] || . "$here/smtp.sh"
 
 "$PY" "$here/report.py" "$work" "$conn" "$rate" "$flat" "rounds=$rounds" \
 	"am_rss=$am_rss" "dkim_rss=$dk_rss" \
@@ -254,3 +266,5 @@ if [ -s "$work/profile.txt" ]; then
 	echo "profile of authmilter, $passes saturated passes (perf, cpu-clock):"
 	cat "$work/profile.txt"
 fi
+[ "$smtp_rounds" -eq 0 ] || "$PY" "$here/smtp_bench.py" report "$work" "conn=$conn" \
+	"idle=$idle" "source_count=$source_count" "am_pss=$smtp_am_pss" "pf_pss=$smtp_pf_pss"

@@ -20,11 +20,8 @@ message was delivered and the daemon stayed up.
 import argparse
 import atexit
 import os
-import resource
-import selectors
 import shutil
 import smtplib
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,55 +41,10 @@ args = ap.parse_args()
 os.environ["top_builddir"] = os.path.abspath(args.builddir)
 
 import smtptest  # noqa: E402
-
-PER_ADDRESS = 40
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
-def source(i):
-    n = i // PER_ADDRESS
-    return "127.1.%d.%d" % (n // 250, n % 250 + 1)
-
-
-def open_idle(port, count, deadline):
-    """Opens count connections, each reading its greeting; returns them."""
-    sel = selectors.DefaultSelector()
-    conns, greeted, i = [], 0, 0
-    while (i < count or greeted < i) and time.time() < deadline:
-        # At most 200 handshakes outstanding at a time.
-        while i < count and i - greeted < 200:
-            s = socket.socket()
-            s.setblocking(False)
-            s.bind((source(i), 0))
-            s.connect_ex(("127.0.0.1", port))
-            sel.register(s, selectors.EVENT_READ)
-            conns.append(s)
-            i += 1
-        for key, _ in sel.select(timeout=1):
-            data = key.fileobj.recv(512)
-            sel.unregister(key.fileobj)
-            if data.startswith(b"220 "):
-                greeted += 1
-            else:
-                greeted += 1
-                key.fileobj.close()
-                conns.remove(key.fileobj)
-    sel.close()
-    return [c for c in conns if c.fileno() >= 0]
-
+from smtp_bench import open_idle, raise_nofile, rss_kib, still_open  # noqa: E402
 
 def main():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = args.idle + 1000
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    raise_nofile(args.idle + 1000)
     tmp = tempfile.mkdtemp(prefix="smtpd-idle-")
     zones = os.path.join(tmp, "zones")
     os.mkdir(zones)
@@ -156,19 +108,14 @@ log_level notice
         fresh = smtptest.Raw(port, source="127.2.0.1").greeting
     except OSError as e:
         fresh = str(e)
-    # A connection the daemon dropped would be readable (EOF or a 421).
-    sel = selectors.DefaultSelector()
-    for c in idle:
-        sel.register(c, selectors.EVENT_READ)
-    still_open = len(idle) - len(sel.select(timeout=0.5))
-    sel.close()
+    left = still_open(idle)
     for c in idle:
         c.close()
     lat.sort()
-    ok = (len(idle) == args.idle and still_open == len(idle) and delivered == per * 4 and codes.count(250) == per * 4 and
+    ok = (len(idle) == args.idle and left == len(idle) and delivered == per * 4 and codes.count(250) == per * 4 and
           fresh.startswith("220 "))
     print("idle connections: %d of %d opened in %.1f s, %d still open after the mail flowed" %
-          (len(idle), args.idle, opened, still_open))
+          (len(idle), args.idle, opened, left))
     print("daemon RSS: %d KiB at start, %d KiB with the idle connections, %d KiB after the "
           "messages" % (rss0, rss1, rss2))
     print("RSS per idle connection: %.2f KiB" % ((rss1 - rss0) / max(len(idle), 1)))

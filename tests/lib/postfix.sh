@@ -16,6 +16,10 @@
 # what is tested.  The system's own Postfix is never touched.  Needs root
 # and the postfix user; python3 picks the port.
 #
+# POSTFIX_MAIN_EXTRA, set before postfix_start, holds main.cf lines that
+# add settings or replace those above (the benchmark relays by SMTP:
+# default_transport = smtp:[127.0.0.1]:PORT; master.cf has an smtp service).
+#
 # For SMTP AUTH, call postfix_sasl DIR USER@REALM PASSWORD before
 # postfix_start: smtpd then offers PLAIN and LOGIN, checked by Cyrus SASL
 # against a private sasldb (DIR/sasl/), and passes the login on to the
@@ -61,7 +65,6 @@ biff = no
 maillog_file = $1/maillog
 maillog_file_prefixes = $1
 PFEOF
-	[ -z "$POSTFIX_MAIN_EXTRA" ] || printf '%s\n' "$POSTFIX_MAIN_EXTRA" >>"$1/etc/main.cf"
 	sed -n '/^[a-z_]* *=/p' "$top_srcdir/contrib/postfix/main.cf.snippet" |
 		sed "s|^smtpd_milters = .*|smtpd_milters = $2|" |
 		sed 's|^non_smtpd_milters = .*|non_smtpd_milters =|' |
@@ -85,10 +88,15 @@ discard   unix  - - n - - discard
 anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
+smtp      unix  - - n - - smtp
 sink      unix  - n n - - pipe user=nobody argv=$1/sink \${queue_id}
 PFEOF
 	printf '#!/bin/sh\numask 022\ncat >"%s/out/$1.eml"\n' "$1" >"$1/sink"
 	chmod 755 "$1/sink"
+	# Each line of POSTFIX_MAIN_EXTRA adds a setting or replaces one above.
+	printf '%s\n' "$POSTFIX_MAIN_EXTRA" | while IFS= read -r _pf_line; do
+		[ -z "$_pf_line" ] || postconf -c "$1/etc" -e "$_pf_line"
+	done
 }
 
 # The sasldb must be readable by smtpd, which runs as the postfix user
