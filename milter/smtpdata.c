@@ -68,10 +68,13 @@ smtpdata_line_bytes(struct smtpdata *d, size_t n)
 static size_t
 smtpdata_run(struct smtpdata *d, const char *p, size_t n)
 {
-	size_t i = 0;
+	/* memchr() scans many bytes a step: DATA is most of what a listener
+	 * reads. */
+	const char *lf = memchr(p, '\n', n);
+	size_t end = lf != NULL ? (size_t)(lf - p) : n;
+	const char *cr = memchr(p, '\r', end);
+	size_t i = cr != NULL ? (size_t)(cr - p) : end;
 
-	while (i < n && p[i] != '\r' && p[i] != '\n')
-		i++;
 	smtpdata_line_bytes(d, i);
 	smtpdata_keep(d, p, i);
 	if (i < n) {
