@@ -356,31 +356,3 @@ daemon_raise(int sig)
 {
 	daemon_on_signal(sig);
 }
-
-static void
-daemon_on_wake(int sig)
-{
-	(void)sig;
-}
-
-int
-daemon_wake_init(struct auth_error *err)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = daemon_on_wake;
-	sigemptyset(&sa.sa_mask);
-	/* Other calls carry on; poll() and select() return EINTR whatever
-	 * the flags (signal(7)). */
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(DAEMON_WAKE_SIGNAL, &sa, NULL) != 0)
-		return auth_error_set(err, AUTH_EIO, "sigaction: %s", strerror(errno));
-	return 0;
-}
-
-void
-daemon_wake(pthread_t thread)
-{
-	(void)pthread_kill(thread, DAEMON_WAKE_SIGNAL);
-}
