@@ -117,6 +117,7 @@ typedef enum milterproto_status (*mp_handler)(struct milterproto *mp,
                                               const struct milterproto_packet *pkt);
 
 struct mp_command {
+	unsigned char cmd;
 	enum mp_state next;
 	enum mp_macro_stage macros; /* the stage whose macros it follows */
 	mp_handler fn;
@@ -225,39 +226,19 @@ mp_clear_macros(struct milterproto *mp, int from)
 		buf_reset(&mp->macros[i]);
 }
 
-static enum mp_macro_stage
-mp_macro_stage(unsigned char cmd)
-{
-	switch (cmd) {
-	case SMFIC_CONNECT:
-		return MP_M_CONN;
-	case SMFIC_HELO:
-		return MP_M_HELO;
-	case SMFIC_MAIL:
-		return MP_M_MAIL;
-	case SMFIC_RCPT:
-		return MP_M_RCPT;
-	case SMFIC_DATA:
-		return MP_M_DATA;
-	case SMFIC_BODYEOB:
-		return MP_M_EOM;
-	case SMFIC_EOH:
-		return MP_M_EOH;
-	default:
-		return MP_M_NONE;
-	}
-}
+static const struct mp_command *mp_command(unsigned char cmd);
 
 /* A set of macros is a stage byte and name/value pairs, each string
  * NUL-terminated; one that does not parse is ignored, as libmilter does. */
 static enum milterproto_status
 mp_macro(struct milterproto *mp, const struct milterproto_packet *pkt)
 {
+	const struct mp_command *c;
 	enum mp_macro_stage stage;
 
 	if (pkt->len < 2 || memchr(pkt->data + 1, '\0', pkt->len - 1) == NULL)
 		return MILTERPROTO_MORE;
-	if ((stage = mp_macro_stage(pkt->data[0])) == MP_M_NONE)
+	if ((c = mp_command(pkt->data[0])) == NULL || (stage = c->macros) == MP_M_NONE)
 		return MILTERPROTO_MORE;
 	buf_reset(&mp->macros[stage]);
 	/* The buffer ends in a NUL of its own, so every string ends. */
@@ -540,59 +521,27 @@ mp_quit(struct milterproto *mp, const struct milterproto_packet *pkt)
 	return pkt->cmd == SMFIC_QUIT ? MILTERPROTO_QUIT : MILTERPROTO_MORE;
 }
 
+/* Each command: the stage it starts, the stage of the macros sent for it. */
+static const struct mp_command mp_commands[] = {
+    {SMFIC_ABORT, MP_ABRT, MP_M_NONE, mp_abort},     {SMFIC_BODY, MP_BODY, MP_M_NONE, mp_body},
+    {SMFIC_CONNECT, MP_CONN, MP_M_CONN, mp_connect}, {SMFIC_MACRO, MP_NONE, MP_M_NONE, mp_macro},
+    {SMFIC_BODYEOB, MP_ENDM, MP_M_EOM, mp_eom},      {SMFIC_HELO, MP_HELO, MP_M_HELO, mp_helo},
+    {SMFIC_QUIT_NC, MP_QUIT_NC, MP_M_NONE, mp_quit}, {SMFIC_HEADER, MP_HDRS, MP_M_NONE, mp_header},
+    {SMFIC_MAIL, MP_MAIL, MP_M_MAIL, mp_mail},       {SMFIC_EOH, MP_EOHS, MP_M_EOH, mp_eoh},
+    {SMFIC_OPTNEG, MP_OPTS, MP_M_NONE, mp_optneg},   {SMFIC_QUIT, MP_QUIT, MP_M_NONE, mp_quit},
+    {SMFIC_RCPT, MP_RCPT, MP_M_RCPT, mp_rcpt},       {SMFIC_DATA, MP_DATA, MP_M_DATA, mp_data},
+    {SMFIC_UNKNOWN, MP_UNKN, MP_M_NONE, mp_unknown},
+};
+
 static const struct mp_command *
 mp_command(unsigned char cmd)
 {
-	static const struct mp_command abort_ = {MP_ABRT, MP_M_NONE, mp_abort},
-	                               body = {MP_BODY, MP_M_NONE, mp_body},
-	                               connect = {MP_CONN, MP_M_CONN, mp_connect},
-	                               macro = {MP_NONE, MP_M_NONE, mp_macro},
-	                               eom = {MP_ENDM, MP_M_EOM, mp_eom},
-	                               helo = {MP_HELO, MP_M_HELO, mp_helo},
-	                               quit_nc = {MP_QUIT_NC, MP_M_NONE, mp_quit},
-	                               header = {MP_HDRS, MP_M_NONE, mp_header},
-	                               mail = {MP_MAIL, MP_M_MAIL, mp_mail},
-	                               eoh = {MP_EOHS, MP_M_EOH, mp_eoh},
-	                               optneg = {MP_OPTS, MP_M_NONE, mp_optneg},
-	                               quit = {MP_QUIT, MP_M_NONE, mp_quit},
-	                               rcpt = {MP_RCPT, MP_M_RCPT, mp_rcpt},
-	                               data = {MP_DATA, MP_M_DATA, mp_data},
-	                               unknown = {MP_UNKN, MP_M_NONE, mp_unknown};
+	size_t i;
 
-	switch (cmd) {
-	case SMFIC_ABORT:
-		return &abort_;
-	case SMFIC_BODY:
-		return &body;
-	case SMFIC_CONNECT:
-		return &connect;
-	case SMFIC_MACRO:
-		return &macro;
-	case SMFIC_BODYEOB:
-		return &eom;
-	case SMFIC_HELO:
-		return &helo;
-	case SMFIC_QUIT_NC:
-		return &quit_nc;
-	case SMFIC_HEADER:
-		return &header;
-	case SMFIC_MAIL:
-		return &mail;
-	case SMFIC_EOH:
-		return &eoh;
-	case SMFIC_OPTNEG:
-		return &optneg;
-	case SMFIC_QUIT:
-		return &quit;
-	case SMFIC_RCPT:
-		return &rcpt;
-	case SMFIC_DATA:
-		return &data;
-	case SMFIC_UNKNOWN:
-		return &unknown;
-	default:
-		return NULL;
-	}
+	for (i = 0; i < sizeof(mp_commands) / sizeof(mp_commands[0]); i++)
+		if (mp_commands[i].cmd == cmd)
+			return &mp_commands[i];
+	return NULL;
 }
 
 /* Whether stage next may follow from, over the stages in between that

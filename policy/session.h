@@ -6,7 +6,7 @@
  *
  *   session_connect -> session_helo -> session_mail_from -> session_rcpt...
  *     -> the message: session_header... session_eoh session_body...
- *        (fields given one by one, as libmilter does)
+ *        (fields given one by one, as the milter protocol does)
  *        or session_data... (raw bytes as on the wire, header block and body)
  *     -> session_eom
  *
