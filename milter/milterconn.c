@@ -384,10 +384,11 @@ milterconn_stop(struct milterconn *mc)
 
 	pthread_mutex_lock(&mc->lock);
 	mc->stopping = true;
-	/* accept() returns EINVAL, and a read on a connection 0. */
+	/* accept() returns EINVAL, and a read on a connection 0; a reply
+	 * being made (to the message that let the drain end) still goes out. */
 	(void)shutdown(mc->fd, SHUT_RDWR);
 	for (w = mc->busy; w != NULL; w = w->next)
-		(void)shutdown(w->fd, SHUT_RDWR);
+		(void)shutdown(w->fd, SHUT_RD);
 	while (mc->threads > 0)
 		pthread_cond_wait(&mc->gone, &mc->lock);
 	pthread_mutex_unlock(&mc->lock);

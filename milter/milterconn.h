@@ -40,8 +40,9 @@ struct milterconn *milterconn_open(const char *spec, struct auth_error *err);
 /* Starts the threads; each connection gets ops. */
 int milterconn_start(struct milterconn *mc, const struct milterproto_ops *ops,
                      struct auth_error *err);
-/* Stops accepting, ends every connection (their abort and close
- * callbacks run in their threads) and waits until every thread is gone. */
+/* Stops accepting, ends every connection once the replies under way are
+ * written (their abort and close callbacks run in their threads) and
+ * waits until every thread is gone. */
 void milterconn_stop(struct milterconn *mc);
 /* Closes the listening socket and frees mc (after milterconn_stop() if
  * it was started). */

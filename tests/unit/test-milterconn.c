@@ -187,7 +187,16 @@ test_unix(const char *dir)
 		all &= cl[i].ok;
 	}
 	ok(all, "eight connections at once, each answered with its own queue id");
+	/* Served, not just queued: it has its negotiation answered. */
 	idle = dial_unix(path);
+	if (idle >= 0) {
+		uint32_t neg[3] = {htonl(6), htonl(0x1FF), htonl(0x1FFFFF)};
+		unsigned char b[32];
+		size_t n = put(b, 0, SMFIC_OPTNEG, neg, sizeof(neg));
+
+		ok(send(idle, b, n, 0) == (ssize_t)n && read_n(idle, b, 17) == 17,
+		   "an idle connection, negotiated");
+	}
 	t0 = now();
 	milterconn_stop(mc);
 	ok(now() - t0 < 0.5, "stop with an idle connection open: at once (%.3f s)", now() - t0);
