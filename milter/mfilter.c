@@ -82,13 +82,50 @@ mfilter_wait_quiet(unsigned seconds)
 	return left;
 }
 
+static void
+mconn_free(struct mconn *c)
+{
+	session_free(c->session);
+	confref_release(c->ref);
+	free(c);
+}
+
+static void
+mconn_discard(void *spare)
+{
+	mconn_free(spare);
+}
+
+/* The spare of the connection before, if it was made with the config that
+ * is current: a connection costs no new session. */
+static struct mconn *
+mconn_reuse(struct milterproto *mp)
+{
+	struct mconn *c = milterproto_spare(mp);
+	struct confref *ref;
+
+	if (c == NULL)
+		return NULL;
+	milterproto_set_spare(mp, NULL);
+	ref = confref_acquire();
+	confref_release(ref);
+	if (c->ref != ref) {
+		mconn_free(c);
+		return NULL;
+	}
+	c->connected = false;
+	c->client[0] = '\0';
+	milterproto_set_priv(mp, c);
+	return c;
+}
+
 static struct mconn *
 mconn_get(struct milterproto *mp)
 {
 	struct mconn *c = milterproto_priv(mp);
 	struct auth_error err;
 
-	if (c != NULL)
+	if (c != NULL || (c = mconn_reuse(mp)) != NULL)
 		return c;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_msg(LOG_L_ERROR, "out of memory for a new connection");
@@ -469,9 +506,13 @@ mf_close(struct milterproto *mp)
 		return;
 	milterproto_set_priv(mp, NULL);
 	mconn_end_message(c);
-	session_free(c->session);
-	confref_release(c->ref);
-	free(c);
+	/* Kept for the next connection this thread serves. */
+	if (c->session != NULL && milterproto_spare(mp) == NULL) {
+		session_restart(c->session);
+		milterproto_set_spare(mp, c);
+		return;
+	}
+	mconn_free(c);
 }
 
 static const struct milterproto_ops mfilter_ops = {
@@ -486,6 +527,7 @@ static const struct milterproto_ops mfilter_ops = {
     .eom = mf_eom,
     .abort = mf_abort,
     .close = mf_close,
+    .discard = mconn_discard,
 };
 
 /* ---- the front end ---- */

@@ -102,7 +102,7 @@ enum mp_macro_stage {
 
 struct milterproto {
 	const struct milterproto_ops *ops;
-	void *priv;
+	void *priv, *spare;
 	enum mp_state state;
 	bool failed, ended, in_eom;
 	uint32_t actions, proto; /* agreed */
@@ -620,6 +620,8 @@ milterproto_free(struct milterproto *mp)
 
 	if (mp == NULL)
 		return;
+	if (mp->spare != NULL && mp->ops->discard != NULL)
+		mp->ops->discard(mp->spare);
 	for (i = 0; i < MP_M_NSTAGES; i++)
 		buf_free(&mp->macros[i]);
 	buf_free(&mp->out);
@@ -747,6 +749,18 @@ void
 milterproto_set_priv(struct milterproto *mp, void *priv)
 {
 	mp->priv = priv;
+}
+
+void *
+milterproto_spare(const struct milterproto *mp)
+{
+	return mp->spare;
+}
+
+void
+milterproto_set_spare(struct milterproto *mp, void *spare)
+{
+	mp->spare = spare;
 }
 
 uint32_t

@@ -32,7 +32,9 @@
  * releases it; milterproto_reset() readies it for the next connection,
  * keeping its buffers.  The filter's per-connection state hangs on
  * milterproto_set_priv() and is the filter's to free (in its close
- * callback).  Not thread-safe: one connection, one thread at a time.
+ * callback), and so is the spare (milterproto_set_spare(), freed by the
+ * discard callback if still there at milterproto_free()).  Not thread-safe: one connection, one
+ * thread at a time.
  */
 #ifndef AUTH_MILTERPROTO_H
 #define AUTH_MILTERPROTO_H
@@ -140,8 +142,11 @@ struct milterproto_ops {
 	void (*abort)(struct milterproto *mp);
 	/* The SMTP session ends: QUIT, the next session on the same
 	 * connection (SMFIC_QUIT_NC), or the connection closed.  May come
-	 * twice; the filter frees its state the first time. */
+	 * twice; the filter frees its state the first time (or keeps it as
+	 * the spare). */
 	void (*close)(struct milterproto *mp);
+	/* Frees a spare left at milterproto_free(). */
+	void (*discard)(void *spare);
 };
 
 /* What milterproto_run() found. */
@@ -189,6 +194,11 @@ void milterproto_output_done(struct milterproto *mp);
 
 void *milterproto_priv(const struct milterproto *mp);
 void milterproto_set_priv(struct milterproto *mp, void *priv);
+/* State the filter keeps from one connection to the next served by the
+ * same object (milterproto_reset() leaves it), so that a connection need
+ * not build it anew. */
+void *milterproto_spare(const struct milterproto *mp);
+void milterproto_set_spare(struct milterproto *mp, void *spare);
 /* The protocol flags agreed with the MTA (0 before negotiation). */
 uint32_t milterproto_protocol(const struct milterproto *mp);
 /* A macro's value, "x" and "{x}" alike, from the latest stage that has

@@ -125,5 +125,8 @@ const struct verdict *session_error_verdict(struct session *s);
 
 /* Ends the transaction; the connection's state is kept. */
 void session_reset(struct session *s);
+/* Ends the connection too: s is as session_new() made it, with the same
+ * config and engines, for the next connection (its memory is kept). */
+void session_restart(struct session *s);
 
 #endif

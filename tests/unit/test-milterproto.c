@@ -147,9 +147,27 @@ t_close(struct milterproto *mp)
 	buf_puts(&events, "Q;");
 }
 
+static int discarded;
+
+static void
+t_discard(void *spare)
+{
+	discarded += spare == (void *)&discarded;
+}
+
 static const struct milterproto_ops ops = {
-    t_negotiate, t_connect, t_helo, t_mail,  t_rcpt,  t_header,
-    t_eoh,       t_body,    t_eom,  t_abort, t_close,
+    .negotiate = t_negotiate,
+    .connect = t_connect,
+    .helo = t_helo,
+    .mail = t_mail,
+    .rcpt = t_rcpt,
+    .header = t_header,
+    .eoh = t_eoh,
+    .body = t_body,
+    .eom = t_eom,
+    .abort = t_abort,
+    .close = t_close,
+    .discard = t_discard,
 };
 
 /* ---- packets ---- */
@@ -587,7 +605,12 @@ main(void)
 	test_order_and_macros(mp);
 	test_garbage(mp);
 	test_sizes(mp);
+	milterproto_set_spare(mp, &discarded);
+	milterproto_reset(mp);
+	ok(milterproto_spare(mp) == &discarded && milterproto_priv(mp) == NULL,
+	   "the spare outlives a reset, the connection's state does not");
 	milterproto_free(mp);
+	ok(discarded == 1, "the spare left at the end is discarded");
 	buf_free(&events);
 	return done_testing();
 }
