@@ -400,24 +400,19 @@ mp_helo(struct milterproto *mp, const struct milterproto_packet *pkt)
 	return mp_step_reply(mp, SMFIP_NR_HELO);
 }
 
+/* MAIL and RCPT: the address, then its ESMTP parameters, each ending in
+ * NUL. */
 static enum milterproto_status
-mp_mail(struct milterproto *mp, const struct milterproto_packet *pkt)
+mp_address(struct milterproto *mp, const struct milterproto_packet *pkt)
 {
-	if (!mp_has_string(pkt))
-		return MILTERPROTO_ERROR;
-	if (mp->ops->mail != NULL)
-		mp->ops->mail(mp, (const char *)pkt->data);
-	return mp_step_reply(mp, SMFIP_NR_MAIL);
-}
+	bool mail = pkt->cmd == SMFIC_MAIL;
+	void (*fn)(struct milterproto *, const char *) = mail ? mp->ops->mail : mp->ops->rcpt;
 
-static enum milterproto_status
-mp_rcpt(struct milterproto *mp, const struct milterproto_packet *pkt)
-{
 	if (!mp_has_string(pkt))
 		return MILTERPROTO_ERROR;
-	if (mp->ops->rcpt != NULL)
-		mp->ops->rcpt(mp, (const char *)pkt->data);
-	return mp_step_reply(mp, SMFIP_NR_RCPT);
+	if (fn != NULL)
+		fn(mp, (const char *)pkt->data);
+	return mp_step_reply(mp, mail ? SMFIP_NR_MAIL : SMFIP_NR_RCPT);
 }
 
 /* name NUL value NUL: a name of at least one byte, the last byte a NUL. */
@@ -527,9 +522,9 @@ static const struct mp_command mp_commands[] = {
     {SMFIC_CONNECT, MP_CONN, MP_M_CONN, mp_connect}, {SMFIC_MACRO, MP_NONE, MP_M_NONE, mp_macro},
     {SMFIC_BODYEOB, MP_ENDM, MP_M_EOM, mp_eom},      {SMFIC_HELO, MP_HELO, MP_M_HELO, mp_helo},
     {SMFIC_QUIT_NC, MP_QUIT_NC, MP_M_NONE, mp_quit}, {SMFIC_HEADER, MP_HDRS, MP_M_NONE, mp_header},
-    {SMFIC_MAIL, MP_MAIL, MP_M_MAIL, mp_mail},       {SMFIC_EOH, MP_EOHS, MP_M_EOH, mp_eoh},
+    {SMFIC_MAIL, MP_MAIL, MP_M_MAIL, mp_address},    {SMFIC_EOH, MP_EOHS, MP_M_EOH, mp_eoh},
     {SMFIC_OPTNEG, MP_OPTS, MP_M_NONE, mp_optneg},   {SMFIC_QUIT, MP_QUIT, MP_M_NONE, mp_quit},
-    {SMFIC_RCPT, MP_RCPT, MP_M_RCPT, mp_rcpt},       {SMFIC_DATA, MP_DATA, MP_M_DATA, mp_data},
+    {SMFIC_RCPT, MP_RCPT, MP_M_RCPT, mp_address},    {SMFIC_DATA, MP_DATA, MP_M_DATA, mp_data},
     {SMFIC_UNKNOWN, MP_UNKN, MP_M_NONE, mp_unknown},
 };
 
