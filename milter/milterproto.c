@@ -422,7 +422,7 @@ mp_header(struct milterproto *mp, const struct milterproto_packet *pkt)
 	const char *name = (const char *)pkt->data, *end;
 	size_t nlen;
 
-	if (pkt->len < 3 || pkt->data[pkt->len - 1] != '\0' ||
+	if (pkt->len < 3 || pkt->data[0] == '\0' || pkt->data[pkt->len - 1] != '\0' ||
 	    (end = memchr(name + 1, '\0', pkt->len - 1)) == NULL ||
 	    (nlen = (size_t)(end - name)) + 1 >= pkt->len)
 		return MILTERPROTO_ERROR;

@@ -482,6 +482,7 @@ test_garbage(struct milterproto *mp)
 	     7, 1},
 	    {"header without NUL", "\0\0\0\x09LFromabcd", 13, 1},
 	    {"header without value", "\0\0\0\x06LFrom\0", 10, 1},
+	    {"header without a name", "\0\0\0\x05L\0x\0", 9, 1},
 	    {"MAIL without NUL", "\0\0\0\x04M<a>", 8, 0},
 	    {"connect with bad family",
 	     "\0\0\0\x0c"
