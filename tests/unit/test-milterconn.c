@@ -57,7 +57,8 @@ put(unsigned char *b, size_t at, char cmd, const void *data, size_t len)
 
 	memcpy(b + at, &n, 4);
 	b[at + 4] = (unsigned char)cmd;
-	memcpy(b + at + 5, data, len);
+	if (len > 0)
+		memcpy(b + at + 5, data, len);
 	return at + 5 + len;
 }
 
