@@ -14,7 +14,8 @@
  * overrides over it (-p, -u, -g, -P and each -o in order) and runs the
  * milter front end (mfilter.c) on the server core (server.c): it opens the
  * milter socket, detaches unless -f, writes the pid file, drops to the
- * configured user and group, and serves the MTA through libmilter until
+ * configured user and group, and serves the MTA over the milter protocol
+ * (mfilter.c on milterproto.c and milterconn.c) until
  * SIGTERM or SIGINT: then it stops accepting connections, lets the
  * messages in flight finish, and exits 0.
  * SIGHUP reloads the config file (with the same overrides): a config that

@@ -341,16 +341,23 @@ daemon_signals_listen(struct auth_error *err)
 }
 
 int
+daemon_attr_block_signals(pthread_attr_t *attr)
+{
+	sigset_t set;
+
+	daemon_signal_set(&set);
+	return pthread_attr_setsigmask_np(attr, &set);
+}
+
+int
 daemon_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
-	sigset_t set;
 	int rc;
 
 	if ((rc = pthread_attr_init(&attr)) != 0)
 		return rc;
-	daemon_signal_set(&set);
-	if ((rc = pthread_attr_setsigmask_np(&attr, &set)) == 0)
+	if ((rc = daemon_attr_block_signals(&attr)) == 0)
 		rc = pthread_create(tid, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return rc;
@@ -372,32 +379,4 @@ void
 daemon_raise(int sig)
 {
 	daemon_on_signal(sig);
-}
-
-static void
-daemon_on_wake(int sig)
-{
-	(void)sig;
-}
-
-int
-daemon_wake_init(struct auth_error *err)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = daemon_on_wake;
-	sigemptyset(&sa.sa_mask);
-	/* Other calls carry on; poll() and select() return EINTR whatever
-	 * the flags (signal(7)). */
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(DAEMON_WAKE_SIGNAL, &sa, NULL) != 0)
-		return auth_error_set(err, AUTH_EIO, "sigaction: %s", strerror(errno));
-	return 0;
-}
-
-void
-daemon_wake(pthread_t thread)
-{
-	(void)pthread_kill(thread, DAEMON_WAKE_SIGNAL);
 }

@@ -2,12 +2,10 @@
  * daemon - the operating-system side of authmilter: the listening socket,
  * daemonizing, the pid file, dropping privileges and signals.
  *
- * Signals: libmilter's smfi_main() starts its own signal thread, which
- * stops the milter on SIGHUP as on SIGTERM.  We want SIGHUP to reload, so
- * smfi_main() runs in a thread of its own, with SIGHUP, SIGTERM and SIGINT
- * blocked there (and so in every thread libmilter starts), and the main
- * thread alone keeps them unblocked with handlers that write the signal
- * number to a pipe.  Linux hands a process-directed signal to the main
+ * Signals: SIGHUP, SIGTERM and SIGINT are blocked before any thread
+ * starts (and so in every thread a front end starts), and the main thread
+ * alone keeps them unblocked with handlers that write the signal number to
+ * a pipe.  Linux hands a process-directed signal to the main
  * thread first whenever that thread does not block it, so it is the main
  * thread that sees them, and daemon_wait_signal() reads them from the pipe
  * outside signal context.
@@ -27,9 +25,9 @@
 /* The path of a unix: or local: socket, or NULL for another kind. */
 const char *daemon_unix_path(const char *conn);
 /* For a unix: or local: socket, refuses when a daemon already answers on
- * it; a stale one is left for smfi_opensocket(true) to remove. */
+ * it; a stale one is left for the opening to remove. */
 int daemon_check_socket(const char *conn, struct auth_error *err);
-/* After smfi_opensocket(): a unix socket gets mode 0660 and the owner and
+/* Once the socket is open: a unix socket gets mode 0660 and the owner and
  * group the daemon runs as, so the MTA's group can connect. */
 int daemon_socket_perms(const char *conn, const char *user, const char *group,
                         struct auth_error *err);
@@ -70,6 +68,9 @@ int daemon_signals_block(struct auth_error *err);
 /* In the main thread, after the other threads started: handlers on,
  * signals unblocked here only. */
 int daemon_signals_listen(struct auth_error *err);
+/* Sets attr so that the thread made with it starts with the signals of
+ * daemon_signals_block() blocked; returns 0 or an errno value. */
+int daemon_attr_block_signals(pthread_attr_t *attr);
 /* pthread_create() with the signals of daemon_signals_block() blocked in
  * the new thread whatever the caller's mask; returns 0 or an errno value. */
 int daemon_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
@@ -77,13 +78,5 @@ int daemon_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 int daemon_wait_signal(void);
 /* Makes daemon_wait_signal() return sig (from any thread). */
 void daemon_raise(int sig);
-
-/* A signal with a handler that does nothing, so that sending it to a
- * thread ends a poll() or select() it waits in (EINTR) and nothing else:
- * how a stop reaches a library loop that looks at its stop flag only
- * between long polls.  daemon_wake_init() before the thread starts. */
-#define DAEMON_WAKE_SIGNAL SIGUSR1
-int daemon_wake_init(struct auth_error *err);
-void daemon_wake(pthread_t thread);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * mfilter - the libmilter callbacks: one struct session per MTA connection.
+ * mfilter - the milter callbacks (milterproto.h): one struct session per
+ * MTA connection.
  *
- * Each connection (smfi_setpriv) holds a reference to the config current
+ * Each connection (milterproto_set_priv) holds a reference to the config current
  * when it began (confref.h) and one session made with that config's
  * engines; its messages run the session calls in order and end with
  * session_reset(), so a connection carries any number of messages and an
@@ -18,14 +19,14 @@
  * Actions at end of message: the verdict's Authentication-Results (and
  * other) fields are inserted at the top, forged ones deleted by index, and
  * the message accepted, rejected (5xx), tempfailed (4xx) or quarantined
- * (smfi_quarantine: Postfix's hold queue), unless the config keeps
+ * (SMFIR_QUARANTINE: Postfix's hold queue), unless the config keeps
  * quarantine to a header only.
  *
  * The daemon side (mfilter_frontend, a front end of server.h): the milter
  * socket is opened as root (a unix socket gets the daemon's user and the
- * MTA's group, mode 0660), smfi_main() runs in a thread of its own, and a
- * stop waits for the messages in flight before libmilter drops its
- * connections.
+ * MTA's group, mode 0660), the connections are served by milterconn.h's
+ * threads, and a stop waits for the messages in flight before the
+ * connections are dropped.
  *
  * Shared state: the count of messages in flight (mfilter_wait_quiet()),
  * guarded by its own mutex in mfilter.c; the socket name, written once by
@@ -38,8 +39,6 @@
 
 extern const struct server_frontend mfilter_frontend;
 
-/* smfi_register() with our callbacks; returns libmilter's status. */
-int mfilter_register(const char *name);
 /* Waits until no message is between MAIL and its end, at most seconds;
  * returns the number still in flight. */
 unsigned long mfilter_wait_quiet(unsigned seconds);

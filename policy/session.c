@@ -210,6 +210,17 @@ session_reset(struct session *s)
 }
 
 void
+session_restart(struct session *s)
+{
+	session_reset(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->ip[0] = '\0';
+	memset(&s->req, 0, sizeof(s->req));
+	s->trusted = s->authenticated = false;
+}
+
+void
 session_free(struct session *s)
 {
 	if (s == NULL)

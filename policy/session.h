@@ -6,7 +6,7 @@
  *
  *   session_connect -> session_helo -> session_mail_from -> session_rcpt...
  *     -> the message: session_header... session_eoh session_body...
- *        (fields given one by one, as libmilter does)
+ *        (fields given one by one, as the milter protocol does)
  *        or session_data... (raw bytes as on the wire, header block and body)
  *     -> session_eom
  *
@@ -125,5 +125,8 @@ const struct verdict *session_error_verdict(struct session *s);
 
 /* Ends the transaction; the connection's state is kept. */
 void session_reset(struct session *s);
+/* Ends the connection too: s is as session_new() made it, with the same
+ * config and engines, for the next connection (its memory is kept). */
+void session_restart(struct session *s);
 
 #endif

@@ -69,7 +69,7 @@ void dkim_body_canon_finish(struct dkim_body_canon *st, dkim_canon_sink *sink, v
 
 struct dkim_body_hasher;
 
-/* md is EVP_sha256() or EVP_sha1(); limit is l= or DKIM_BODY_NO_LIMIT.
+/* md is dkim_alg_md()'s (SHA-256 or SHA-1); limit is l= or DKIM_BODY_NO_LIMIT.
  * NULL when out of memory. */
 struct dkim_body_hasher *dkim_body_hasher_new(enum dkim_canon c, const EVP_MD *md, uint64_t limit);
 void dkim_body_hasher_update(struct dkim_body_hasher *h, const char *p, size_t n);

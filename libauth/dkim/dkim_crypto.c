@@ -49,7 +49,7 @@ dkim_crypto_sign(enum dkim_alg alg, EVP_PKEY *pkey, const void *data, size_t len
 		return -1;
 	if (alg == DKIM_ALG_ED25519_SHA256) {
 		/* RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data. */
-		ok = EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) == 1 &&
+		ok = EVP_Digest(data, len, digest, &dlen, dkim_alg_md(alg), NULL) == 1 &&
 		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
 		     EVP_DigestSign(ctx, sig, sig_len, digest, dlen) == 1;
 	} else {
@@ -74,7 +74,7 @@ dkim_crypto_verify(enum dkim_alg alg, EVP_PKEY *pkey, const unsigned char *b, si
 		return "signature mismatch";
 	if (alg == DKIM_ALG_ED25519_SHA256) {
 		/* RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data. */
-		if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) == 1 &&
+		if (EVP_Digest(data, len, digest, &dlen, dkim_alg_md(alg), NULL) == 1 &&
 		    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1)
 			ok = EVP_DigestVerify(ctx, b, b_len, digest, dlen) == 1;
 	} else if (EVP_DigestVerifyInit(ctx, NULL, dkim_alg_md(alg), NULL, pkey) == 1) {

@@ -3,6 +3,7 @@
  */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "dkim_sig.h"
@@ -41,10 +42,26 @@ dkim_alg_hash_name(enum dkim_alg a)
 	return a == DKIM_ALG_RSA_SHA1 ? "sha1" : "sha256";
 }
 
+/* OpenSSL 3 looks a legacy EVP_sha256() up among its providers at every
+ * digest set-up, under a global lock; fetched once, it is not.  Written
+ * once (pthread_once), then only read. */
+static EVP_MD *dkim_md_sha1, *dkim_md_sha256;
+static pthread_once_t dkim_md_once = PTHREAD_ONCE_INIT;
+
+static void
+dkim_md_fetch(void)
+{
+	dkim_md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	dkim_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 const EVP_MD *
 dkim_alg_md(enum dkim_alg a)
 {
-	return a == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+	(void)pthread_once(&dkim_md_once, dkim_md_fetch);
+	if (a == DKIM_ALG_RSA_SHA1)
+		return dkim_md_sha1 != NULL ? dkim_md_sha1 : EVP_sha1();
+	return dkim_md_sha256 != NULL ? dkim_md_sha256 : EVP_sha256();
 }
 
 static unsigned char

@@ -97,7 +97,7 @@ const char *dkim_alg_name(enum dkim_alg a);
 enum dkim_keytype dkim_alg_keytype(enum dkim_alg a);
 /* The hash of the algorithm: "sha1" or "sha256" (key h= names). */
 const char *dkim_alg_hash_name(enum dkim_alg a);
-/* EVP_sha1() or EVP_sha256(). */
+/* SHA-1 or SHA-256, fetched from the default provider once. */
 const EVP_MD *dkim_alg_md(enum dkim_alg a);
 
 /* Case-insensitive ASCII comparison of a view with a C string. */

@@ -115,7 +115,8 @@ signer_new(EVP_PKEY *pkey, enum dkim_alg alg, const char *pem, size_t pem_len,
 			auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		goto fail;
 	}
-	s->body = dkim_body_hasher_new(o->bcanon, EVP_sha256(), DKIM_BODY_NO_LIMIT);
+	s->body =
+	    dkim_body_hasher_new(o->bcanon, dkim_alg_md(DKIM_ALG_RSA_SHA256), DKIM_BODY_NO_LIMIT);
 	if (s->body == NULL) {
 		auth_error_set(err, AUTH_ENOMEM, "out of memory");
 		goto fail;

@@ -8,7 +8,8 @@ Each sample is put in one category by its call chain (leaf first): the
 shared object and function it was taken in, and for the kernel and for
 libc helpers (memcpy, memchr, malloc's callers) the frames above it.  The
 categories are those of tests/bench/README.md: crypto, hashing,
-canonicalization, header parsing, milter protocol (libmilter), kernel split
+canonicalization, header parsing, milter protocol (ours, or libmilter's
+in a build that used it), kernel split
 by what entered it, DNS, allocation, locks, JSON and logging, report store.
 
 Debian's libcrypto has no symbols for its assembly, so SHA-256 is told
@@ -44,6 +45,7 @@ OWN = [
     (r"^(store_|recorder_|writer_)", "report store"),
     (r"^(arena_|buf_)", "allocation"),
     (r"^(mf_|mconn_|mfilter_)", "milter callbacks"),
+    (r"^(milterproto_|mp_|milterconn_|mc_)", "milter protocol"),
     (r"^(session_|confref_)", "session"),
 ]
 OWN = [(re.compile(p), c) for p, c in OWN]

@@ -491,6 +491,10 @@ test_trusted_and_authenticated_clients(void)
 	r = deliver(&v, "203.0.113.5", "<alice@good.example>", m);
 	is_int(r->reason, VERDICT_R_TRUSTED, "authenticated client not checked");
 	is_int(r->ndel, 2, "but A-R fields it forged are deleted");
+	/* The next connection on the same session is a stranger's. */
+	session_restart(v.s);
+	r = deliver(&v, "203.0.113.5", "<alice@good.example>", m);
+	ok(r->reason != VERDICT_R_TRUSTED, "after session_restart the client is checked again");
 	env_close(&v);
 	free(m);
 }
