@@ -206,8 +206,9 @@ test_comes_back(const char *dir)
 	is_int(wait_log("report store unavailable"), 1, "store down at start");
 	mkdir(sub, 0700);
 	ok(wait_stored(w, 7), "once it can be opened, the waiting records are stored");
-	is_int(wait_log("report store available again: 7 records written, 0 waiting"), 1,
-	       "and the log says it is back");
+	/* The writer may have taken the first records alone, before the
+	 * others were queued: how many came in that batch varies. */
+	is_int(wait_log("report store available again: "), 1, "and the log says it is back");
 	append_n(w, 3, &accepted);
 	is_int(store_writer_stop(w, 5), 0, "stop: nothing lost");
 	is_int(stored_rows(spec), 10, "all 10 records stored");
