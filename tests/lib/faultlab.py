@@ -217,21 +217,33 @@ def delivered(maildir, out):
 
 
 class Front:
-    """Both daemons, started with the same config."""
+    """Both daemons, started with the same config (the milter daemon on a
+    loopback TCP port if inet, else on a unix socket)."""
 
-    def __init__(self, lab, name, **conf):
-        self.lab = lab
+    def __init__(self, lab, name, inet=False, **conf):
+        self.lab, self.conf = lab, conf
         self.lock = threading.Lock()  # guards found and the Maildir, read by every run()
         self.found = {}
         self.maildir = os.path.join(lab.tmp, name + "-mail")
-        self.milter = mc.Daemon(smtptest.AUTHMILTER, os.path.join(lab.tmp, name))
+        self.smtp_db = os.path.join(lab.tmp, name + "-smtp.db")
+        self.milter = mc.Daemon(smtptest.AUTHMILTER, os.path.join(lab.tmp, name),
+                                port=mc.free_port() if inet else None)
         os.mkdir(self.milter.tmp)
         self.milter.write_config(lab.config(**conf))
         self.started = self.milter.start()
         self.port = smtptest.free_port()
-        self.smtp = smtptest.Daemon(lab.tmp, name + "-smtp", self.port, lab.config(
-            "maildir %s\nsmtp_trusted_proxies 127.0.0.3\nreport_store sqlite:%s\n"
-            % (self.maildir, os.path.join(lab.tmp, name + "-smtp.db")), **conf))
+        self.smtp = smtptest.Daemon(lab.tmp, name + "-smtp", self.port, self.smtp_config())
+
+    def smtp_config(self, extra=""):
+        return self.lab.config("maildir %s\nsmtp_trusted_proxies 127.0.0.3\nreport_store "
+                               "sqlite:%s\n%s" % (self.maildir, self.smtp_db, extra), **self.conf)
+
+    def rewrite(self, extra):
+        """Both config files replaced (each at once, by rename), extra added."""
+        self.milter.write_config(self.lab.config(extra, **self.conf))
+        with open(self.smtp.conf + ".new", "w") as f:
+            f.write(self.smtp_config(extra))
+        os.rename(self.smtp.conf + ".new", self.smtp.conf)
 
     def run(self, pool, msgs):
         """Sends each message through both at once; returns a list of

@@ -7,6 +7,7 @@ what one does.
     m = Milter(path_or_host_port)      one MTA connection
     m.negotiate(); m.connect(ip, host); m.step(SMFIC_HELO, ...)
     acts = m.message(headers, body, sender=...)   -> end-of-message actions
+    packets(headers, body, ...)        the same as bytes, stage by stage
     final(acts), changes(acts), inserted(acts, name)
     fields(raw)                        a raw message as an MTA passes it
     Daemon(binary, dir)                authmilter started and stopped
@@ -51,7 +52,7 @@ class Milter:
         self.protocol = 0
 
     def send(self, cmd, data=b""):
-        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+        self.sock.sendall(packet(cmd, data))
 
     def raw(self, data):
         self.sock.sendall(data)
@@ -151,6 +152,30 @@ class Milter:
         except OSError:
             pass
         self.sock.close()
+
+
+def packet(cmd, data=b""):
+    return struct.pack("!I", len(data) + 1) + cmd + data
+
+
+def packets(headers, body=b"Hello.\r\n", sender=b"<user@sender.test>", queue_id=b"QID1",
+            rcpt=b"<rcpt@receiver.test>", ip="192.0.2.1", helo=b"client.sender.test"):
+    """One connection's transaction after negotiation, as (stage, bytes)
+    pairs, stage one of connect, helo, mail, rcpt, header, eoh, body and
+    eom, for a milter that asked for no reply before end of message."""
+    family = b"6" if ":" in ip else b"4"
+    out = [("connect", packet(SMFIC_CONNECT, b"[%s]\0" % ip.encode() + family +
+                              struct.pack("!H", 4242) + ip.encode() + b"\0")),
+           ("helo", packet(SMFIC_HELO, helo + b"\0")),
+           ("mail", packet(SMFIC_MACRO, SMFIC_MAIL + b"i\0" + queue_id + b"\0") +
+            packet(SMFIC_MAIL, sender + b"\0")),
+           ("rcpt", packet(SMFIC_RCPT, rcpt + b"\0"))]
+    out += [("header", packet(SMFIC_HEADER, n + b"\0" + v + b"\0")) for n, v in headers]
+    out.append(("eoh", packet(SMFIC_EOH)))
+    out += [("body", packet(SMFIC_BODY, body[i:i + MAX_DATA - 1]))
+            for i in range(0, max(len(body), 1), MAX_DATA - 1)]
+    out.append(("eom", packet(SMFIC_BODYEOB)))
+    return out
 
 
 def final(actions):
@@ -261,9 +286,11 @@ class Daemon:
     def write_config(self, text):
         """The config: the socket line, a report store of the daemon's own
         (never the system's), then text."""
-        with open(self.conf, "w") as f:
+        # Written aside and renamed, so a reload never reads half of it.
+        with open(self.conf + ".new", "w") as f:
             f.write("socket %s\n" % self.spec +
                     "report_store sqlite:%s\n" % os.path.join(self.tmp, "reports.db") + text)
+        os.rename(self.conf + ".new", self.conf)
 
     def start(self):
         self.logf = open(self.log, "ab")
