@@ -116,7 +116,11 @@ class Msg:
 
 
 class Lab:
-    def __init__(self, tmp):
+    """Keys, zones, nsd and (unless proxy is false) the fault proxy in
+    front of it; ttl, when given, replaces the zones' TTL of 0 (and their
+    negative TTL), so that the daemons' caches keep the answers."""
+
+    def __init__(self, tmp, proxy=True, ttl=None):
         self.tmp = tmp
         self.keys, pubs = {}, {}
         for d in ("bank", "evil"):
@@ -124,10 +128,17 @@ class Lab:
         zones = os.path.join(tmp, "zones")
         os.mkdir(zones)
         for name, text in ZONES.items():
+            if ttl is not None:
+                text = text.replace("$TTL 0", "$TTL %d" % ttl).replace(
+                    "86400 0\n", "86400 %d\n" % ttl)
             with open(os.path.join(zones, name + ".zone"), "w") as f:
                 f.write(text.format(**pubs))
         self.nsd = smtptest.Nsd(zones)
-        self.proxy = dnsfault.Proxy(self.nsd.port, os.path.join(tmp, "dnsfault.log"))
+        self.proxy = None
+        self.dns_port = self.nsd.port
+        if proxy:
+            self.proxy = dnsfault.Proxy(self.nsd.port, os.path.join(tmp, "dnsfault.log"))
+            self.dns_port = self.proxy.port
         self.qid = 0
         self.messages = []
         for name, dom, mail_from, ip, signer, want in MESSAGES:
@@ -139,14 +150,15 @@ class Lab:
     def config(self, extra="", timeout_ms=TIMEOUT_MS, tempfail_ttl=0):
         return ("authserv_id %s\ndns_server 127.0.0.1:%d\ndns_timeout %dms\ndns_retries 0\n"
                 "dns_tempfail_ttl %d\ntrusted_networks \"\"\nlog_level info\n"
-                % (AUTHSERV, self.proxy.port, timeout_ms, tempfail_ttl) + extra)
+                % (AUTHSERV, self.dns_port, timeout_ms, tempfail_ttl) + extra)
 
     def next_qid(self):
         self.qid += 1
         return "DF%d" % self.qid
 
     def stop(self):
-        self.proxy.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
         self.nsd.stop()
 
 
