@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -39,9 +38,9 @@ import sys
 import tempfile
 import time
 
-SMFIC_OPTNEG, SMFIC_QUIT = b"O", b"Q"
-SMFIR_CONTINUE, SMFIR_PROGRESS, SMFIR_INSHEADER = b"c", b"p", b"i"
-FINAL = {b"c", b"a", b"r", b"t", b"y"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import milterclient as mc  # noqa: E402
+
 WARMUP = 0.2
 RSS_SLACK_KB = 16 * 1024
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
@@ -49,31 +48,15 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 
 
 def setup_paths(builddir, srcdir):
+    # Read when smtptest is imported: where the programs are.
     os.environ["top_builddir"] = builddir
     os.environ["top_srcdir"] = srcdir
-    sys.path.insert(0, os.path.join(srcdir, "tests", "lib"))
 
 
 # ---- the clients (each in a process of its own) ----
 
 class Cut(Exception):
     pass
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            raise EOFError("closed")
-        out += chunk
-    return out
-
-
-def read_packet(s):
-    (n,) = struct.unpack("!I", recv_exact(s, 4))
-    body = recv_exact(s, n)
-    return body[:1], body[1:]
 
 
 def cut_close(s, rnd):
@@ -84,13 +67,13 @@ def cut_close(s, rnd):
 
 
 def milter_eom(s):
-    """The verdict: the A-R value inserted and the final reply."""
-    ar, cmd, data = None, None, b""
-    while cmd not in FINAL:
-        cmd, data = read_packet(s)
-        if cmd == SMFIR_INSHEADER and data[4:].startswith(b"Authentication-Results\0"):
-            ar = data[4 + len(b"Authentication-Results\0"):].rstrip(b"\0")
-    return ar if cmd == SMFIR_CONTINUE else data.rstrip(b"\0")
+    """The verdict: the A-R value inserted, or the final reply."""
+    acts = mc.read_final(s)
+    cmd, data = mc.final(acts)
+    if cmd != mc.SMFIR_CONTINUE:
+        return data.rstrip(b"\0")
+    ours = mc.inserted(acts, b"Authentication-Results")
+    return ours[0][1] if len(ours) == 1 else b"A-R fields: %r" % ours
 
 
 def milter_session(job, rnd, cut):
@@ -110,7 +93,7 @@ def milter_session(job, rnd, cut):
         s.sendall(optneg)
         if where is not None and where < len(optneg):
             cut_close(s, rnd)
-        read_packet(s)
+        mc.read_packet(s)
         data = msgs[picks[0]][1]
         if where is not None and where < len(stream[0]):
             s.sendall(data[:where - len(optneg)])
@@ -125,7 +108,7 @@ def milter_session(job, rnd, cut):
             s.sendall(data)
             sent += len(data)
             out.append((i, milter_eom(s)))
-        s.sendall(struct.pack("!I", 1) + SMFIC_QUIT)
+        s.sendall(mc.packet(mc.SMFIC_QUIT))
     finally:
         s.close()
     return out
@@ -235,7 +218,7 @@ def rss_kb(pid):
     return 0
 
 
-def reference_verdicts(fl, mc, front_milter, lab):
+def reference_verdicts(fl, front_milter, lab):
     """What each message gets over the milter protocol, as bytes, taken once
     with milterclient and checked against the message's known verdict."""
     out = []
@@ -291,7 +274,6 @@ def daemon_env():
 
 
 def start_daemons(lab, tmp, sink_port):
-    import milterclient as mc
     import smtptest
     os.environ.update(daemon_env())
     milter = mc.Daemon(smtptest.AUTHMILTER, os.path.join(tmp, "milter"))
@@ -333,7 +315,6 @@ def log_problems(text):
 
 def run(args):
     import faultlab as fl
-    import milterclient as mc
     why = fl.missing()
     if why:
         print("soak: " + why, file=sys.stderr)
@@ -346,8 +327,9 @@ def run(args):
         lab = fl.Lab(tmp, proxy=False, ttl=300)
         sink, sink_port = start_sink(tmp)
         milter, smtp, port = start_daemons(lab, tmp, sink_port)
-        want_milter = reference_verdicts(fl, mc, milter, lab)
-        optneg = mc.packet(SMFIC_OPTNEG, struct.pack("!III", 6, mc.ALL_ACTIONS, mc.ALL_PROTOCOL))
+        want_milter = reference_verdicts(fl, milter, lab)
+        optneg = mc.packet(mc.SMFIC_OPTNEG,
+                           struct.pack("!III", 6, mc.ALL_ACTIONS, mc.ALL_PROTOCOL))
         milter_msgs, smtp_msgs = [], []
         for n, msg in enumerate(lab.messages):
             headers, body = mc.fields(msg.raw)

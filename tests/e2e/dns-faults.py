@@ -27,17 +27,14 @@ the background DNS threads); the milter daemon's RSS stays flat over a few
 hundred faulty messages; both daemons exit 0 (under the sanitizers, with
 no leak).
 """
-import concurrent.futures
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "tests", "lib"))
 import faultlab as fl  # noqa: E402
 import tap  # noqa: E402
-from faultlab import Front, Lab, Msg  # noqa: E402
+from faultlab import Msg  # noqa: E402
 
 PAST_MS, UNDER_MS = 2000, 500
 
@@ -134,14 +131,14 @@ def memory(lab, front, pool):
                % (before, after))
 
 
-def stall(lab, pool):
+def stall(lab, pool, fronts):
     """Stalled key look-ups hold up only the messages that need them."""
     timeout_s = 4
     # Failures are remembered as by default, so a look-up made ahead that
     # timed out is not asked again when its answer is needed.
-    front = Front(lab, "stall", timeout_ms=timeout_s * 1000, tempfail_ttl=30)
-    if not tap.ok(front.started, "stall daemons start"):
-        return front
+    front = fl.start(lab, fronts, "stall", timeout_ms=timeout_s * 1000, tempfail_ttl=30)
+    if front is None:
+        return
     good = lab.messages[0]
     # A message with five signatures whose keys never answer; with eight
     # of them in flight, forty distinct look-ups wait at once: more than
@@ -176,43 +173,20 @@ def stall(lab, pool):
         bad = [(m.name, via, v) for res in stalled_done for m, via, v, _ in res if v != m.want]
         tap.is_(bad, [], "%s stalled: each answered once its look-ups time out" % kind)
     lab.proxy.clear()
-    return front
 
 
-def main():
-    why = fl.missing()
-    if why:
-        tap.skip_all(why)
+def body(lab, pool, fronts):
     t0 = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix="dns-faults-")
-    lab = None
-    fronts = []
-    try:
-        lab = Lab(tmp)
-        front = Front(lab, "main")
-        fronts.append(front)
-        if not tap.ok(front.started, "daemons start"):
-            tap.diag(front.milter.log_text())
-            return tap.done()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
-            matrix(lab, front, pool)
-            memory(lab, front, pool)
-            fronts.append(stall(lab, pool))
-        for f in fronts:
-            tap.is_(f.stop(), (0, 0), "%s: both daemons exit 0" % f.milter.tmp.rsplit("/", 1)[1])
-        tap.diag("done in %.0f s" % (time.monotonic() - t0))
-    except (OSError, EOFError, RuntimeError) as e:
-        tap.ok(False, "exchange failed: %r" % e)
-    finally:
-        for f in fronts:
-            f.stop()
-        if tap.failures and fronts:
-            tap.diag(fronts[0].milter.log_text()[-4000:])
-        if lab is not None:
-            lab.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return tap.done()
+    front = fl.start(lab, fronts, "main")
+    if front is None:
+        return
+    matrix(lab, front, pool)
+    memory(lab, front, pool)
+    stall(lab, pool, fronts)
+    for f in fronts:
+        tap.is_(f.stop(), (0, 0), "%s: both daemons exit 0" % f.milter.tmp.rsplit("/", 1)[1])
+    tap.diag("done in %.0f s" % (time.monotonic() - t0))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fl.run_tests("dns-faults-", body))

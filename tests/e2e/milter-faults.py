@@ -21,15 +21,12 @@ port and the SMTP listener beside it.
     clients get 421; both daemons exit 0.
 Neither daemon logs an error or a warning.
 """
-import concurrent.futures
 import os
 import random
-import shutil
 import signal
 import socket
 import struct
 import sys
-import tempfile
 import threading
 import time
 
@@ -38,7 +35,7 @@ import faultlab as fl  # noqa: E402
 import milterclient as mc  # noqa: E402
 import smtptest  # noqa: E402
 import tap  # noqa: E402
-from faultlab import Front, Lab, Msg  # noqa: E402
+from faultlab import Msg  # noqa: E402
 
 STAGES = ["negotiate", "connect", "helo", "mail", "rcpt", "header", "eoh", "body", "eom"]
 STYLES = ["between packets", "mid-packet", "reset"]
@@ -62,35 +59,6 @@ def connect(d):
     return socket.create_connection(d.sock, timeout=30)
 
 
-def read_packet(s):
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            raise EOFError("closed")
-        head += chunk
-    (n,) = struct.unpack("!I", head)
-    body = b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            raise EOFError("closed")
-        body += chunk
-    return body[:1], body[1:]
-
-
-def final_reply(s):
-    """The end-of-message actions, as milterclient.Milter.eom() reads them."""
-    acts = []
-    while True:
-        cmd, data = read_packet(s)
-        if cmd == mc.SMFIR_PROGRESS:
-            continue
-        acts.append((cmd, data))
-        if cmd in mc.FINAL:
-            return acts
-
-
 def verdict(acts):
     if mc.final(acts)[0] != mc.SMFIR_CONTINUE:
         return mc.reply_text(acts)
@@ -105,7 +73,7 @@ def cut_once(d, msg, stage, style, qid):
             before, last = b"", OPTNEG
         else:
             s.sendall(OPTNEG)
-            read_packet(s)
+            mc.read_packet(s)
             before, last = split_at(transaction(msg, qid), stage)
         s.sendall(before + (last[:len(last) // 2] if style == "mid-packet" else last))
         if style == "reset":
@@ -195,7 +163,7 @@ class InFlight(threading.Thread):
         self.msg, self.stage, self.go = msg, stage, go
         self.s = connect(d)
         self.s.sendall(OPTNEG)
-        read_packet(self.s)
+        mc.read_packet(self.s)
         pk = transaction(msg, qid)
         if stage == "sent":
             self.before, self.rest = b"".join(p for _, p in pk), b""
@@ -209,7 +177,7 @@ class InFlight(threading.Thread):
         try:
             self.go.wait()
             self.s.sendall(self.rest)
-            self.result = verdict(final_reply(self.s))
+            self.result = verdict(mc.read_final(self.s))
         except (OSError, EOFError) as e:
             self.result = "cut: %r" % e
         finally:
@@ -250,10 +218,10 @@ class SmtpInFlight(threading.Thread):
             self.c.close()
 
 
-def term(lab, pool):
-    front = Front(lab, "term", inet=True, timeout_ms=2000, tempfail_ttl=30)
-    if not tap.ok(front.started, "SIGTERM daemons start"):
-        return front
+def term(lab, fronts):
+    front = fl.start(lab, fronts, "term", inet=True, timeout_ms=2000, tempfail_ttl=30)
+    if front is None:
+        return
     lab.proxy.clear()
     lab.proxy.fault("*._domainkey.slow.test", "drop")
     raw = fl.sign(fl.raw_message("slow.test", "stalled at stop"), "slow.test", "gone",
@@ -300,42 +268,19 @@ def term(lab, pool):
     status = front.stop()
     tap.is_(status, (0, 0), "both exit 0 (%.1f s after the last reply)" % (time.monotonic() - t0))
     lab.proxy.clear()
-    return front
 
 
-def main():
-    why = fl.missing()
-    if why:
-        tap.skip_all(why)
-    tmp = tempfile.mkdtemp(prefix="milter-faults-")
-    lab = None
-    fronts = []
-    try:
-        lab = Lab(tmp)
-        front = Front(lab, "main", inet=True)
-        fronts.append(front)
-        if not tap.ok(front.started, "daemons start"):
-            tap.diag(front.milter.log_text())
-            return tap.done()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
-            cuts(lab, front, pool)
-            hup_storm(lab, front, pool)
-            tap.is_(front.stop(), (0, 0), "both daemons exit 0")
-            fronts.append(term(lab, pool))
-        errors = error_lines(*[t for f in fronts for t in (f.milter.log_text(), smtp_log(f))])
-        tap.is_(errors, [], "no error or warning logged")
-    except (OSError, EOFError, RuntimeError) as e:
-        tap.ok(False, "exchange failed: %r" % e)
-    finally:
-        for f in fronts:
-            f.stop()
-        if tap.failures and fronts:
-            tap.diag(fronts[-1].milter.log_text()[-3000:])
-        if lab is not None:
-            lab.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return tap.done()
+def body(lab, pool, fronts):
+    front = fl.start(lab, fronts, "main", inet=True)
+    if front is None:
+        return
+    cuts(lab, front, pool)
+    hup_storm(lab, front, pool)
+    tap.is_(front.stop(), (0, 0), "both daemons exit 0")
+    term(lab, fronts)
+    errors = error_lines(*[t for f in fronts for t in (f.milter.log_text(), smtp_log(f))])
+    tap.is_(errors, [], "no error or warning logged")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fl.run_tests("milter-faults-", body))

@@ -12,20 +12,25 @@ client with XCLIENT) with one config, and sends messages through both.
     front.run(pool, msgs) -> [(msg, "milter" | "smtp", verdict, queue id)]
     verdict: our Authentication-Results as "spf=... dkim=... dmarc=...",
              or the refusal ("550 5.7.1 ...")
+    sys.exit(run_tests(prefix, body))   body(lab, pool, fronts) in a started lab;
+                                         start(lab, fronts, name) makes a Front there
 Run with Debian's /usr/bin/python3.
 """
 import base64
+import concurrent.futures
 import email
 import email.policy
 import os
 import shutil
 import smtplib
 import subprocess
+import tempfile
 import threading
 
 import dnsfault
 import milterclient as mc
 import smtptest
+import tap
 
 try:
     import authres
@@ -286,3 +291,39 @@ def rss_kb(pid):
 def sanitized(binary):
     with open(binary, "rb") as f:
         return b"__asan_init" in f.read()
+
+
+def run_tests(prefix, body):
+    """Skips when what the lab needs is missing; else runs body(lab, pool,
+    fronts) in a started lab with a pool of threads to send from, stops
+    every Front body put in fronts, and returns the TAP exit status."""
+    why = missing()
+    if why:
+        tap.skip_all(why)
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    lab, fronts = None, []
+    try:
+        lab = Lab(tmp)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
+            body(lab, pool, fronts)
+    except (OSError, EOFError, RuntimeError) as e:
+        tap.ok(False, "exchange failed: %r" % e)
+    finally:
+        for f in fronts:
+            f.stop()
+        if tap.failures and fronts:
+            tap.diag(fronts[-1].milter.log_text()[-3000:])
+        if lab is not None:
+            lab.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+def start(lab, fronts, name, **opts):
+    """A Front, put in fronts; None (said in TAP) when it did not start."""
+    front = Front(lab, name, **opts)
+    fronts.append(front)
+    if not tap.ok(front.started, "%s: daemons start" % name):
+        tap.diag(front.milter.log_text())
+        return None
+    return front

@@ -8,6 +8,7 @@ what one does.
     m.negotiate(); m.connect(ip, host); m.step(SMFIC_HELO, ...)
     acts = m.message(headers, body, sender=...)   -> end-of-message actions
     packets(headers, body, ...)        the same as bytes, stage by stage
+    read_packet(sock), read_final(sock)   replies read from a plain socket
     final(acts), changes(acts), inserted(acts, name)
     fields(raw)                        a raw message as an MTA passes it
     Daemon(binary, dir)                authmilter started and stopped
@@ -57,19 +58,8 @@ class Milter:
     def raw(self, data):
         self.sock.sendall(data)
 
-    def _read(self, n):
-        out = b""
-        while len(out) < n:
-            chunk = self.sock.recv(n - len(out))
-            if not chunk:
-                raise EOFError("connection closed")
-            out += chunk
-        return out
-
     def recv(self):
-        (length,) = struct.unpack("!I", self._read(4))
-        body = self._read(length)
-        return body[:1], body[1:]
+        return read_packet(self.sock)
 
     def quiet(self, seconds=0.3):
         """True when the daemon sends nothing within seconds."""
@@ -120,14 +110,7 @@ class Milter:
     def eom(self):
         """End of message: the modifications, then the final reply."""
         self.send(SMFIC_BODYEOB)
-        actions = []
-        while True:
-            cmd, data = self.recv()
-            if cmd == SMFIR_PROGRESS:
-                continue
-            actions.append((cmd, data))
-            if cmd in FINAL:
-                return actions
+        return read_final(self.sock)
 
     def message(self, headers, body=b"Hello.\r\n", sender=b"<user@sender.test>",
                 queue_id=b"QID1", auth=None, rcpt=b"<rcpt@receiver.test>"):
@@ -152,6 +135,36 @@ class Milter:
         except OSError:
             pass
         self.sock.close()
+
+
+def _read(sock, n):
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise EOFError("connection closed")
+        out += chunk
+    return out
+
+
+def read_packet(sock):
+    """One reply from the milter: (command, data)."""
+    (length,) = struct.unpack("!I", _read(sock, 4))
+    body = _read(sock, length)
+    return body[:1], body[1:]
+
+
+def read_final(sock):
+    """The replies at end of message, up to the final one (progress
+    reports left out)."""
+    actions = []
+    while True:
+        cmd, data = read_packet(sock)
+        if cmd == SMFIR_PROGRESS:
+            continue
+        actions.append((cmd, data))
+        if cmd in FINAL:
+            return actions
 
 
 def packet(cmd, data=b""):
