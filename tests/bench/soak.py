@@ -313,6 +313,16 @@ def log_problems(text):
             any(m in line for m in SANITIZER_MARKS)]
 
 
+def sanitizer_report(text, most=80):
+    """The first sanitizer report in a log, its first lines: a failure
+    that shows up once in a long run must say where it came from."""
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        if any(m in line for m in SANITIZER_MARKS):
+            return lines[n:n + most]
+    return []
+
+
 def run(args):
     import faultlab as fl
     why = fl.missing()
@@ -384,6 +394,8 @@ def run(args):
               % (len(milter_problems), len(smtp_problems)))
         for line in (milter_problems + smtp_problems)[:10]:
             print("    " + line)
+        for line in sanitizer_report(milter.log_text()) + sanitizer_report(smtp.text()):
+            print("    | " + line)
         if sent < args.messages:
             failures.append("only %d of %d messages sent in time" % (sent, args.messages))
         if tally["wrong milter"] or tally["wrong smtp"] or tally["error milter"] or \
