@@ -21,8 +21,9 @@ over the milter protocol, or the refusal; 250 or the refusal over SMTP).
 The daemons' RSS is sampled every second; after the warm-up (the first 20 %
 of the messages) it must stay within 16 MiB (or 10 %) of where it was.
 At the end both get SIGTERM and must exit 0 with no sanitizer report and
-no error or warning in their logs (LeakSanitizer checks at exit).  The
-whole must finish within SECONDS (default 900).  Prints the figures;
+no error or warning in their logs (LeakSanitizer checks at exit; the
+first lines of a report are printed).  The whole must finish within
+SECONDS (default 900).  Prints the figures;
 exit status 0 when all of that holds.  Run with Debian's /usr/bin/python3.
 """
 import argparse
