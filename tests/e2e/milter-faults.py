@@ -19,6 +19,10 @@ port and the SMTP listener beside it.
     DATA and idle ones.  Every message past MAIL is finished with its
     right verdict (so is any other that got a final reply); idle SMTP
     clients get 421; both daemons exit 0.
+  - SIGTERM just as idle milter connections send whole messages, half of
+    them waiting on DNS look-ups that stall: each gets its right verdict,
+    a tempfail or a closed connection, and the daemon exits 0 (under the
+    sanitizers, with no report).
 Neither daemon logs an error or a warning.
 """
 import os
@@ -270,6 +274,35 @@ def term(lab, fronts):
     lab.proxy.clear()
 
 
+def late(lab, fronts):
+    front = fl.start(lab, fronts, "late", inet=True, timeout_ms=2000)
+    if front is None:
+        return
+    lab.proxy.clear()
+    lab.proxy.fault("*._domainkey.slow.test", "drop")
+    raw = fl.sign(fl.raw_message("slow.test", "sent at stop"), "slow.test", "late",
+                  lab.keys["bank"])
+    stalled = Msg("stalled", raw, "ceo@slow.test", "192.0.2.10",
+                  "spf=pass dkim=temperror dmarc=pass")
+    go = threading.Event()
+    conns = [InFlight(front.milter, stalled if i % 2 else lab.messages[i // 2 % 6],
+                      lab.next_qid(), "mail", go) for i in range(16)]
+    for t in conns:
+        t.start()
+    time.sleep(0.3)
+    front.milter.proc.send_signal(signal.SIGTERM)
+    go.set()
+    for t in conns:
+        t.join(90)
+    bad = [(t.msg.name, t.result) for t in conns
+           if t.result not in (t.msg.want, "t") and not t.result.startswith("cut")]
+    tap.diag("; ".join("%s=%s" % (t.msg.name, t.result) for t in conns))
+    tap.is_(bad, [], "%d messages sent as SIGTERM came: each right, tempfailed or cut"
+            % len(conns))
+    tap.is_(front.milter.stop(), 0, "the milter daemon exits 0")
+    lab.proxy.clear()
+
+
 def body(lab, pool, fronts):
     front = fl.start(lab, fronts, "main", inet=True)
     if front is None:
@@ -278,6 +311,7 @@ def body(lab, pool, fronts):
     hup_storm(lab, front, pool)
     tap.is_(front.stop(), (0, 0), "both daemons exit 0")
     term(lab, fronts)
+    late(lab, fronts)
     errors = error_lines(*[t for f in fronts for t in (f.milter.log_text(), smtp_log(f))])
     tap.is_(errors, [], "no error or warning logged")
 
