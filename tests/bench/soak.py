@@ -208,17 +208,6 @@ def client(job):
 
 # ---- the run ----
 
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def reference_verdicts(fl, front_milter, lab):
     """What each message gets over the milter protocol, as bytes, taken once
     with milterclient and checked against the message's known verdict."""
@@ -289,9 +278,9 @@ def start_daemons(lab, tmp, sink_port):
     return milter, smtp, port
 
 
-def sample(procs, progress, until, samples, pool_result):
+def sample(fl, procs, progress, until, samples, pool_result):
     while not pool_result.ready() and time.monotonic() < until:
-        samples.append((progress.value,) + tuple(rss_kb(p.pid) for p in procs))
+        samples.append((progress.value,) + tuple(fl.rss_kb(p.pid) for p in procs))
         pool_result.wait(1)
 
 
@@ -366,7 +355,7 @@ def run(args):
         with multiprocessing.get_context("fork").Pool(args.clients, initializer=_init,
                                                       initargs=(progress,)) as pool:
             res = pool.map_async(_client, [dict(j, progress=None) for j in jobs])
-            sample([milter.proc, smtp.proc], progress, deadline + 60, samples, res)
+            sample(fl, [milter.proc, smtp.proc], progress, deadline + 60, samples, res)
             outcomes = res.get(60)
         took = time.monotonic() - t0
         if args.samples:

@@ -222,16 +222,25 @@ class SmtpInFlight(threading.Thread):
             self.c.close()
 
 
-def term(lab, fronts):
-    front = fl.start(lab, fronts, "term", inet=True, timeout_ms=2000, tempfail_ttl=30)
+def stalled_front(lab, fronts, name, **conf):
+    """Daemons whose DKIM key look-ups for slow.test never answer (2 s
+    timeout), and a message that waits on one; (None, None) when they did
+    not start."""
+    front = fl.start(lab, fronts, name, inet=True, timeout_ms=2000, **conf)
     if front is None:
-        return
+        return None, None
     lab.proxy.clear()
     lab.proxy.fault("*._domainkey.slow.test", "drop")
-    raw = fl.sign(fl.raw_message("slow.test", "stalled at stop"), "slow.test", "gone",
+    raw = fl.sign(fl.raw_message("slow.test", "stalled at " + name), "slow.test", name,
                   lab.keys["bank"])
-    stalled = Msg("stalled", raw, "ceo@slow.test", "192.0.2.10",
-                  "spf=pass dkim=temperror dmarc=pass")
+    return front, Msg("stalled", raw, "ceo@slow.test", "192.0.2.10",
+                      "spf=pass dkim=temperror dmarc=pass")
+
+
+def term(lab, fronts):
+    front, stalled = stalled_front(lab, fronts, "term", tempfail_ttl=30)
+    if front is None:
+        return
     go = threading.Event()
     milters = []
     for i, stage in enumerate(STAGES[1:] + ["sent"]):
@@ -275,15 +284,9 @@ def term(lab, fronts):
 
 
 def late(lab, fronts):
-    front = fl.start(lab, fronts, "late", inet=True, timeout_ms=2000)
+    front, stalled = stalled_front(lab, fronts, "late")
     if front is None:
         return
-    lab.proxy.clear()
-    lab.proxy.fault("*._domainkey.slow.test", "drop")
-    raw = fl.sign(fl.raw_message("slow.test", "sent at stop"), "slow.test", "late",
-                  lab.keys["bank"])
-    stalled = Msg("stalled", raw, "ceo@slow.test", "192.0.2.10",
-                  "spf=pass dkim=temperror dmarc=pass")
     go = threading.Event()
     conns = [InFlight(front.milter, stalled if i % 2 else lab.messages[i // 2 % 6],
                       lab.next_qid(), "mail", go) for i in range(16)]
