@@ -12,6 +12,13 @@
  * for that flight instead of asking the backend.  The backend is always
  * called without any lock held.  A flight is freed by whichever of its
  * owner and waiters leaves last.
+ *
+ * A prefetched flight is not started until a background thread takes its
+ * job.  When every thread is held up by look-ups that stall, the queue
+ * waits; an asker who finds the flight not yet started asks the backend
+ * itself rather than wait behind them, and the job, when a thread reaches
+ * it, finds the flight claimed and is dropped.  The job holds a reference
+ * to the flight (not to the entry, which its lander may free) for that.
  */
 #include "autoconf.h"
 
@@ -34,10 +41,11 @@
 
 struct flight {
 	const struct dns_answer *answer; /* set when done, one reference per holder */
+	int started; /* someone asks the backend: the asker, or the job's thread */
 	int done;
 	int rc;
 	struct auth_error err;
-	unsigned holders; /* the asker and its waiters */
+	unsigned holders; /* the lander, its waiters, and a prefetch job */
 };
 
 struct centry {
@@ -61,11 +69,13 @@ struct shard {
 	unsigned long hits, misses, evictions;
 };
 
-/* A question for a background thread: its pending entry is in the cache. */
+/* A question for a background thread: its pending entry is in the cache.
+ * entry may be used only by whoever claims flight. */
 struct job {
 	struct job *next;
 	struct shard *shard;
 	struct centry *entry;
+	struct flight *flight; /* one of its holders */
 };
 
 struct pool {
@@ -429,10 +439,29 @@ cache_launch(struct shard *s, struct centry **slot, uint32_t hash, const char *n
 	e->type = type;
 	e->flight = f;
 	f->holders = 1;
+	f->started = 1;
 	e->next = *slot;
 	*slot = e;
 	s->misses++;
 	return e;
+}
+
+/* Asks the backend for e, whose flight the caller started, and lands it. */
+static int
+cache_ask(struct dns_cache *c, struct shard *s, struct centry *e, const struct dns_answer **out,
+          struct auth_error *err)
+{
+	struct auth_error berr;
+	int rc;
+
+	auth_error_clear(&berr);
+	rc = c->backend->ops->query(c->backend, e->name, e->type, out, &berr);
+	pthread_mutex_lock(&s->lock);
+	cache_land(c, s, e, rc, *out, &berr);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != 0 && err != NULL)
+		*err = berr;
+	return rc;
 }
 
 static int
@@ -442,7 +471,6 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_cache *c = (struct dns_cache *)r;
 	uint32_t hash = cache_hash(name, type);
 	struct shard *s = &c->shards[hash % c->nshards];
-	struct auth_error berr;
 	struct centry **slot, *e;
 	int rc;
 
@@ -450,6 +478,12 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	pthread_mutex_lock(&s->lock);
 	slot = shard_slot(s, hash, name, type);
 	e = *slot;
+	if (e != NULL && e->flight != NULL && !e->flight->started) {
+		/* Still queued behind other prefetches: ask now. */
+		e->flight->started = 1;
+		pthread_mutex_unlock(&s->lock);
+		return cache_ask(c, s, e, out, err);
+	}
 	if (e != NULL && e->flight != NULL) {
 		rc = cache_wait(s, e, out, err);
 		pthread_mutex_unlock(&s->lock);
@@ -471,46 +505,54 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	pthread_mutex_unlock(&s->lock);
 	if (e == NULL)
 		return auth_error_set(err, AUTH_ENOMEM, "out of memory");
-
-	auth_error_clear(&berr);
-	rc = c->backend->ops->query(c->backend, name, type, out, &berr);
-	pthread_mutex_lock(&s->lock);
-	cache_land(c, s, e, rc, *out, &berr);
-	pthread_mutex_unlock(&s->lock);
-	if (rc != 0 && err != NULL)
-		*err = berr;
-	return rc;
+	return cache_ask(c, s, e, out, err);
 }
 
 /* ---- prefetching ---- */
 
-/* Asks the backend for a pending entry and lands its flight. */
+/* Whether the job's flight is still unclaimed, claiming it if so; the
+ * job's reference to the flight is dropped either way. */
+static bool
+job_claim(struct job *j)
+{
+	struct shard *s = j->shard;
+	bool mine;
+
+	pthread_mutex_lock(&s->lock);
+	mine = !j->flight->started;
+	j->flight->started = 1;
+	flight_leave(j->flight);
+	pthread_mutex_unlock(&s->lock);
+	return mine;
+}
+
+/* Asks the backend for a job's pending entry and lands its flight, unless
+ * an asker got there first. */
 static void
-cache_fetch(struct dns_cache *c, struct shard *s, struct centry *e)
+cache_fetch(struct dns_cache *c, struct job *j)
 {
 	const struct dns_answer *a = NULL;
-	struct auth_error berr;
-	int rc;
 
-	auth_error_clear(&berr);
-	rc = c->backend->ops->query(c->backend, e->name, e->type, &a, &berr);
-	pthread_mutex_lock(&s->lock);
-	cache_land(c, s, e, rc, a, &berr);
-	pthread_mutex_unlock(&s->lock);
+	if (!job_claim(j))
+		return;
+	(void)cache_ask(c, j->shard, j->entry, &a, NULL);
 	dns_answer_release(a);
 }
 
 /* Lands a question that will not be asked: nobody may wait forever. */
 static void
-cache_abandon(struct dns_cache *c, struct shard *s, struct centry *e)
+cache_abandon(struct dns_cache *c, struct job *j)
 {
-	const struct dns_answer *a = dns_answer_empty(DNS_TEMPFAIL, e->name, 0, "shutting down");
+	const struct dns_answer *a;
 	struct auth_error err;
 
+	if (!job_claim(j))
+		return;
+	a = dns_answer_empty(DNS_TEMPFAIL, j->entry->name, 0, "shutting down");
 	auth_error_set(&err, AUTH_ENOMEM, "out of memory");
-	pthread_mutex_lock(&s->lock);
-	cache_land(c, s, e, a != NULL ? 0 : -1, a, &err);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&j->shard->lock);
+	cache_land(c, j->shard, j->entry, a != NULL ? 0 : -1, a, &err);
+	pthread_mutex_unlock(&j->shard->lock);
 	dns_answer_release(a);
 }
 
@@ -536,7 +578,7 @@ pool_worker(void *arg)
 			p->tail = NULL;
 		p->queued--;
 		pthread_mutex_unlock(&p->lock);
-		cache_fetch(c, j->shard, j->entry);
+		cache_fetch(c, j);
 		free(j);
 		pthread_mutex_lock(&p->lock);
 	}
@@ -619,8 +661,13 @@ cache_prefetch(struct dns_resolver *r, const char *name, enum dns_type type)
 		free(j);
 		j = NULL;
 	}
-	if (j != NULL)
+	if (j != NULL) {
+		/* Started when a thread or an asker claims it. */
 		j->shard = s;
+		j->flight = j->entry->flight;
+		j->flight->started = 0;
+		j->flight->holders++;
+	}
 	pthread_mutex_unlock(&s->lock);
 	pool_push(&c->pool, j);
 }
@@ -641,7 +688,7 @@ pool_stop(struct dns_cache *c)
 	pthread_mutex_unlock(&p->lock);
 	for (; left != NULL; left = j) {
 		j = left->next;
-		cache_abandon(c, left->shard, left->entry);
+		cache_abandon(c, left);
 		free(left);
 	}
 	for (i = 0; i < p->nthreads; i++)

@@ -14,7 +14,9 @@
  * returns at once; the answer lands in the cache, where a later question
  * finds it, or waits for it while it is in flight.  At most prefetch_queue
  * questions wait for a thread; past that a prefetch is dropped (the
- * question is then asked when it is needed).  Questions still waiting when
+ * question is then asked when it is needed).  A question still waiting for
+ * a thread when it is asked is asked at once by the asker, so threads held
+ * up by look-ups that stall hold up no one else.  Questions still waiting when
  * the cache is freed are answered with a temporary failure.
  *
  * Thread safety: safe from many threads; the table is split into shards,

@@ -239,6 +239,21 @@ reply_matches(const ldns_pkt *pkt, enum dns_type qtype, const char *name)
 	       rr_owned_by(ldns_rr_list_rr(q, 0), name);
 }
 
+/* Records of another class in the answer to an IN question answer some
+ * other question (RFC 1035 §4.1.3); skipping them as if absent would read
+ * a broken reply as a denial, NODATA, where no answer came. */
+static int
+answer_class_ok(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(an); i++)
+		if (ldns_rr_get_class(ldns_rr_list_rr(an, i)) != LDNS_RR_CLASS_IN)
+			return 0;
+	return 1;
+}
+
 static const ldns_rr *
 reply_soa(const ldns_pkt *pkt)
 {
@@ -359,7 +374,7 @@ dns_wire_reply(const ldns_pkt *pkt, enum dns_type qtype, struct dns_wire_chain *
 	int step;
 
 	*out = NULL;
-	if (!reply_matches(pkt, qtype, c->name))
+	if (!reply_matches(pkt, qtype, c->name) || !answer_class_ok(pkt))
 		return answer_fail(c->name, "malformed reply", out, err);
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
 		return answer_fail(c->name, rcode_reason(rcode), out, err);

@@ -3,8 +3,10 @@
  * into answers, and the builder calls only backends need.
  *
  * dns_wire_reply() and dns_wire_parse() read a reply as untrusted input:
- * the question must echo what was asked, every record used must have the
- * right shape, and CNAME chains are bounded by DNS_CNAME_CHAIN_MAX.  They
+ * the question must echo what was asked, every record of the answer
+ * section must be of class IN (a reply carrying others is malformed, never
+ * NODATA), every record used must have the right shape, and CNAME chains
+ * are bounded by DNS_CNAME_CHAIN_MAX.  They
  * keep no state between calls besides the caller's struct dns_wire_chain.
  *
  * Thread safety: reentrant; the ldns objects passed in are only read.

@@ -7,6 +7,8 @@ what one does.
     m = Milter(path_or_host_port)      one MTA connection
     m.negotiate(); m.connect(ip, host); m.step(SMFIC_HELO, ...)
     acts = m.message(headers, body, sender=...)   -> end-of-message actions
+    packets(headers, body, ...)        the same as bytes, stage by stage
+    read_packet(sock), read_final(sock)   replies read from a plain socket
     final(acts), changes(acts), inserted(acts, name)
     fields(raw)                        a raw message as an MTA passes it
     Daemon(binary, dir)                authmilter started and stopped
@@ -51,24 +53,13 @@ class Milter:
         self.protocol = 0
 
     def send(self, cmd, data=b""):
-        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+        self.sock.sendall(packet(cmd, data))
 
     def raw(self, data):
         self.sock.sendall(data)
 
-    def _read(self, n):
-        out = b""
-        while len(out) < n:
-            chunk = self.sock.recv(n - len(out))
-            if not chunk:
-                raise EOFError("connection closed")
-            out += chunk
-        return out
-
     def recv(self):
-        (length,) = struct.unpack("!I", self._read(4))
-        body = self._read(length)
-        return body[:1], body[1:]
+        return read_packet(self.sock)
 
     def quiet(self, seconds=0.3):
         """True when the daemon sends nothing within seconds."""
@@ -119,14 +110,7 @@ class Milter:
     def eom(self):
         """End of message: the modifications, then the final reply."""
         self.send(SMFIC_BODYEOB)
-        actions = []
-        while True:
-            cmd, data = self.recv()
-            if cmd == SMFIR_PROGRESS:
-                continue
-            actions.append((cmd, data))
-            if cmd in FINAL:
-                return actions
+        return read_final(self.sock)
 
     def message(self, headers, body=b"Hello.\r\n", sender=b"<user@sender.test>",
                 queue_id=b"QID1", auth=None, rcpt=b"<rcpt@receiver.test>"):
@@ -151,6 +135,60 @@ class Milter:
         except OSError:
             pass
         self.sock.close()
+
+
+def _read(sock, n):
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise EOFError("connection closed")
+        out += chunk
+    return out
+
+
+def read_packet(sock):
+    """One reply from the milter: (command, data)."""
+    (length,) = struct.unpack("!I", _read(sock, 4))
+    body = _read(sock, length)
+    return body[:1], body[1:]
+
+
+def read_final(sock):
+    """The replies at end of message, up to the final one (progress
+    reports left out)."""
+    actions = []
+    while True:
+        cmd, data = read_packet(sock)
+        if cmd == SMFIR_PROGRESS:
+            continue
+        actions.append((cmd, data))
+        if cmd in FINAL:
+            return actions
+
+
+def packet(cmd, data=b""):
+    return struct.pack("!I", len(data) + 1) + cmd + data
+
+
+def packets(headers, body=b"Hello.\r\n", sender=b"<user@sender.test>", queue_id=b"QID1",
+            rcpt=b"<rcpt@receiver.test>", ip="192.0.2.1", helo=b"client.sender.test"):
+    """One connection's transaction after negotiation, as (stage, bytes)
+    pairs, stage one of connect, helo, mail, rcpt, header, eoh, body and
+    eom, for a milter that asked for no reply before end of message."""
+    family = b"6" if ":" in ip else b"4"
+    out = [("connect", packet(SMFIC_CONNECT, b"[%s]\0" % ip.encode() + family +
+                              struct.pack("!H", 4242) + ip.encode() + b"\0")),
+           ("helo", packet(SMFIC_HELO, helo + b"\0")),
+           ("mail", packet(SMFIC_MACRO, SMFIC_MAIL + b"i\0" + queue_id + b"\0") +
+            packet(SMFIC_MAIL, sender + b"\0")),
+           ("rcpt", packet(SMFIC_RCPT, rcpt + b"\0"))]
+    out += [("header", packet(SMFIC_HEADER, n + b"\0" + v + b"\0")) for n, v in headers]
+    out.append(("eoh", packet(SMFIC_EOH)))
+    out += [("body", packet(SMFIC_BODY, body[i:i + MAX_DATA - 1]))
+            for i in range(0, max(len(body), 1), MAX_DATA - 1)]
+    out.append(("eom", packet(SMFIC_BODYEOB)))
+    return out
 
 
 def final(actions):
@@ -261,9 +299,11 @@ class Daemon:
     def write_config(self, text):
         """The config: the socket line, a report store of the daemon's own
         (never the system's), then text."""
-        with open(self.conf, "w") as f:
+        # Written aside and renamed, so a reload never reads half of it.
+        with open(self.conf + ".new", "w") as f:
             f.write("socket %s\n" % self.spec +
                     "report_store sqlite:%s\n" % os.path.join(self.tmp, "reports.db") + text)
+        os.rename(self.conf + ".new", self.conf)
 
     def start(self):
         self.logf = open(self.log, "ab")

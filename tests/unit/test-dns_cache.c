@@ -24,6 +24,27 @@ static const char zone_text[] = "@ 3600 IN SOA ns h 1 2 3 4 120\n"
                                 "c 600 IN TXT \"c\"\n"
                                 "d 600 IN TXT \"d\"\n";
 
+/* A question for stall_name waits until the test lets it go (or 3 s). */
+static pthread_mutex_t stall_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two below */
+static pthread_cond_t stall_cond = PTHREAD_COND_INITIALIZER;
+static int stall_released;
+static const char *stall_name;
+static atomic_int stall_done;
+
+static void
+stall_wait(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3;
+	pthread_mutex_lock(&stall_lock);
+	while (!stall_released && pthread_cond_timedwait(&stall_cond, &stall_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&stall_lock);
+	atomic_store(&stall_done, 1);
+}
+
 /* A backend in front of a zone that is slow and counts what reaches it. */
 struct slow {
 	struct dns_resolver base;
@@ -48,17 +69,24 @@ slow_query(struct dns_resolver *r, const char *name, enum dns_type type,
 		;
 	if (s->delay_ns > 0)
 		nanosleep(&ts, NULL);
+	if (stall_name != NULL && strcmp(name, stall_name) == 0)
+		stall_wait();
 	atomic_fetch_sub(&s->inflight, 1);
 	if (strcmp(name, "oom.example.com") == 0)
 		return auth_error_set(err, AUTH_ENOMEM, "backend out of memory");
 	return dns_query(s->zone, name, type, out, err);
 }
 
+/* The last freed backend's count of questions: the cache frees its
+ * backend with itself, and some checks count what was asked until then. */
+static unsigned long freed_calls;
+
 static void
 slow_free(struct dns_resolver *r)
 {
 	struct slow *s = (struct slow *)r;
 
+	freed_calls = atomic_load(&s->calls);
 	dns_resolver_free(s->zone);
 	free(s);
 }
@@ -386,6 +414,37 @@ test_prefetch(void)
 	dns_resolver_free(c);
 }
 
+/* A prefetch queued behind one that stalls every thread does not hold up
+ * its asker: the asker asks at once, and the job, reached later, is
+ * dropped without asking again. */
+static void
+test_prefetch_behind_stall(void)
+{
+	struct dns_cache_opts o = {.prefetch_threads = 1};
+	struct timespec tick = {0, 10 * 1000 * 1000L};
+	struct dns_resolver *c;
+	struct slow *s;
+	int i;
+
+	c = make_cache(&s, 0, &o, NULL);
+	stall_name = "b.example.com";
+	dns_prefetch(c, "b.example.com", DNS_T_TXT);
+	for (i = 0; i < 200 && atomic_load(&s->calls) == 0; i++)
+		nanosleep(&tick, NULL);
+	dns_prefetch(c, "a.example.com", DNS_T_TXT);
+	is_int(ask(c, "a.example.com", DNS_T_TXT), DNS_RECORDS, "queued prefetch answered");
+	ok(!atomic_load(&stall_done), "while the only thread still waits on another");
+	pthread_mutex_lock(&stall_lock);
+	stall_released = 1;
+	pthread_cond_broadcast(&stall_cond);
+	pthread_mutex_unlock(&stall_lock);
+	is_int(ask(c, "b.example.com", DNS_T_TXT), DNS_RECORDS, "the stalled one lands");
+	/* Freed first: the thread has then reached the claimed job. */
+	dns_resolver_free(c);
+	is_int(freed_calls, 2, "each asked once: the claimed job was dropped");
+	stall_name = NULL;
+}
+
 int
 main(void)
 {
@@ -396,5 +455,6 @@ main(void)
 	test_threads();
 	test_no_backend();
 	test_prefetch();
+	test_prefetch_behind_stall();
 	return done_testing();
 }

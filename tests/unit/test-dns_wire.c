@@ -1,7 +1,7 @@
 /*
  * test-dns_wire - replies turned into answers: the question echo, RCODEs,
  * CNAME chains inside one reply and across replies, RFC 2308 negative
- * TTLs, and bytes that are not a DNS message.
+ * TTLs, records of another class, and bytes that are not a DNS message.
  */
 #include "autoconf.h"
 
@@ -77,6 +77,7 @@ test_records(void)
 static void
 test_rcodes(void)
 {
+	const char *const chaos[] = {"www.x.test. 300 CH A 192.0.2.1", NULL};
 	struct dns_wire_chain c;
 	const struct dns_answer *a;
 	ldns_pkt *p;
@@ -109,6 +110,11 @@ test_rcodes(void)
 	convert(reply("www.x.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, NULL, NULL), &c, DNS_T_A,
 	        &a);
 	is_str(a->reason, "malformed reply", "other question's type is malformed");
+	dns_answer_release(a);
+	convert(reply("www.x.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, chaos, NULL), &c, DNS_T_A,
+	        &a);
+	is_int(a->status, DNS_TEMPFAIL, "records of another class: TEMPFAIL, not NODATA");
+	is_str(a->reason, "malformed reply", "records of another class are malformed");
 	dns_answer_release(a);
 	p = reply("www.x.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL, NULL);
 	ldns_pkt_set_qr(p, false);
